@@ -1,0 +1,38 @@
+/**
+ * The I/O a CLI command gets. Commands write through this, never to process.* directly,
+ * so tests run them in-process and read what they printed.
+ */
+import type { Readable } from 'node:stream';
+
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stdin: Readable;
+  env: NodeJS.ProcessEnv;
+}
+
+/** A CLI command: takes its arguments (without the command name), returns the exit code. */
+export type Command = (args: string[], io: CliIO) => Promise<number>;
+
+export function processIO(): CliIO {
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    stdin: process.stdin,
+    env: process.env,
+  };
+}
+
+/** Run a command in-process, capturing its output (for tests). */
+export async function runCaptured(cmd: Command, args: string[], stdinText = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { Readable } = await import('node:stream');
+  let stdout = '';
+  let stderr = '';
+  const code = await cmd(args, {
+    stdout: (t) => { stdout += t; },
+    stderr: (t) => { stderr += t; },
+    stdin: Readable.from([stdinText]),
+    env: { ...process.env },
+  });
+  return { code, stdout, stderr };
+}

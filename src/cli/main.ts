@@ -1,0 +1,33 @@
+/**
+ * `readdress` command dispatcher. Each command lives in its own module under src/cli/
+ * and is loaded only when asked for, so `readdress postmap` does not pay for the server.
+ */
+import { processIO, type CliIO, type Command } from './io.js';
+
+interface Entry { summary: string; load: () => Promise<Command> }
+
+/** Commands, in the order `--help` lists them. */
+const COMMANDS: Record<string, Entry> = {
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length), 8);
+  const lines = Object.entries(COMMANDS).map(([n, e]) => `  ${n.padEnd(width)}  ${e.summary}`);
+  return `usage: readdress COMMAND [ARGS...]\n\nCommands:\n${lines.join('\n')}\n\nRun 'readdress COMMAND --help' for a command's options.\n`;
+}
+
+/** Entry point; returns the exit code. */
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return name === undefined ? 64 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    io.stderr(`readdress: unknown command: ${name}\n${usage()}`);
+    return 64;
+  }
+  const cmd = await entry.load();
+  return cmd(rest, io);
+}

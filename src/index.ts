@@ -1,0 +1,8 @@
+/**
+ * readdress: Postfix-exact address rewriting and routing.
+ *
+ * Sub-entry points: `readdress/address`, `readdress/maps`, `readdress/route`, `readdress/server`.
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export type { Config } from './config/types.js';

@@ -1,0 +1,5 @@
+/**
+ * Lookup tables behind one interface.
+ * @packageDocumentation
+ */
+export * from './types.js';

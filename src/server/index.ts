@@ -1,0 +1,5 @@
+/**
+ * The reference MTA built on the SDK.
+ * @packageDocumentation
+ */
+export {};

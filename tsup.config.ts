@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'address/index': 'src/address/index.ts',
+    'maps/index': 'src/maps/index.ts',
+    'route/index': 'src/route/index.ts',
+    'server/index': 'src/server/index.ts',
+    'cli/main': 'src/cli/main.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  splitting: true,
+  shims: true,
+});
