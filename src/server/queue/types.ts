@@ -1,0 +1,50 @@
+/**
+ * The contract between the receiving side (smtpd, sendmail → cleanup) and the queue.
+ * cleanup hands over a fully rewritten message; the queue answers with a queue ID only
+ * after the file is on disk and fsynced, so a `250` never precedes durability.
+ */
+
+/** One envelope recipient as it will be queued (after canonical/virtual expansion). */
+export interface QueuedRecipient {
+  /** Final address, internal (unquoted) form. */
+  address: string;
+  /** The address as the client gave it (Postfix's original recipient, used for X-Original-To / DSN). */
+  original: string;
+  /** DSN ORCPT parameter, if the client gave one. */
+  orcpt?: string;
+  /** DSN NOTIFY flags (`SUCCESS`, `FAILURE`, `DELAY`, `NEVER`), if given. */
+  notify?: string[];
+}
+
+/** What cleanup hands to the queue. */
+export interface NewMessage {
+  /** Envelope sender, internal form; `''` is the null sender. */
+  sender: string;
+  recipients: QueuedRecipient[];
+  /** Header block + empty line + body, with LF line endings (dot-unstuffed). */
+  content: Buffer;
+  /** Arrival time. */
+  arrivedAt: Date;
+  /** Facts about how it came in (logged, used for Received: and for local header context). */
+  attributes: {
+    clientName?: string;
+    clientAddress?: string;
+    helo?: string;
+    protocol?: string; // 'SMTP' | 'ESMTP' | 'UTF8SMTP' ... or 'local' for sendmail
+    saslUsername?: string;
+    /** RET= from MAIL FROM (FULL | HDRS). */
+    dsnRet?: 'FULL' | 'HDRS';
+    /** ENVID= from MAIL FROM. */
+    dsnEnvid?: string;
+    smtputf8?: boolean;
+    bodyType?: '7BIT' | '8BITMIME';
+  };
+  /** Put straight into the hold queue (e.g. a HOLD action from an access table). */
+  hold?: boolean;
+}
+
+/** The part of the queue that receiving code needs. */
+export interface QueueWriter {
+  /** Write and fsync the message; resolves with its queue ID. Rejects (ServerError) if it could not be made durable. */
+  enqueue(message: NewMessage): Promise<string>;
+}
