@@ -47,4 +47,20 @@ export interface NewMessage {
 export interface QueueWriter {
   /** Write and fsync the message; resolves with its queue ID. Rejects (ServerError) if it could not be made durable. */
   enqueue(message: NewMessage): Promise<string>;
+  /**
+   * Optional (asked for by smtpd/cleanup): allocate the queue ID *before* the content exists, as
+   * Postfix's cleanup does when smtpd opens the queue file at the first accepted RCPT. smtpd needs
+   * the ID early for `ID: client=...` logging, `Received: ... id ID` and cleanup's added
+   * `Message-Id: <stamp.ID@host>`. The returned handle's `commit` writes+fsyncs and resolves with
+   * the same `id`; `abort` discards the reservation (transaction reset, rejected content).
+   * When absent, smtpd calls `enqueue` and omits the ID from headers it generates.
+   */
+  reserve?(): Promise<QueueReservation>;
+}
+
+/** A queue ID held for one message being received (see {@link QueueWriter.reserve}). */
+export interface QueueReservation {
+  readonly id: string;
+  commit(message: NewMessage): Promise<string>;
+  abort(): Promise<void>;
 }
