@@ -3,3 +3,5 @@
  * @packageDocumentation
  */
 export * from './types.js';
+export * from './registry.js';
+export { memoryTable, type MemoryTable, type MemoryTableOptions } from './memory.js';

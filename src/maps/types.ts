@@ -3,6 +3,7 @@
  * a lookup returns the value, `undefined` for "not found", and throws {@link MapError}
  * for a lookup *error* — the two are never confused.
  */
+import type { Warning } from '../errors.js';
 
 /** Lookup flags, as a bit set (cheap to pass on hot paths). */
 export const LookupFlags = {
@@ -38,4 +39,6 @@ export interface Table {
   lookupSync?(key: string, flags?: number): string | undefined;
   /** Release files, sockets, pools. */
   close?(): Promise<void>;
+  /** Non-fatal problems met while opening (source syntax, duplicates), Postfix's warnings as data. */
+  readonly warnings?: readonly Warning[];
 }

@@ -1,0 +1,130 @@
+/**
+ * Table registry: turns a `type:name` string (as written in main.cf or on the postmap command
+ * line) into an open {@link Table}. Mirrors Postfix's dict_open(): the type is the text before
+ * the first `:`, `proxy:` is transparent, unknown types fail with "unsupported dictionary type".
+ * Other modules (e.g. src/maps/mysql.ts) add types with {@link registerTableType}.
+ * Parameters that shape opening: `default_database_type` (applied by the CLI tools, not here).
+ */
+import { MapError, type Warning } from '../errors.js';
+import type { Table } from './types.js';
+
+/** Cache settings for {@link OpenOptions.cache}. */
+export interface CacheOptions {
+  /** Maximum number of cached keys (default 10000). */
+  max?: number;
+  /** Time to live of a cached answer in milliseconds (default: no expiry). */
+  ttlMs?: number;
+  /** Also cache "not found" answers (default true). */
+  negative?: boolean;
+}
+
+/** How to open a table. Every field is optional. */
+export interface OpenOptions {
+  /** The configuration directory (for relative names in config-driven tables). */
+  configDir?: string;
+  /** Directory that relative file names are resolved against (default `process.cwd()`). */
+  cwd?: string;
+  /** Wrap the table in an LRU cache (see src/maps/cache.ts). */
+  cache?: CacheOptions;
+  /**
+   * Reopen file-backed tables when their file changes (mtime, size or inode), swapping the new
+   * table in atomically. Default false.
+   */
+  watch?: boolean;
+  /** How often (ms) a watched table checks its file, at most (default 1000). */
+  watchIntervalMs?: number;
+  /** `unix:passwd.byname` reads this file instead of `/etc/passwd` (tests). */
+  passwdFile?: string;
+  /**
+   * Fold keys of fixed-key tables to lower case (Postfix's DICT_FLAG_FOLD_FIX). Default true, as in
+   * every Postfix daemon; `postmap -f` turns it off.
+   */
+  fold?: boolean;
+  /**
+   * Pattern tables: the right-hand side names a file whose contents, base64-encoded, is the
+   * result (postmap -F, Postfix's src_rhs_is_file).
+   */
+  rhsIsFile?: boolean;
+  /** Receives warnings as they are found (they are also kept in {@link Table.warnings}). */
+  onWarning?: (w: Warning) => void;
+}
+
+/** Opens one table type. `name` is the text after `type:`; `spec` the whole `type:name`. */
+export type TableFactory = (name: string, opts: OpenOptions, spec: string) => Table | Promise<Table>;
+
+/** A parsed `type:name`. */
+export interface TableSpec {
+  type: string;
+  name: string;
+}
+
+const factories = new Map<string, TableFactory>();
+
+/**
+ * Add (or replace) a table type. Call at module load time, e.g.
+ * `registerTableType('mysql', (name, opts) => openMysqlTable(name, opts))`.
+ */
+export function registerTableType(type: string, factory: TableFactory): void {
+  if (!/^[a-z][a-z0-9_-]*$/.test(type)) throw new TypeError(`bad table type name: "${type}"`);
+  factories.set(type, factory);
+}
+
+/** Types that {@link openTable} can open, sorted (as `postconf -m` lists them). */
+export function listTableTypes(): string[] {
+  return [...factories.keys()].sort();
+}
+
+/**
+ * Split `type:name` at the first `:`. Throws MapError when there is no `:` (Postfix: "expecting
+ * \"type:name\" form"), unless `defaultType` is given.
+ */
+export function parseTableSpec(spec: string, defaultType?: string): TableSpec {
+  const colon = spec.indexOf(':');
+  // A leading '/' or '.' means a path, even if it contains ':' later on.
+  if (colon <= 0 || colon === spec.length - 1 || spec.charCodeAt(0) === 0x2f /* / */) {
+    if (defaultType !== undefined) return { type: defaultType, name: spec };
+    throw new MapError('MAP_SPEC', `open dictionary: expecting "type:name" form instead of "${spec}"`, {}, { temporary: false });
+  }
+  return { type: spec.slice(0, colon), name: spec.slice(colon + 1) };
+}
+
+/**
+ * Open `type:name`. `proxy:` prefixes are transparent. Rejects with MapError (code
+ * `MAP_UNSUPPORTED`) for an unknown type, and with the type's own MapError for open failures
+ * (file missing, syntax errors that Postfix treats as fatal).
+ */
+export async function openTable(spec: string, opts: OpenOptions = {}): Promise<Table> {
+  let { type, name } = parseTableSpec(spec);
+  while (type === 'proxy') ({ type, name } = parseTableSpec(name));
+  const inner = `${type}:${name}`;
+  const factory = factories.get(type);
+  if (!factory) throw new MapError('MAP_UNSUPPORTED', `unsupported dictionary type: ${type}`, {}, { temporary: true });
+  const open = async (): Promise<Table> => factory(name, opts, inner);
+  let table: Table;
+  if (opts.watch && WATCHABLE.has(type)) {
+    const { watchedTable } = await import('./cache.js');
+    table = await watchedTable(open, watchFiles(type, name, opts), opts.watchIntervalMs ?? 1000);
+  } else {
+    table = await open();
+  }
+  if (opts.cache) {
+    const { cachedTable } = await import('./cache.js');
+    table = cachedTable(table, opts.cache);
+  }
+  return table;
+}
+
+/** File-backed types whose files {@link OpenOptions.watch} follows. */
+const WATCHABLE = new Set(['hash', 'btree', 'lmdb', 'cdb', 'texthash', 'regexp', 'pcre', 'cidr', 'unix']);
+
+function watchFiles(type: string, name: string, opts: OpenOptions): string[] {
+  const resolve = (p: string): string => (p.startsWith('/') || !opts.cwd ? p : `${opts.cwd}/${p}`);
+  if (type === 'unix') return [opts.passwdFile ?? '/etc/passwd'];
+  if (type === 'hash' || type === 'btree' || type === 'lmdb' || type === 'cdb') return [resolve(name + '.db')];
+  return [resolve(name)];
+}
+
+/* Built-in types. Heavier modules load on first use. */
+registerTableType('inline', async (name, opts, spec) => (await import('./inline.js')).openInlineTable(name, opts, spec));
+registerTableType('static', async (name, _opts, spec) => (await import('./static.js')).openStaticTable(name, spec));
+registerTableType('fail', async (name, _opts, spec) => (await import('./static.js')).openFailTable(name, spec));
