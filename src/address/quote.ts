@@ -1,0 +1,174 @@
+/**
+ * Internal (unquoted) ↔ external (RFC 822 quoted) address form, as Postfix's
+ * quote_822_local / unquote_822_local.
+ *
+ * Postfix keeps addresses in internal form (`foo bar@example.com`) and quotes the
+ * local part only when it is written to a header, an SMTP envelope or a table key
+ * (`"foo bar"@example.com`). The local part is everything before the LAST `@`;
+ * a leading source route (`@a,@b:`) is never touched. Both directions return the
+ * input string itself (no allocation) when nothing needs to change.
+ */
+
+/** Quote flag: bytes > 127 may appear unquoted (Postfix QUOTE_FLAG_8BITCLEAN; the default). */
+export const QUOTE_8BITCLEAN = 1;
+/** Quote flag: `@` is ordinary text in the local part (Postfix QUOTE_FLAG_EXPOSE_AT). */
+export const QUOTE_EXPOSE_AT = 2;
+/** Quote flag: the whole input is a local part, there is no `@domain` (QUOTE_FLAG_BARE_LOCALPART). */
+export const QUOTE_BARE_LOCALPART = 8;
+/** The flags Postfix's plain `quote_822_local()` uses. */
+export const QUOTE_DEFAULT = QUOTE_8BITCLEAN;
+
+/**
+ * Where the local part starts: after a source route `@…:` if the address begins
+ * with `@` and has a `:`, else 0.
+ */
+function localStart(addr: string): number {
+  // '@' = 64, ':' = 58
+  if (addr.length > 0 && addr.charCodeAt(0) === 64) {
+    const colon = addr.indexOf(':');
+    if (colon >= 0) return colon + 1;
+  }
+  return 0;
+}
+
+/**
+ * Is `addr[start, end)` an RFC 822 dot-string that can stay unquoted?
+ * Non-empty, no leading/trailing dot, no `..`, no space/control, none of
+ * `()<>@,;:\"[]` (`@` allowed with EXPOSE_AT), 8-bit only with 8BITCLEAN.
+ */
+function isDotString(addr: string, start: number, end: number, flags: number): boolean {
+  if (start >= end) return false;
+  if (addr.charCodeAt(start) === 46 /* . */) return false;
+  if (addr.charCodeAt(end - 1) === 46 /* . */) return false;
+  for (let i = start; i < end; i++) {
+    const ch = addr.charCodeAt(i);
+    if (ch > 127) {
+      if ((flags & QUOTE_8BITCLEAN) === 0) return false;
+      continue;
+    }
+    if (ch <= 32 || ch === 127) return false; // space and controls
+    switch (ch) {
+      case 46: // '.'
+        if (i + 1 < end && addr.charCodeAt(i + 1) === 46) return false; // ".."
+        break;
+      case 40: // '('
+      case 41: // ')'
+      case 60: // '<'
+      case 62: // '>'
+      case 44: // ','
+      case 59: // ';'
+      case 58: // ':'
+      case 92: // '\'
+      case 34: // '"'
+      case 91: // '['
+      case 93: // ']'
+        return false;
+      case 64: // '@'
+        if ((flags & QUOTE_EXPOSE_AT) === 0) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+/**
+ * Convert an internal-form address to external form (Postfix quote_822_local_flags).
+ * The local part (text before the last `@`, or everything with
+ * {@link QUOTE_BARE_LOCALPART}) is wrapped in double quotes unless it is a valid
+ * dot-atom string; inside the quotes `"`, `\`, CR (and 8-bit bytes without
+ * {@link QUOTE_8BITCLEAN}) get a backslash. The domain is copied unchanged.
+ *
+ * Returns `addr` itself when no quoting is needed.
+ *
+ * @example quote822Local('a@b@c@d') === '"a@b@c"@d'; quote822Local('') === '""'
+ * @param addr internal-form address
+ * @param flags OR of the QUOTE_* flags; default {@link QUOTE_DEFAULT}
+ */
+export function quote822Local(addr: string, flags: number = QUOTE_DEFAULT): string {
+  const start = localStart(addr);
+  let end = addr.length;
+  if ((flags & QUOTE_BARE_LOCALPART) === 0) {
+    const at = addr.lastIndexOf('@');
+    if (at >= start) end = at;
+  }
+  if (isDotString(addr, start, end, flags)) return addr;
+  let out = addr.slice(0, start) + '"';
+  let run = start; // start of the pending unescaped run
+  for (let i = start; i < end; i++) {
+    const ch = addr.charCodeAt(i);
+    // '"' = 34, '\' = 92, CR = 13
+    if (ch === 34 || ch === 92 || ch === 13 || (ch > 127 && (flags & QUOTE_8BITCLEAN) === 0)) {
+      out += addr.slice(run, i) + '\\';
+      run = i;
+    }
+  }
+  return out + addr.slice(run, end) + '"' + addr.slice(end);
+}
+
+/**
+ * Convert an external-form address to internal form (Postfix unquote_822_local).
+ * A leading source route is copied verbatim; elsewhere `"` toggles quoting and is
+ * dropped, `\x` yields `x` (a trailing lone `\` is dropped). Everything after the
+ * last `@` outside quotes is copied verbatim from the input (the domain is not
+ * unescaped).
+ *
+ * Returns `addr` itself when it contains no `"` and no `\`.
+ *
+ * @example unquote822Local('"a@b@c"@d@e') === 'a@b@c@d@e'
+ */
+export function unquote822Local(addr: string): string {
+  const start = localStart(addr);
+  // Fast path: nothing to unquote.
+  let i = start;
+  const n = addr.length;
+  for (; i < n; i++) {
+    const ch = addr.charCodeAt(i);
+    if (ch === 34 /* " */ || ch === 92 /* \ */) break;
+  }
+  if (i === n) return addr;
+
+  let out = addr.slice(0, i);
+  let inQuote = false;
+  let atOut = -1; // length of `out` where the last unquoted '@' was emitted
+  let atSrc = -1; // its index in `addr`
+  // A bare '@' before position i is outside any quote (no quote seen yet).
+  const early = addr.lastIndexOf('@', i - 1);
+  if (early >= start) {
+    atOut = early;
+    atSrc = early;
+  }
+  for (; i < n; i++) {
+    let ch = addr.charCodeAt(i);
+    if (ch === 34 /* " */) {
+      inQuote = !inQuote;
+      continue;
+    }
+    if (ch === 64 /* @ */) {
+      if (!inQuote) {
+        atOut = out.length;
+        atSrc = i;
+      }
+    } else if (ch === 92 /* \ */) {
+      if (i + 1 >= n) continue; // trailing lone backslash: dropped
+      i++;
+      ch = addr.charCodeAt(i);
+    }
+    out += addr[i];
+  }
+  if (atSrc >= 0) return out.slice(0, atOut) + addr.slice(atSrc);
+  return out;
+}
+
+/**
+ * Does this internal-form address need quoting in external form?
+ * Equivalent to `quote822Local(addr, flags) !== addr`, without building the result.
+ */
+export function needsQuoting(addr: string, flags: number = QUOTE_DEFAULT): boolean {
+  const start = localStart(addr);
+  let end = addr.length;
+  if ((flags & QUOTE_BARE_LOCALPART) === 0) {
+    const at = addr.lastIndexOf('@');
+    if (at >= start) end = at;
+  }
+  return !isDotString(addr, start, end, flags);
+}
