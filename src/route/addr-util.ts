@@ -1,0 +1,75 @@
+/**
+ * Hot-path address primitives used by the table lookups of the rewrite pipeline: the
+ * address-extension split (Postfix's split_addr / strip_addr), driven by `recipient_delimiter`,
+ * `owner_request_special` and `double_bounce_sender`; quoting helpers over src/address.
+ */
+import { QUOTE_BARE_LOCALPART, QUOTE_DEFAULT, quote822Local, unquote822Local } from '../address/quote.js';
+
+/** Internal → external form (quote the local part); `bareLocalpart`: the whole string is a local part. */
+export function quoteLocal(addr: string, bareLocalpart = false): string {
+  return quote822Local(addr, bareLocalpart ? QUOTE_DEFAULT | QUOTE_BARE_LOCALPART : QUOTE_DEFAULT);
+}
+
+/** External → internal form. */
+export const unquoteLocal = unquote822Local;
+
+
+/** Settings of the extension split (split_addr). */
+export interface ExtensionSplit {
+  /** `recipient_delimiter`: a set of characters; empty = no extensions. */
+  delimiters: string;
+  /** `owner_request_special` (default true). */
+  ownerRequestSpecial: boolean;
+  /** `double_bounce_sender` (default `double-bounce`), never split. */
+  doubleBounceSender: string;
+}
+
+/** Postfix 3.7 defaults with the given delimiter set. */
+export function extensionSplit(delimiters: string, ownerRequestSpecial = true, doubleBounceSender = 'double-bounce'): ExtensionSplit {
+  return { delimiters, ownerRequestSpecial, doubleBounceSender };
+}
+
+/**
+ * Where the extension of a local part starts (index of the delimiter), or -1 when the local
+ * part has none: reserved names (`postmaster`, `mailer-daemon`, `$double_bounce_sender`) and,
+ * when `-` is a delimiter and owner_request_special is on, `owner-*` / `*-request` are never
+ * split; nor is a local part that would become empty.
+ */
+export function extensionStart(local: string, s: ExtensionSplit): number {
+  const d = s.delimiters;
+  if (d.length === 0) return -1;
+  let pos = -1;
+  if (d.length === 1) pos = local.indexOf(d);
+  else {
+    for (let i = 0; i < local.length; i++) {
+      if (d.indexOf(local[i]!) >= 0) { pos = i; break; }
+    }
+  }
+  if (pos <= 0) return -1;
+  const lower = local.toLowerCase();
+  if (lower === 'postmaster' || lower === 'mailer-daemon' || lower === s.doubleBounceSender.toLowerCase()) return -1;
+  if (s.ownerRequestSpecial && d.indexOf('-') >= 0) {
+    if (lower.startsWith('owner-')) return -1;
+    if (lower.length > 8 && lower.endsWith('-request')) return -1;
+  }
+  return pos;
+}
+
+/**
+ * strip_addr: for `user+ext@domain` (internal form) return `[user@domain, +ext]`; undefined
+ * when there is no extension. Only the text before the last `@` is split.
+ */
+export function stripExtension(addr: string, s: ExtensionSplit): [string, string] | undefined {
+  if (s.delimiters.length === 0) return undefined;
+  const at = addr.lastIndexOf('@');
+  const local = at < 0 ? addr : addr.slice(0, at);
+  const pos = extensionStart(local, s);
+  if (pos < 0) return undefined;
+  return [at < 0 ? local.slice(0, pos) : local.slice(0, pos) + addr.slice(at), local.slice(pos)];
+}
+
+/** Case-insensitive ASCII equality (strcasecmp; non-ASCII compared with toLowerCase). */
+export function equalsIgnoreCase(a: string, b: string): boolean {
+  if (a === b) return true;
+  return a.toLowerCase() === b.toLowerCase();
+}
