@@ -13,3 +13,17 @@ export {
 } from './quote.js';
 export { lastAtIndex, localPartOf, domainOf, splitAddress, joinAddress } from './split.js';
 export type { SplitAddress } from './split.js';
+export {
+  DEFAULT_HEADER_TOKEN_LIMIT,
+  MAX_NONADDR_LENGTH,
+  scanTokens,
+  scanAddress,
+  parseAddressList,
+  addressNodes,
+  internalizeAddress,
+  internalizeTree,
+  externalizeAddress,
+  externalizeTokens,
+  externalizeTree,
+} from './tokenize.js';
+export type { Token, TokenType, AddressNode, TreeNode, StringifyOptions, ExternalizeOptions } from './tokenize.js';
