@@ -1,0 +1,251 @@
+/**
+ * bounce(8): RFC 3464 delivery status notifications in Postfix's form — non-delivery
+ * (`Undelivered Mail Returned to Sender`), delay warnings (`Delayed Mail (still being retried)`),
+ * postmaster copies and double bounces. Messages are multipart/report with a text part, a
+ * message/delivery-status part and the returned message (message/rfc822, or only its headers as
+ * text/rfc822-headers when it exceeds `bounce_size_limit` or the sender asked RET=HDRS).
+ *
+ * Parameters: bounce_size_limit, notify_classes (`bounce`, `2bounce`, `delay`),
+ * bounce_notice_recipient, 2bounce_notice_recipient, delay_notice_recipient,
+ * double_bounce_sender, myhostname, myorigin, maximal_queue_lifetime, delay_warning_time.
+ */
+import type { Config } from '../../config/types.js';
+import type { NewMessage, QueueWriter } from '../queue/types.js';
+import type { LogEntry } from '../queue/store.js';
+import type { QueueFile } from '../queue/file.js';
+import type { MailLog } from '../maillog.js';
+import { mailDate } from './date.js';
+
+export type NotificationKind = 'failure' | 'delay' | 'postmaster-failure' | 'postmaster-delay';
+
+/** Inputs for building one notification (pure). */
+export interface DsnInput {
+  kind: NotificationKind;
+  /** Queue ID of the original message. */
+  queueId: string;
+  /** Queue ID the notification will have (for Received/Message-Id), when known. */
+  newId?: string;
+  sender: string;
+  /** Envelope recipient of the notification. */
+  to: string;
+  arrival: Date;
+  now: Date;
+  entries: LogEntry[];
+  /** Original content (header + blank line + body). */
+  content: Buffer;
+  /** Return headers only (RET=HDRS). */
+  headersOnly?: boolean;
+  myhostname: string;
+  myorigin: string;
+  bounceSizeLimit: number;
+  /** For delay notices: seconds the message has been delayed and the queue lifetime. */
+  delayedFor?: number;
+  lifetime?: number;
+}
+
+const TEXT_FAILURE =
+  "I'm sorry to have to inform you that your message could not\n" +
+  "be delivered to one or more recipients. It's attached below.\n";
+
+const TEXT_ASSIST =
+  'For further assistance, please send mail to postmaster.\n\n' +
+  'If you do so, please include this problem report. You can\n' +
+  'delete your own text from the attached returned message.\n\n' +
+  '                   The mail system\n';
+
+function plural(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** `4 hour(s)` style used by Postfix's delay template. */
+function timeWords(seconds: number): string {
+  if (seconds >= 86400 && seconds % 86400 === 0) return `${seconds / 86400} day(s)`;
+  if (seconds >= 3600) return `${Math.floor(seconds / 3600)} hour(s)`;
+  if (seconds >= 60) return `${Math.floor(seconds / 60)} minute(s)`;
+  return plural(seconds, 'second').replace(/s$/, '(s)').replace(/second$/, 'second(s)');
+}
+
+/** One recipient line of the human-readable part. */
+function recipientLine(e: LogEntry): string {
+  const expanded = e.original && e.original.toLowerCase() !== e.recipient.toLowerCase() ? ` (expanded from <${e.original}>)` : '';
+  return `<${e.recipient}>${expanded}: ${e.text}\n`;
+}
+
+/** The per-recipient block of the delivery-status part. */
+function statusBlock(e: LogEntry, action: 'failed' | 'delayed', willRetryUntil?: string): string {
+  let s = `Final-Recipient: rfc822; ${e.recipient}\n`;
+  if (e.orcpt) s += `Original-Recipient: ${e.orcpt}\n`;
+  else if (e.original) s += `Original-Recipient: rfc822;${e.original}\n`;
+  s += `Action: ${action}\nStatus: ${e.dsn}\n`;
+  if (e.remoteMta) s += `Remote-MTA: dns; ${e.remoteMta}\n`;
+  s += `Diagnostic-Code: ${e.diagnosticType ?? 'X-Postfix'}; ${e.diagnostic ?? e.text}\n`;
+  if (willRetryUntil) s += `Will-Retry-Until: ${willRetryUntil}\n`;
+  return s;
+}
+
+/** Split content into its header block (without the blank line). */
+export function headerBlock(content: Buffer): Buffer {
+  const i = content.indexOf('\n\n');
+  if (i >= 0) return content.subarray(0, i + 1);
+  return content.subarray(0, content.length);
+}
+
+/** Build the notification content (header + body, LF line endings). Pure. */
+export function buildDsn(inp: DsnInput): Buffer {
+  const delay = inp.kind === 'delay' || inp.kind === 'postmaster-delay';
+  const postmaster = inp.kind.startsWith('postmaster');
+  const date = mailDate(inp.now);
+  const boundary = `${inp.queueId}.${Math.floor(inp.now.getTime() / 1000)}/${inp.myhostname}`;
+  const subject = delay
+    ? (postmaster ? 'Postmaster Warning: Delayed Mail' : 'Delayed Mail (still being retried)')
+    : (postmaster ? 'Postmaster Copy: Undelivered Mail' : 'Undelivered Mail Returned to Sender');
+  let head = '';
+  if (inp.newId) head += `Received: by ${inp.myhostname} (Postfix)\n\tid ${inp.newId}; ${date}\n`;
+  head += `Date: ${date}\n`;
+  head += `From: Mail Delivery System <MAILER-DAEMON@${inp.myorigin}>\n`;
+  head += `Subject: ${subject}\n`;
+  head += `To: ${inp.to}\n`;
+  head += 'Auto-Submitted: auto-replied\n';
+  head += 'MIME-Version: 1.0\n';
+  head += `Content-Type: multipart/report; report-type=delivery-status;\n\tboundary="${boundary}"\n`;
+  head += 'Content-Transfer-Encoding: 8bit\n';
+  if (inp.newId) head += `Message-Id: <${stamp(inp.now)}.${inp.newId}@${inp.myhostname}>\n`;
+
+  let text = '';
+  if (delay) {
+    text +=
+      '####################################################################\n' +
+      '# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\n' +
+      '####################################################################\n\n';
+  }
+  text += `This is the mail system at host ${inp.myhostname}.\n\n`;
+  if (delay) {
+    text += `Your message could not be delivered for more than ${timeWords(inp.delayedFor ?? 0)}.\n`;
+    text += `It will be retried until it is ${timeWords(inp.lifetime ?? 0)} old.\n\n`;
+  } else {
+    text += TEXT_FAILURE + '\n';
+  }
+  text += TEXT_ASSIST + '\n';
+  for (const e of inp.entries) text += recipientLine(e);
+
+  const retryUntil = delay ? mailDate(new Date(inp.arrival.getTime() + (inp.lifetime ?? 0) * 1000)) : undefined;
+  let report = `Reporting-MTA: dns; ${inp.myhostname}\n`;
+  report += `X-Postfix-Queue-ID: ${inp.queueId}\n`;
+  report += `X-Postfix-Sender: rfc822; ${inp.sender}\n`;
+  report += `Arrival-Date: ${mailDate(inp.arrival)}\n`;
+  for (const e of inp.entries) report += '\n' + statusBlock(e, delay ? 'delayed' : 'failed', retryUntil);
+
+  const original = Buffer.concat([Buffer.from(`Return-Path: <${inp.sender}>\n`), inp.content]);
+  const headersOnly = delay || postmaster || inp.headersOnly || original.length > inp.bounceSizeLimit;
+  const attached = headersOnly ? headerBlock(original) : original;
+  const desc = headersOnly ? 'Undelivered Message Headers' : 'Undelivered Message';
+  const ctype = headersOnly ? 'text/rfc822-headers' : 'message/rfc822';
+
+  const b = `--${boundary}\n`;
+  const body =
+    'This is a MIME-encapsulated message.\n\n' +
+    b + 'Content-Description: Notification\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n' + text + '\n' +
+    b + `Content-Description: ${delay ? 'Delivery report' : 'Delivery report'}\nContent-Type: message/delivery-status\n\n` + report + '\n' +
+    b + `Content-Description: ${desc}\nContent-Type: ${ctype}\nContent-Transfer-Encoding: 8bit\n\n`;
+  const tail = attached.length && attached[attached.length - 1] !== 10 ? '\n' : '';
+  return Buffer.concat([Buffer.from(head + '\n' + body), attached, Buffer.from(`${tail}\n--${boundary}--\n`)]);
+}
+
+/** `YYYYMMDDHHMMSS` as cleanup uses in Message-Id. */
+function stamp(d: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** Context the queue manager passes. */
+export interface NotifyContext {
+  config: Config;
+  log: MailLog;
+  /** Where notifications are queued (reserve() is used for the Message-Id when present). */
+  queue: QueueWriter;
+  queueId: string;
+  queueFile: QueueFile;
+  entries: LogEntry[];
+  now: number;
+}
+
+function wants(e: LogEntry, what: 'FAILURE' | 'DELAY'): boolean {
+  if (!e.notify || e.notify.length === 0) return true;
+  return e.notify.map((n) => n.toUpperCase()).includes(what);
+}
+
+async function post(ctx: NotifyContext, sender: string, to: string, kind: NotificationKind, entries: LogEntry[], extra: Partial<DsnInput> = {}): Promise<string> {
+  const c = ctx.config;
+  const myhostname = c.get('myhostname');
+  const res = ctx.queue.reserve ? await ctx.queue.reserve() : undefined;
+  const inp: DsnInput = {
+    kind, queueId: ctx.queueId, sender: ctx.queueFile.header.sender, to,
+    arrival: new Date(ctx.queueFile.header.arrival), now: new Date(ctx.now), entries,
+    content: ctx.queueFile.content ?? Buffer.alloc(0),
+    headersOnly: ctx.queueFile.header.attributes.dsnRet === 'HDRS',
+    myhostname, myorigin: c.get('myorigin') || myhostname,
+    bounceSizeLimit: c.int('bounce_size_limit') || 50000,
+    ...extra,
+  };
+  if (res) inp.newId = res.id;
+  const msg: NewMessage = {
+    sender,
+    recipients: [{ address: to, original: to }],
+    content: buildDsn(inp),
+    arrivedAt: new Date(ctx.now),
+    attributes: { protocol: 'local' },
+  };
+  return res ? res.commit(msg) : ctx.queue.enqueue(msg);
+}
+
+function qualify(c: Config, name: string): string {
+  return name.includes('@') ? name : `${name}@${c.get('myorigin') || c.get('myhostname')}`;
+}
+
+/** Send the non-delivery notification(s) for the bounced recipients of a message. */
+export async function sendNonDelivery(ctx: NotifyContext): Promise<void> {
+  const c = ctx.config;
+  const sender = ctx.queueFile.header.sender;
+  const classes = new Set(c.list('notify_classes').map((s) => s.toLowerCase()));
+  const doubleBounce = qualify(c, c.get('double_bounce_sender') || 'double-bounce');
+  if (sender === '') {
+    // A bounce that bounced: only the postmaster hears of it, and only when asked for.
+    if (classes.has('2bounce')) {
+      const to = qualify(c, c.get('2bounce_notice_recipient') || 'postmaster');
+      const id = await post(ctx, doubleBounce, to, 'postmaster-failure', ctx.entries);
+      ctx.log.info('bounce', `${ctx.queueId}: postmaster non-delivery notification: ${id}`);
+    }
+    return;
+  }
+  const entries = ctx.entries.filter((e) => wants(e, 'FAILURE'));
+  if (entries.length > 0) {
+    const id = await post(ctx, '', sender, 'failure', entries);
+    ctx.log.info('bounce', `${ctx.queueId}: sender non-delivery notification: ${id}`);
+  }
+  if (classes.has('bounce')) {
+    const to = qualify(c, c.get('bounce_notice_recipient') || 'postmaster');
+    const id = await post(ctx, doubleBounce, to, 'postmaster-failure', ctx.entries);
+    ctx.log.info('bounce', `${ctx.queueId}: postmaster non-delivery notification: ${id}`);
+  }
+}
+
+/** Send the delay warning for the deferred recipients of a message. */
+export async function sendDelayNotice(ctx: NotifyContext): Promise<void> {
+  const c = ctx.config;
+  const sender = ctx.queueFile.header.sender;
+  const extra = {
+    delayedFor: c.time('delay_warning_time', 'h'),
+    lifetime: c.time(sender === '' ? 'bounce_queue_lifetime' : 'maximal_queue_lifetime', 'd'),
+  };
+  const entries = ctx.entries.filter((e) => wants(e, 'DELAY'));
+  if (sender !== '' && entries.length > 0) {
+    const id = await post(ctx, '', sender, 'delay', entries, extra);
+    ctx.log.info('bounce', `${ctx.queueId}: sender delay notification: ${id}`);
+  }
+  const classes = new Set(c.list('notify_classes').map((s) => s.toLowerCase()));
+  if (classes.has('delay')) {
+    const to = qualify(c, c.get('delay_notice_recipient') || 'postmaster');
+    const id = await post(ctx, qualify(c, c.get('double_bounce_sender') || 'double-bounce'), to, 'postmaster-delay', ctx.entries, extra);
+    ctx.log.info('bounce', `${ctx.queueId}: postmaster delay notification: ${id}`);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The contract between the queue manager and delivery agents (Postfix's delivery request and
+ * per-recipient status reports). An agent receives one message and a batch of recipients for a
+ * single transport + nexthop, and reports one status per recipient.
+ */
+import type { NewMessage } from '../queue/types.js';
+
+/** A recipient in a delivery request. */
+export interface DeliveryRecipient {
+  /** Final recipient (after resolve). */
+  address: string;
+  /** Original recipient (X-Original-To, DSN Original-Recipient). */
+  original: string;
+  orcpt?: string;
+  notify?: string[];
+  /** Position in the queue file's recipient list (for done-marking). */
+  index: number;
+}
+
+/** What the queue manager hands to an agent. */
+export interface DeliveryRequest {
+  queueId: string;
+  /** Service name from master.cf (`local`, `smtp`, `relay`, `error`…), used as log program name. */
+  transport: string;
+  nexthop: string;
+  sender: string;
+  recipients: DeliveryRecipient[];
+  /** Header + empty line + body, LF line endings. */
+  content: Buffer;
+  arrival: Date;
+  attributes: NewMessage['attributes'];
+}
+
+/** Outcome for one recipient. `sent` includes discarded/forwarded (as Postfix logs them). */
+export interface RecipientStatus {
+  status: 'sent' | 'deferred' | 'bounced';
+  /** Enhanced status code `x.y.z`. */
+  dsn: string;
+  /** Text for the log line's parentheses and for the DSN. */
+  text: string;
+  /** `host[addr]:port`, `local`, `none`… */
+  relay: string;
+  /** Remote reply text for a DSN `Diagnostic-Code: smtp; …` (SMTP only). */
+  diagnostic?: string;
+  /** Diagnostic type: `smtp` for remote replies, `x-unix` for local(8), else `X-Postfix`. */
+  diagnosticType?: string;
+  /** Remote MTA host name for DSN Remote-MTA. */
+  remoteMta?: string;
+  /** Connection setup and transmission seconds (the c/d fields of `delays=`). */
+  connSetup?: number;
+  transmission?: number;
+}
+
+/** A delivery agent (one per master.cf service). */
+export interface DeliveryAgent {
+  deliver(request: DeliveryRequest): Promise<RecipientStatus[]>;
+}
+
+/** Something that can put a new message into the mail stream (for bounces and forwarding). */
+export type Submitter = (message: NewMessage) => Promise<string>;

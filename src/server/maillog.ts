@@ -1,0 +1,68 @@
+/**
+ * Mail log lines in Postfix's syslog form:
+ * `Mon DD HH:MM:SS host syslog_name/program[pid]: text`.
+ * Driven by `maillog_file` (append to that file when set; otherwise lines go to the given sink,
+ * stderr by default), `syslog_name` (default `postfix`) and `myhostname` (first label is the
+ * host field, as syslog prints it).
+ */
+import { appendFileSync } from 'node:fs';
+import type { Config } from '../config/types.js';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `Nov 25 08:00:01`: syslog's timestamp (day padded with a space). */
+export function syslogTime(d: Date): string {
+  const day = String(d.getDate()).padStart(2, ' ');
+  const t = [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  return `${MONTHS[d.getMonth()]} ${day} ${t}`;
+}
+
+/** A mail logger; `program` is the Postfix program name (`qmgr`, `local`, `smtp`, `bounce`…). */
+export interface MailLog {
+  info(program: string, text: string): void;
+  warning(program: string, text: string): void;
+}
+
+export interface MailLogOptions {
+  /** Where formatted lines go when `maillog_file` is not set (default: stderr). */
+  sink?: (line: string) => void;
+  /** Fixed clock, for tests. */
+  now?: () => Date;
+}
+
+/** Format one log line. */
+export function formatLogLine(when: Date, host: string, syslogName: string, program: string, pid: number, text: string): string {
+  return `${syslogTime(when)} ${host} ${syslogName}/${program}[${pid}]: ${text}`;
+}
+
+/** Build a logger from the configuration. */
+export function createMailLog(config: Config | undefined, options: MailLogOptions = {}): MailLog {
+  const file = config?.get('maillog_file') ?? '';
+  const name = config?.get('syslog_name') || 'postfix';
+  const host = (config?.get('myhostname') || 'localhost').split('.')[0] ?? 'localhost';
+  const now = options.now ?? (() => new Date());
+  const sink = file
+    ? (line: string) => {
+        try {
+          appendFileSync(file, line + '\n');
+        } catch {
+          process.stderr.write(line + '\n');
+        }
+      }
+    : (options.sink ?? ((line: string) => void process.stderr.write(line + '\n')));
+  const emit = (program: string, text: string) => sink(formatLogLine(now(), host, name, program, process.pid, text));
+  return {
+    info: emit,
+    warning: (program, text) => emit(program, `warning: ${text}`),
+  };
+}
+
+/** A logger that keeps lines in memory (tests, tools). */
+export function memoryMailLog(): MailLog & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (p, t) => void lines.push(`${p}: ${t}`),
+    warning: (p, t) => void lines.push(`${p}: warning: ${t}`),
+  };
+}

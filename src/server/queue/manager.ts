@@ -1,0 +1,491 @@
+/**
+ * The queue manager (Postfix's qmgr): moves mail from `incoming` and due `deferred` files into
+ * `active`, resolves every recipient to transport + nexthop (through src/route), hands
+ * per-destination batches to delivery agents, records each recipient's outcome on disk, and
+ * moves the message to `deferred` (with backoff) or removes it, sending bounces and delay notices.
+ *
+ * Parameters: qmgr_message_active_limit, qmgr_message_recipient_limit,
+ * default_destination_concurrency_limit / <transport>_destination_concurrency_limit,
+ * default_destination_recipient_limit / <transport>_destination_recipient_limit,
+ * queue_run_delay, minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime,
+ * bounce_queue_lifetime, delay_warning_time, defer_transports, notify_classes,
+ * double_bounce_sender, myorigin.
+ */
+import type { Server } from 'node:net';
+import type { Config } from '../../config/types.js';
+import type { MailLog } from '../maillog.js';
+import { createMailLog } from '../maillog.js';
+import type { DeliveryAgent, DeliveryRecipient, RecipientStatus } from '../deliver/types.js';
+import type { QueueWriter } from './types.js';
+import type { FileQueue, LogEntry, QueueName } from './store.js';
+import type { QueueFile, RecipientRecord } from './file.js';
+import { listenTrigger, type TriggerCode } from './trigger.js';
+
+/** What route resolution tells the queue manager about one recipient. */
+export interface ResolvedRoute {
+  transport: string;
+  nexthop: string;
+  /** The recipient after resolve (may differ in case/form). */
+  recipient: string;
+  /** Unparseable/invalid address: bounce `5.1.3 bad address syntax`. */
+  error?: boolean;
+  /** Temporary failure (table lookup error): defer. */
+  fail?: boolean;
+}
+
+/** Route resolution (src/route's resolve + transport_maps + relocated_maps). */
+export type RouteResolver = (sender: string, recipient: string) => Promise<ResolvedRoute>;
+
+/** Builds the agent for a master.cf service name; undefined when there is no such service. */
+export type AgentFactory = (service: string) => DeliveryAgent | undefined;
+
+export interface QueueManagerOptions {
+  /** Recipient routing. Defaults to src/route's resolver when available. */
+  resolve?: RouteResolver;
+  /** Delivery agents by service name (override or extend the built-in ones). */
+  agents?: Record<string, DeliveryAgent>;
+  /** Built-in agents for other names (default: local, smtp, relay, error, retry, discard). */
+  agentFactory?: AgentFactory;
+  log?: MailLog;
+  /** Where bounces and delay notices are queued (default: this queue). */
+  notifyQueue?: QueueWriter;
+  /** Listen on `public/qmgr` for triggers from other processes (default true). */
+  listen?: boolean;
+  /** Clock (epoch ms), for tests. */
+  now?: () => number;
+}
+
+/** Postfix's delay formatting: ≥10 s whole seconds, ≥1 s one decimal, else two decimals. */
+export function formatDelay(seconds: number): string {
+  if (seconds < 0) seconds = 0;
+  if (seconds >= 10) return String(Math.round(seconds));
+  const s = seconds >= 1 ? seconds.toFixed(1) : seconds.toFixed(2);
+  const t = s.replace(/\.?0+$/, '');
+  return t === '' ? '0' : t;
+}
+
+/** Backoff as qmgr computes it: time since the queue file was created, clamped. */
+export function backoffDelay(ageSeconds: number, minimal: number, maximal: number): number {
+  let d = ageSeconds;
+  if (d > maximal) d = maximal;
+  if (d < minimal) d = minimal;
+  return d;
+}
+
+/** A counting semaphore per destination. */
+class Gate {
+  private busy = 0;
+  private waiters: (() => void)[] = [];
+  constructor(public limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.busy >= this.limit) await new Promise<void>((r) => this.waiters.push(r));
+    this.busy++;
+    try {
+      return await fn();
+    } finally {
+      this.busy--;
+      this.waiters.shift()?.();
+    }
+  }
+}
+
+interface Job {
+  transport: string;
+  nexthop: string;
+  recipients: (DeliveryRecipient & { record: RecipientRecord })[];
+}
+
+/** The queue manager. `start()` recovers the queue and begins delivering; `stop()` ends it. */
+export class QueueManager {
+  readonly queue: FileQueue;
+  readonly config: Config;
+  readonly log: MailLog;
+  private readonly opts: QueueManagerOptions;
+  private readonly now: () => number;
+  private resolver: RouteResolver | undefined;
+  private readonly agents = new Map<string, DeliveryAgent | undefined>();
+  private readonly gates = new Map<string, Gate>();
+  private readonly active = new Map<string, Promise<void>>();
+  private readonly flushIds = new Set<string>();
+  private running = false;
+  private scanning = false;
+  private rescan = false;
+  private flushPending = false;
+  private deferredDue = false;
+  private timers: NodeJS.Timeout[] = [];
+  private server: Server | undefined;
+  private idleWaiters: (() => void)[] = [];
+  private readonly onEnqueued = () => this.wake('I');
+
+  constructor(queue: FileQueue, config: Config, options: QueueManagerOptions = {}) {
+    this.queue = queue;
+    this.config = config;
+    this.opts = options;
+    this.log = options.log ?? createMailLog(config);
+    this.now = options.now ?? Date.now;
+    this.resolver = options.resolve;
+  }
+
+  /** Recover from a crash, listen for triggers, start the periodic scans. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.queue.init();
+    await this.queue.recover();
+    this.running = true;
+    this.queue.on('enqueued', this.onEnqueued);
+    if (this.opts.listen !== false) {
+      this.server = await listenTrigger(this.queue.directory, (c) => this.wake(c));
+    }
+    const runDelay = Math.max(1, this.config.time('queue_run_delay')) * 1000;
+    this.timers.push(setInterval(() => this.wake('D'), runDelay));
+    // Backup poll of incoming for writers that could not reach the trigger socket.
+    this.timers.push(setInterval(() => this.wake('I'), Math.min(runDelay, 1000)));
+    for (const t of this.timers) t.unref?.();
+    this.wake('D');
+  }
+
+  /** Stop scanning and wait for deliveries in progress (files left in `active` are recovered at the next start). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.queue.off('enqueued', this.onEnqueued);
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+    this.server = undefined;
+    await Promise.allSettled([...this.active.values()]);
+  }
+
+  /** Deliver all deferred mail now (postqueue -f, sendmail -q), ignoring defer_transports. */
+  flush(): void {
+    this.wake('F');
+  }
+
+  /** Resolves when no message is active and no scan is pending (tests, tools). */
+  idle(): Promise<void> {
+    if (!this.scanning && this.active.size === 0 && !this.rescan) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private checkIdle(): void {
+    if (!this.scanning && this.active.size === 0 && !this.rescan) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  /** Handle a trigger. */
+  wake(code: TriggerCode): void {
+    if (!this.running) return;
+    if (code === 'F') this.flushPending = true;
+    if (code === 'D' || code === 'F') this.deferredDue = true;
+    if (this.scanning) {
+      this.rescan = true;
+      return;
+    }
+    void this.scan();
+  }
+
+  private activeLimit(): number {
+    const n = this.config.int('qmgr_message_active_limit');
+    return n > 0 ? n : 20000;
+  }
+
+  /** Move what may be moved into `active` and start working on it. */
+  private async scan(): Promise<void> {
+    this.scanning = true;
+    try {
+      do {
+        this.rescan = false;
+        const flush = this.flushPending;
+        this.flushPending = false;
+        const deferred = this.deferredDue;
+        this.deferredDue = false;
+        if (deferred) await this.feed('deferred', flush);
+        await this.feed('incoming', false);
+      } while (this.rescan && this.running);
+    } catch (e) {
+      this.log.warning('qmgr', `queue scan: ${(e as Error).message}`);
+    } finally {
+      this.scanning = false;
+      this.checkIdle();
+    }
+  }
+
+  private async feed(queue: 'incoming' | 'deferred', flush: boolean): Promise<void> {
+    let ids: string[];
+    try {
+      ids = await this.queue.list(queue);
+    } catch {
+      return;
+    }
+    const now = this.now();
+    for (const id of ids) {
+      if (!this.running) return;
+      if (this.active.has(id)) continue;
+      if (this.active.size >= this.activeLimit()) {
+        // Picked up again when a slot frees up.
+        if (queue === 'deferred') this.deferredDue = true;
+        this.rescan = true;
+        return;
+      }
+      if (queue === 'deferred' && !flush) {
+        try {
+          const st = await this.queue.stat('deferred', id);
+          if (st.mtimeMs > now) continue; // not yet time for the next attempt
+        } catch {
+          continue;
+        }
+      }
+      try {
+        await this.queue.move(id, queue, 'active');
+      } catch {
+        continue; // deleted meanwhile (postsuper)
+      }
+      // A new attempt starts with an empty defer log, as in qmgr_active_feed.
+      await this.queue.removeLog('defer', id);
+      if (flush) this.flushIds.add(id);
+      const p = this.process(id)
+        .catch((e) => this.log.warning('qmgr', `${id}: ${(e as Error).message}`))
+        .finally(() => {
+          this.active.delete(id);
+          this.flushIds.delete(id);
+          if (this.running && !this.scanning && this.rescan) void this.scan();
+          this.checkIdle();
+        });
+      this.active.set(id, p);
+    }
+  }
+
+  private async getResolver(): Promise<RouteResolver | undefined> {
+    if (this.resolver) return this.resolver;
+    try {
+      const route = (await import('../../route/index.js')) as Record<string, unknown>;
+      const make = route['createQueueResolver'];
+      if (typeof make === 'function') this.resolver = (make as (c: Config) => RouteResolver)(this.config);
+    } catch {
+      /* route not available */
+    }
+    return this.resolver;
+  }
+
+  private agentFor(service: string): DeliveryAgent | undefined {
+    if (this.opts.agents?.[service]) return this.opts.agents[service];
+    if (!this.agents.has(service)) this.agents.set(service, this.opts.agentFactory?.(service));
+    return this.agents.get(service);
+  }
+
+  private limitFor(transport: string, what: 'concurrency' | 'recipient'): number {
+    const own = this.config.get(`${transport}_destination_${what}_limit`);
+    const v = own !== '' ? Number(own) : this.config.int(`default_destination_${what}_limit`);
+    if (Number.isFinite(v) && v > 0) return v;
+    return what === 'concurrency' ? 20 : 50;
+  }
+
+  private gate(transport: string, nexthop: string): Gate {
+    const key = `${transport}\0${nexthop.toLowerCase()}`;
+    let g = this.gates.get(key);
+    if (!g) {
+      g = new Gate(this.limitFor(transport, 'concurrency'));
+      this.gates.set(key, g);
+    }
+    return g;
+  }
+
+  private logDelivery(service: string, id: string, r: DeliveryRecipient, st: RecipientStatus, qf: QueueFile, activeAt: number, startAt: number): void {
+    const now = this.now();
+    const total = (now - qf.header.arrival) / 1000;
+    const a = (activeAt - qf.header.arrival) / 1000;
+    const b = (startAt - activeAt) / 1000;
+    const c = st.connSetup ?? 0;
+    const d = st.transmission ?? Math.max(0, (now - startAt) / 1000 - c);
+    const orig = r.original && r.original !== r.address ? `, orig_to=<${r.original}>` : '';
+    this.log.info(
+      service,
+      `${id}: to=<${r.address}>${orig}, relay=${st.relay}, delay=${formatDelay(total)}, ` +
+        `delays=${formatDelay(a)}/${formatDelay(b)}/${formatDelay(c)}/${formatDelay(d)}, dsn=${st.dsn}, status=${st.status} (${st.text})`,
+    );
+  }
+
+  /** Deliver one active message. */
+  private async process(id: string): Promise<void> {
+    const activeAt = this.now();
+    let qf: QueueFile;
+    try {
+      qf = await this.queue.read('active', id);
+    } catch (e) {
+      this.log.warning('qmgr', `${id}: ${(e as Error).message}; moving to corrupt queue`);
+      await this.queue.move(id, 'active', 'corrupt').catch(() => {});
+      return;
+    }
+    const pending = qf.recipients.filter((r) => !r.done);
+    this.log.info('qmgr', `${id}: from=<${qf.header.sender}>, size=${qf.contentLength}, nrcpt=${pending.length} (queue active)`);
+    const flush = this.flushIds.has(id);
+    const deferTransports = new Set(this.config.list('defer_transports'));
+    const doubleBounce = `${this.config.get('double_bounce_sender') || 'double-bounce'}@${this.config.get('myorigin')}`.toLowerCase();
+    let deferred = 0;
+    const sliceSize = Math.max(1, this.config.int('qmgr_message_recipient_limit') || 20000);
+    for (let start = 0; start < pending.length; start += sliceSize) {
+      const slice = pending.slice(start, start + sliceSize);
+      const jobs = new Map<string, Job>();
+      const immediate: { r: DeliveryRecipient & { record: RecipientRecord }; st: RecipientStatus; service: string }[] = [];
+      const resolver = await this.getResolver();
+      for (const record of slice) {
+        const r = { address: record.address, original: record.original, index: qf.recipients.indexOf(record), record } as DeliveryRecipient & { record: RecipientRecord };
+        if (record.orcpt !== undefined) r.orcpt = record.orcpt;
+        if (record.notify !== undefined) r.notify = record.notify;
+        if (record.address.toLowerCase() === doubleBounce) {
+          // Mail to the double-bounce address is discarded (undeliverable bounce of a bounce).
+          immediate.push({ r, st: { status: 'sent', dsn: '2.0.0', text: 'discarded', relay: 'none' }, service: 'qmgr' });
+          continue;
+        }
+        let route: ResolvedRoute | undefined;
+        try {
+          route = resolver ? await resolver(qf.header.sender, record.address) : undefined;
+        } catch {
+          route = undefined;
+        }
+        if (!route || route.fail) {
+          immediate.push({ r, st: { status: 'deferred', dsn: '4.3.0', text: 'address resolver failure', relay: 'none' }, service: 'qmgr' });
+          continue;
+        }
+        if (route.error) {
+          immediate.push({ r, st: { status: 'bounced', dsn: '5.1.3', text: 'bad address syntax', relay: 'none' }, service: 'qmgr' });
+          continue;
+        }
+        r.address = route.recipient || record.address;
+        if (deferTransports.has(route.transport) && !flush) {
+          immediate.push({ r, st: { status: 'deferred', dsn: '4.3.2', text: 'deferred transport', relay: 'none' }, service: route.transport });
+          continue;
+        }
+        const key = `${route.transport}\0${route.nexthop}`;
+        let job = jobs.get(key);
+        if (!job) {
+          job = { transport: route.transport, nexthop: route.nexthop, recipients: [] };
+          jobs.set(key, job);
+        }
+        job.recipients.push(r);
+      }
+      for (const it of immediate) {
+        await this.record(id, qf, [it.r], [it.st], it.service, activeAt, activeAt);
+        if (it.st.status === 'deferred') deferred++;
+      }
+      const work: Promise<void>[] = [];
+      for (const job of jobs.values()) {
+        const batch = this.limitFor(job.transport, 'recipient');
+        for (let i = 0; i < job.recipients.length; i += batch) {
+          const rcpts = job.recipients.slice(i, i + batch);
+          work.push(
+            this.gate(job.transport, job.nexthop).run(async () => {
+              const startAt = this.now();
+              const agent = this.agentFor(job.transport);
+              let statuses: RecipientStatus[];
+              if (!agent) {
+                statuses = rcpts.map(() => ({ status: 'deferred', dsn: '4.3.0', text: 'mail transport unavailable', relay: 'none' }));
+              } else {
+                try {
+                  statuses = await agent.deliver({
+                    queueId: id, transport: job.transport, nexthop: job.nexthop, sender: qf.header.sender,
+                    recipients: rcpts.map(({ record: _r, ...rest }) => rest), content: qf.content!,
+                    arrival: new Date(qf.header.arrival), attributes: qf.header.attributes,
+                  });
+                } catch (e) {
+                  statuses = rcpts.map(() => ({ status: 'deferred', dsn: '4.3.0', text: `delivery agent failure: ${(e as Error).message}`, relay: 'none' }));
+                }
+              }
+              await this.record(id, qf, rcpts, statuses, job.transport, activeAt, startAt);
+              deferred += statuses.filter((s) => s.status === 'deferred').length;
+            }),
+          );
+        }
+      }
+      await Promise.all(work);
+    }
+    await this.finish(id, qf, deferred > 0);
+  }
+
+  /** Log outcomes and make them durable: bounce log, then done-marking; defer log for deferrals. */
+  private async record(id: string, qf: QueueFile, rcpts: (DeliveryRecipient & { record: RecipientRecord })[], statuses: RecipientStatus[], service: string, activeAt: number, startAt: number): Promise<void> {
+    const bounces: LogEntry[] = [];
+    const defers: LogEntry[] = [];
+    const done: number[] = [];
+    rcpts.forEach((r, i) => {
+      const st = statuses[i] ?? { status: 'deferred', dsn: '4.3.0', text: 'delivery agent returned no status', relay: 'none' };
+      this.logDelivery(service, id, r, st, qf, activeAt, startAt);
+      const entry: LogEntry = { recipient: r.address, original: r.original, dsn: st.dsn, text: st.text, relay: st.relay, time: this.now() };
+      if (r.orcpt !== undefined) entry.orcpt = r.orcpt;
+      if (r.notify !== undefined) entry.notify = r.notify;
+      if (st.diagnostic !== undefined) entry.diagnostic = st.diagnostic;
+      if (st.diagnosticType !== undefined) entry.diagnosticType = st.diagnosticType;
+      if (st.remoteMta !== undefined) entry.remoteMta = st.remoteMta;
+      if (st.status === 'bounced') bounces.push(entry);
+      if (st.status === 'deferred') defers.push(entry);
+      else done.push(r.record.offset);
+    });
+    await this.queue.appendLog('bounce', id, bounces);
+    await this.queue.markDone('active', id, done);
+    for (const r of rcpts) if (done.includes(r.record.offset)) r.record.done = true;
+    await this.queue.appendLog('defer', id, defers);
+  }
+
+  /** All recipients tried: notify, then remove or defer the message. */
+  private async finish(id: string, qf: QueueFile, anyDeferred: boolean): Promise<void> {
+    const now = this.now();
+    const sender = qf.header.sender;
+    if (anyDeferred) {
+      const lifetime = this.config.time(sender === '' ? 'bounce_queue_lifetime' : 'maximal_queue_lifetime');
+      if (qf.forcedExpire || now >= qf.header.create + lifetime * 1000) {
+        this.log.info('qmgr', `${id}: from=<${sender}>, status=expired, returned to sender`);
+        const defers = await this.queue.readLog('defer', id);
+        await this.queue.appendLog('bounce', id, defers);
+        await this.queue.markDone('active', id, qf.recipients.filter((r) => !r.done).map((r) => r.offset));
+        anyDeferred = false;
+      }
+    }
+    await this.sendBounces(id, qf);
+    if (anyDeferred) {
+      const warnAfter = this.config.time('delay_warning_time', 'h');
+      if (warnAfter > 0 && qf.warnTime === 0 && now >= qf.header.arrival + warnAfter * 1000) {
+        await this.sendDelayWarning(id, qf);
+        await this.queue.setWarnTime('active', id, qf, now);
+      }
+      const delay = backoffDelay((now - qf.header.create) / 1000, this.config.time('minimal_backoff_time'), this.config.time('maximal_backoff_time'));
+      await this.queue.move(id, 'active', 'deferred', now + delay * 1000);
+      return;
+    }
+    await this.queue.remove('active', id);
+    this.log.info('qmgr', `${id}: removed`);
+  }
+
+  private async bounceModule() {
+    return import('../deliver/bounce.js');
+  }
+
+  private notifyQueue(): QueueWriter {
+    return this.opts.notifyQueue ?? this.queue;
+  }
+
+  /** Turn the bounce log into a non-delivery notification (or a postmaster/double-bounce notice). */
+  private async sendBounces(id: string, qf: QueueFile): Promise<void> {
+    const entries = await this.queue.readLog('bounce', id);
+    if (entries.length === 0) return;
+    const { sendNonDelivery } = await this.bounceModule();
+    await sendNonDelivery({ config: this.config, log: this.log, queue: this.notifyQueue(), queueId: id, queueFile: qf, entries, now: this.now() });
+    await this.queue.removeLog('bounce', id);
+  }
+
+  private async sendDelayWarning(id: string, qf: QueueFile): Promise<void> {
+    const entries = await this.queue.readLog('defer', id);
+    if (entries.length === 0) return;
+    const { sendDelayNotice } = await this.bounceModule();
+    await sendDelayNotice({ config: this.config, log: this.log, queue: this.notifyQueue(), queueId: id, queueFile: qf, entries, now: this.now() });
+  }
+
+  /** Which queue a message is in right now, as seen by this manager (for tools/tests). */
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+}
+
+export type { QueueName };
