@@ -27,3 +27,13 @@ export {
   externalizeTree,
 } from './tokenize.js';
 export type { Token, TokenType, AddressNode, TreeNode, StringifyOptions, ExternalizeOptions } from './tokenize.js';
+export {
+  DEFAULT_DOUBLE_BOUNCE_SENDER,
+  RecipientDelimiter,
+  splitExtension,
+  stripExtension,
+  insertExtension,
+} from './extension.js';
+export type { ExtensionOptions } from './extension.js';
+export { mailAddrCrunch, mailAddrCrunchAsync } from './crunch.js';
+export type { AddressForm, CrunchOptions, CrunchAsyncOptions } from './crunch.js';

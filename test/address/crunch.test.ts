@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { mailAddrCrunch, mailAddrCrunchAsync, type AddressForm } from '../../src/address/crunch.js';
+import { loadSharedVectors, loadVectors } from './fixtures.js';
+
+interface CrunchCase {
+  section: string;
+  inForm: AddressForm;
+  outForm: AddressForm;
+  extension: string | null;
+  inputs: string[];
+  expected: string[];
+}
+const vectors = loadVectors<{ cases: CrunchCase[] }>('addr-crunch.json');
+
+describe('addr-crunch.json (Postfix mail_addr_crunch.in/.ref)', () => {
+  it('fixture copy matches ../shared when present', () => {
+    const shared = loadSharedVectors('addr-crunch.json');
+    if (shared) expect(vectors).toEqual(shared);
+  });
+  for (const c of vectors.cases) {
+    it(c.section, () => {
+      const got = c.inputs.flatMap((v) => mailAddrCrunch(v, { extension: c.extension, inForm: c.inForm, outForm: c.outForm }));
+      expect(got).toEqual(c.expected);
+    });
+  }
+});
+
+describe('mailAddrCrunch', () => {
+  it('empty value and <> are the null address', () => {
+    expect(mailAddrCrunch('')).toEqual(['']);
+    expect(mailAddrCrunch('<>')).toEqual(['']);
+    expect(mailAddrCrunch('', { outForm: 'external' })).toEqual(['""']);
+    expect(mailAddrCrunch('', { extension: '+x' })).toEqual(['+x']);
+  });
+  it('a value without any address yields nothing', () => {
+    expect(mailAddrCrunch('(just a comment)')).toEqual([]);
+    expect(mailAddrCrunch(',,')).toEqual([]);
+  });
+  it('phrases and comments are dropped; route addresses kept', () => {
+    expect(mailAddrCrunch('Joe <joe@x>, bob@y (Bob)')).toEqual(['joe@x', 'bob@y']);
+  });
+  it('internal input with a quoted-needing local part', () => {
+    expect(mailAddrCrunch('a b@c', { inForm: 'internal' })).toEqual(['a b@c']);
+    expect(mailAddrCrunch('a@b@c', { inForm: 'internal', outForm: 'external' })).toEqual(['"a@b"@c']);
+  });
+  it('canonicalize sees each address in external form', () => {
+    const seen: string[] = [];
+    const canonicalize = (e: string) => {
+      seen.push(e);
+      return e.includes('@') ? e : `${e}@example.org`;
+    };
+    expect(mailAddrCrunch('"a b", c', { canonicalize, extension: '+e' })).toEqual(['a b+e@example.org', 'c+e@example.org']);
+    expect(seen).toEqual(['"a b"', 'c']);
+  });
+  it('async variant', async () => {
+    await expect(mailAddrCrunchAsync('x, y', { canonicalize: async (e) => `${e}@d`, outForm: 'external' })).resolves.toEqual([
+      'x@d',
+      'y@d',
+    ]);
+  });
+});
