@@ -6,3 +6,4 @@
  */
 export * from './errors.js';
 export type { Config } from './config/types.js';
+export { loadConfig, PostfixConfig, parseMainCf, parseMasterCf, expandValue, expandMacros, splitList, parseTime, parseBool, parseInteger, type LoadConfigOptions, type MasterService } from './config/index.js';

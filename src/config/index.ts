@@ -1,0 +1,334 @@
+/**
+ * Loading a Postfix configuration: main.cf (and master.cf when present) from a config directory
+ * or text, Postfix 3.7.11 defaults (static table + host-derived values), `$name` expansion on
+ * read, typed accessors, per-service overrides.
+ *
+ * Parameters: every main.cf parameter; `config_directory` is set from `configDir` as Postfix's
+ * `-c` does; `myhostname`, `mydomain`, `mynetworks` (via `mynetworks_style`, `inet_interfaces`,
+ * `inet_protocols`), `process_id`, `process_name` are derived at load time.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, type Warning } from '../errors.js';
+import type { Config } from './types.js';
+import { parseMainCf, type MainCfEntry } from './main-cf.js';
+import { parseMasterCf, serviceParameters, type MasterService } from './master-cf.js';
+import { expandMacros, type ExpandResult } from './expand.js';
+import { parseBool, parseInteger, parseTime, splitList, type TimeUnit } from './lists.js';
+import {
+  STATIC_DEFAULTS, currentHostInfo, deriveMydomain, deriveMyhostname, deriveMynetworks, selectInterfaces,
+  type HostInfo,
+} from './defaults.js';
+
+export type { Config } from './types.js';
+export { parseMainCf, logicalLines, splitNameValue, type MainCfEntry, type MainCfParseResult, type LogicalLine } from './main-cf.js';
+export { parseMasterCf, serviceParameters, MASTER_SERVICE_TYPES, type MasterService, type MasterServiceType } from './master-cf.js';
+export {
+  expandMacros, compatLevelFromString, MAX_MACRO_NESTING,
+  type ExpandOptions, type ExpandResult, type MacroLookup, type MacroMode, type RelOp, type RelopEval,
+} from './expand.js';
+export { splitList, parseTime, parseBool, parseInteger, TIME_UNITS, type TimeUnit } from './lists.js';
+export {
+  STATIC_DEFAULTS, DERIVED_PARAMETERS, MAIL_VERSION, DEFAULT_MYDOMAIN, currentHostInfo, deriveMyhostname,
+  deriveMydomain, deriveMynetworks, selectInterfaces, type HostInfo, type InterfaceAddress,
+} from './defaults.js';
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Directory holding main.cf (and master.cf). Sets `config_directory`, as `postconf -c` does. */
+  configDir?: string;
+  /** main.cf content to use instead of reading `${configDir}/main.cf`. */
+  mainCfText?: string;
+  /** master.cf content to use instead of reading `${configDir}/master.cf` (optional file). */
+  masterCfText?: string;
+  /** Settings applied on top of main.cf (count as explicitly set). */
+  overrides?: Record<string, string>;
+  /** Host name to derive myhostname from, instead of the machine's. */
+  hostname?: string;
+  /** Host facts (name, interfaces) for derived defaults; default: this machine. */
+  host?: HostInfo;
+  /** Value of `process_name` (default `readdress`). */
+  processName?: string;
+  /** Ignore main.cf settings: built-in defaults only (what `postconf -d` shows). */
+  defaultsOnly?: boolean;
+}
+
+interface Base {
+  configDir: string | undefined;
+  mainCfPath: string;
+  masterCfPath: string;
+  /** main.cf settings (plus config_directory when configDir is given). */
+  main: Map<string, MainCfEntry>;
+  services: MasterService[] | undefined;
+  serviceDefaults: Map<string, string>;
+  host: HostInfo;
+  processName: string;
+  parseWarnings: Warning[];
+}
+
+function hasOwn(o: object, k: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, k);
+}
+
+/**
+ * A loaded configuration: the {@link Config} contract plus what postconf needs (known names,
+ * usage checks, raw defaults).
+ */
+export class PostfixConfig implements Config {
+  private readonly cache = new Map<string, string>();
+  private readonly deriving = new Set<string>();
+  private usage: Warning[] | undefined;
+
+  /** @internal use {@link loadConfig} */
+  constructor(private readonly base: Base, private readonly overrides: ReadonlyMap<string, string>) {}
+
+  get configDir(): string | undefined { return this.base.configDir; }
+
+  /** Path of main.cf as used in messages. */
+  get mainCfPath(): string { return this.base.mainCfPath; }
+
+  /** Path of master.cf as used in messages. */
+  get masterCfPath(): string { return this.base.masterCfPath; }
+
+  /** master.cf services, when a master.cf was read. */
+  get services(): readonly MasterService[] | undefined { return this.base.services; }
+
+  /** Parse warnings, then unused/undefined parameter warnings (as `postconf` reports them). */
+  get warnings(): readonly Warning[] {
+    return [...this.base.parseWarnings, ...this.usageWarnings()];
+  }
+
+  /** The built-in (or service-defined, or host-derived) default text, unexpanded. */
+  defaultRaw(name: string): string | undefined {
+    if (hasOwn(STATIC_DEFAULTS, name)) return STATIC_DEFAULTS[name];
+    const s = this.base.serviceDefaults.get(name);
+    if (s !== undefined) return s;
+    return this.derived(name);
+  }
+
+  /** True for parameters Postfix knows: built-in, host-derived or defined by a master.cf service. */
+  isKnown(name: string): boolean {
+    return hasOwn(STATIC_DEFAULTS, name) || this.base.serviceDefaults.has(name) || isDerivedName(name);
+  }
+
+  /** Every known parameter name, sorted as postconf sorts (byte order). */
+  knownNames(): string[] {
+    const names = new Set<string>([...Object.keys(STATIC_DEFAULTS), ...this.base.serviceDefaults.keys(), ...DERIVED]);
+    return [...names].sort(byteOrder);
+  }
+
+  /** Names set explicitly (main.cf and overrides), sorted. */
+  setNames(): string[] {
+    return [...new Set([...this.base.main.keys(), ...this.overrides.keys()])].sort(byteOrder);
+  }
+
+  raw(name: string): string | undefined {
+    const o = this.overrides.get(name);
+    if (o !== undefined) return o;
+    const m = this.base.main.get(name);
+    if (m !== undefined) return m.value;
+    return this.defaultRaw(name);
+  }
+
+  isSet(name: string): boolean {
+    return this.overrides.has(name) || this.base.main.has(name);
+  }
+
+  /**
+   * Expand `$name` references in any text against this configuration.
+   * @throws ConfigError `CONFIG_EXPAND` on a syntax error or runaway recursion.
+   */
+  expand(text: string, what = 'value'): string {
+    const r = this.expandDetailed(text);
+    if (r.error) {
+      throw new ConfigError('CONFIG_EXPAND', `${what}: ${r.warnings.join('; ') || 'macro processing error'}`, { text });
+    }
+    return r.value;
+  }
+
+  /** Expand with full status (UNDEF/ERROR and warnings) instead of throwing. */
+  expandDetailed(text: string): ExpandResult {
+    return expandMacros(text, (n) => this.raw(n));
+  }
+
+  get(name: string): string {
+    const hit = this.cache.get(name);
+    if (hit !== undefined) return hit;
+    const raw = this.raw(name);
+    if (raw === undefined) return '';
+    const v = raw.includes('$') ? this.expand(raw, `parameter ${name}`) : raw;
+    this.cache.set(name, v);
+    return v;
+  }
+
+  list(name: string): string[] {
+    return splitList(this.get(name));
+  }
+
+  bool(name: string): boolean {
+    return parseBool(this.get(name), name);
+  }
+
+  int(name: string): number {
+    return parseInteger(this.get(name), name);
+  }
+
+  time(name: string, defaultUnit: TimeUnit = 's'): number {
+    return parseTime(this.get(name), defaultUnit, name);
+  }
+
+  withOverrides(overrides: Record<string, string>): PostfixConfig {
+    const merged = new Map(this.overrides);
+    for (const [k, v] of Object.entries(overrides)) merged.set(k, v);
+    return new PostfixConfig(this.base, merged);
+  }
+
+  /** This configuration as one master.cf service sees it (its `-o` overrides applied). */
+  forService(service: string, type = 'unix'): PostfixConfig {
+    const s = this.base.services?.find((x) => x.service === service && x.type === type);
+    if (!s) throw new ConfigError('CONFIG_SERVICE', `no such master.cf service: ${service}/${type}`, { file: this.base.masterCfPath });
+    return this.withOverrides(s.overrides);
+  }
+
+  private derived(name: string): string | undefined {
+    if (!isDerivedName(name)) return undefined;
+    // A derived value that (indirectly) needs itself: give up on that input, as a missing value.
+    if (this.deriving.has(name)) return undefined;
+    this.deriving.add(name);
+    try {
+      switch (name) {
+        case 'myhostname':
+          return deriveMyhostname(this.base.host.hostname, this.isSet('mydomain') ? this.get('mydomain') : undefined);
+        case 'mydomain':
+          return deriveMydomain(this.get('myhostname'));
+        case 'mynetworks':
+          return deriveMynetworks(this.get('mynetworks_style'),
+            selectInterfaces(this.base.host, this.get('inet_interfaces'), this.get('inet_protocols')));
+        case 'process_id':
+          return String(process.pid);
+        case 'process_name':
+          return this.base.processName;
+        default:
+          return undefined;
+      }
+    } finally {
+      this.deriving.delete(name);
+    }
+  }
+
+  /**
+   * Warnings postconf gives about names: `undefined parameter: NAME` for `$NAME` references in
+   * main.cf/master.cf values to names defined nowhere, and `unused parameter: name=value` for
+   * main.cf/master.cf settings Postfix does not know and nothing references.
+   */
+  usageWarnings(): Warning[] {
+    if (this.usage) return this.usage;
+    const referenced = new Set<string>();
+    const undefinedRefs: Array<{ name: string; file: string }> = [];
+    const seenUndefined = new Set<string>();
+    const scan = (value: string, file: string, local?: Record<string, string>) => {
+      expandMacros(value, (n) => {
+        referenced.add(n);
+        const defined = this.isKnown(n) || this.base.main.has(n) || this.overrides.has(n) || (local !== undefined && hasOwn(local, n));
+        if (!defined && !seenUndefined.has(`${file}\0${n}`)) {
+          seenUndefined.add(`${file}\0${n}`);
+          undefinedRefs.push({ name: n, file });
+        }
+        return defined ? 'x' : undefined;
+      }, { scan: true, recurse: false });
+    };
+    const mainFile = this.base.mainCfPath;
+    for (const e of this.base.main.values()) scan(e.value, mainFile);
+    for (const [, v] of this.overrides) scan(v, mainFile);
+    for (const s of this.base.services ?? []) for (const v of Object.values(s.overrides)) scan(v, this.base.masterCfPath, s.overrides);
+    // Restriction class names are user-defined parameters too.
+    const classes = new Set(splitList(this.raw('smtpd_restriction_classes') ?? ''));
+    for (const c of classes) {
+      if (!this.isKnown(c) && !this.base.main.has(c) && !this.overrides.has(c) && !seenUndefined.has(`${mainFile}\0${c}`)) {
+        seenUndefined.add(`${mainFile}\0${c}`);
+        undefinedRefs.push({ name: c, file: mainFile });
+      }
+    }
+    const out: Warning[] = undefinedRefs.map((u) => ({ code: 'CONFIG_UNDEFINED_PARAMETER', file: u.file, message: `undefined parameter: ${u.name}` }));
+    const used = (n: string) => this.isKnown(n) || referenced.has(n) || classes.has(n);
+    for (const e of this.base.main.values()) {
+      if (e.name === 'config_directory' || used(e.name)) continue;
+      out.push({ code: 'CONFIG_UNUSED_PARAMETER', file: mainFile, message: `unused parameter: ${e.name}=${e.value}` });
+    }
+    for (const s of this.base.services ?? []) {
+      for (const [k, v] of Object.entries(s.overrides)) {
+        if (used(k) || this.base.main.has(k)) continue;
+        out.push({ code: 'CONFIG_UNUSED_PARAMETER', file: this.base.masterCfPath, message: `unused parameter: ${k}=${v}` });
+      }
+    }
+    this.usage = out;
+    return out;
+  }
+}
+
+const DERIVED = ['myhostname', 'mydomain', 'mynetworks', 'process_id', 'process_name'];
+function isDerivedName(n: string): boolean {
+  return DERIVED.includes(n);
+}
+
+/** Byte-order comparison (postconf sorts names with strcmp). */
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Load a Postfix configuration (synchronous).
+ *
+ * @example
+ * const cfg = loadConfig({ mainCfText: 'mydomain = example.com\n', hostname: 'mail' });
+ * cfg.get('myorigin') // 'mail.example.com'
+ * @throws ConfigError `CONFIG_SYNTAX` (main.cf/master.cf syntax, naming file and line),
+ *   `CONFIG_READ` (main.cf unreadable).
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): PostfixConfig {
+  const dir = opts.configDir;
+  const mainCfPath = dir !== undefined ? join(dir, 'main.cf') : 'main.cf';
+  const masterCfPath = dir !== undefined ? join(dir, 'master.cf') : 'master.cf';
+  let mainText = opts.mainCfText;
+  if (mainText === undefined && dir !== undefined && !opts.defaultsOnly) {
+    try {
+      mainText = readFileSync(mainCfPath, 'utf8');
+    } catch (e) {
+      throw new ConfigError('CONFIG_READ', `open ${mainCfPath}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, {}, { cause: e });
+    }
+  }
+  let masterText = opts.masterCfText;
+  if (masterText === undefined && dir !== undefined && existsSync(masterCfPath)) masterText = readFileSync(masterCfPath, 'utf8');
+
+  const parsed = opts.defaultsOnly || mainText === undefined
+    ? { params: new Map<string, MainCfEntry>(), warnings: [] as Warning[] }
+    : parseMainCf(mainText, mainCfPath);
+  const main = new Map(parsed.params);
+  if (dir !== undefined && !opts.defaultsOnly && !main.has('config_directory')) {
+    main.set('config_directory', { name: 'config_directory', value: dir, line: 0 });
+  }
+  const services = masterText !== undefined ? parseMasterCf(masterText, masterCfPath) : undefined;
+  const serviceDefaults = new Map<string, string>();
+  for (const [k, v] of serviceParameters(services ?? [])) if (!hasOwn(STATIC_DEFAULTS, k)) serviceDefaults.set(k, v);
+
+  const base: Base = {
+    configDir: dir,
+    mainCfPath,
+    masterCfPath,
+    main,
+    services,
+    serviceDefaults,
+    host: opts.host ? { ...opts.host, hostname: opts.hostname ?? opts.host.hostname } : currentHostInfo(opts.hostname),
+    processName: opts.processName ?? 'readdress',
+    parseWarnings: parsed.warnings,
+  };
+  return new PostfixConfig(base, new Map(Object.entries(opts.overrides ?? {})));
+}
+
+/** Expand `$name` references in `value` against a configuration. */
+export function expandValue(config: Config, value: string): string {
+  if (config instanceof PostfixConfig) return config.expand(value);
+  const r = expandMacros(value, (n) => config.raw(n));
+  if (r.error) throw new ConfigError('CONFIG_EXPAND', r.warnings.join('; ') || 'macro processing error', { text: value });
+  return r.value;
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import type { HostInfo } from '../../src/config/defaults.js';
+
+const host: HostInfo = {
+  hostname: 'vm',
+  interfaces: [
+    { name: 'lo', family: 'IPv4', address: '127.0.0.1', prefix: 8 },
+    { name: 'lo', family: 'IPv6', address: '::1', prefix: 128 },
+    { name: 'eth0', family: 'IPv4', address: '192.0.2.2', prefix: 24 },
+    { name: 'eth0', family: 'IPv6', address: 'fd00::2', prefix: 64 },
+    { name: 'eth0', family: 'IPv6', address: 'fe80::fc:ff:fe00:1', prefix: 64 },
+  ],
+};
+
+// Expected values: real Postfix 3.7.11 `postconf -c DIR -x NAME` on host "vm" with these interfaces.
+describe('loadConfig', () => {
+  it('fills in 3.7.11 defaults at compatibility_level 0', () => {
+    const c = loadConfig({ mainCfText: '', host });
+    expect(c.get('myhostname')).toBe('vm.localdomain');
+    expect(c.get('mydomain')).toBe('localdomain');
+    expect(c.get('myorigin')).toBe('vm.localdomain');
+    expect(c.raw('myorigin')).toBe('$myhostname');
+    expect(c.get('mynetworks_style')).toBe('subnet');
+    expect(c.get('mynetworks')).toBe('127.0.0.0/8 192.0.2.0/24 [::1]/128 [fd00::]/64 [fe80::]/64');
+    expect(c.get('relay_domains')).toBe('vm.localdomain, localhost.localdomain, localhost');
+    expect(c.get('append_dot_mydomain')).toBe('yes');
+    expect(c.get('smtpd_relay_restrictions')).toBe('');
+    expect(c.get('smtpd_hard_error_limit')).toBe('20');
+    expect(c.isSet('myorigin')).toBe(false);
+  });
+  it('applies compatibility_level 3.6 effects', () => {
+    const c = loadConfig({ mainCfText: 'compatibility_level = 3.6\n', host });
+    expect(c.get('mynetworks')).toBe('127.0.0.1/32 192.0.2.2/32 [::1]/128 [fd00::2]/128 [fe80::fc:ff:fe00:1]/128');
+    expect(c.get('relay_domains')).toBe('');
+    expect(c.get('append_dot_mydomain')).toBe('no');
+    expect(c.get('smtputf8_enable')).toBe('yes');
+    expect(c.get('smtpd_relay_restrictions')).toBe('permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination');
+  });
+  it('derives myhostname from main.cf mydomain for a dotless host name', () => {
+    const c = loadConfig({ mainCfText: 'mydomain = example.com\n', host });
+    expect(c.get('myhostname')).toBe('vm.example.com');
+    expect(c.get('myorigin')).toBe('vm.example.com');
+    expect(loadConfig({ mainCfText: 'myhostname = foo.com\n', host }).get('mydomain')).toBe('com');
+    expect(loadConfig({ mainCfText: 'myhostname = foo\n', host }).get('mydomain')).toBe('localdomain');
+  });
+  it('typed accessors', () => {
+    const c = loadConfig({ mainCfText: 'queue_run_delay = 5m\nmydestination = a, b c,{x y}\n', host });
+    expect(c.time('queue_run_delay')).toBe(300);
+    expect(c.time('maximal_queue_lifetime')).toBe(5 * 86400);
+    expect(c.int('message_size_limit')).toBe(10240000);
+    expect(c.bool('allow_percent_hack')).toBe(true);
+    expect(c.list('mydestination')).toEqual(['a', 'b', 'c', '{x y}']);
+  });
+  it('overrides and withOverrides', () => {
+    const c = loadConfig({ mainCfText: 'myorigin = a\n', overrides: { mydomain: 'o.example' }, host });
+    expect(c.get('mydomain')).toBe('o.example');
+    expect(c.isSet('mydomain')).toBe(true);
+    const d = c.withOverrides({ myorigin: '$mydomain' });
+    expect(d.get('myorigin')).toBe('o.example');
+    expect(c.get('myorigin')).toBe('a');
+  });
+});
