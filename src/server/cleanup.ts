@@ -1,0 +1,231 @@
+/**
+ * cleanup(8) for the reference server: takes what smtpd received and queues it.
+ *
+ * Envelope: the sender goes through the rewrite pipeline (trivial-rewrite in context local,
+ * `sender_canonical_maps`, `canonical_maps`, masquerading), each recipient through its pipeline
+ * including `virtual_alias_maps` expansion, then duplicates are dropped (`duplicate_filter_limit`;
+ * with `enable_original_recipient` two recipients are duplicates only if the original recipient
+ * and DSN attributes match too). Access-table actions apply here: REDIRECT replaces all
+ * recipients, BCC adds one, HOLD puts the message on hold, DISCARD drops it.
+ *
+ * Headers: rewritten in context local for clients in `local_header_rewrite_clients`, in context
+ * remote when `remote_header_rewrite_domain` is set, otherwise left alone. Missing
+ * `Message-Id:`, `Date:` and `From:` (or their `Resent-` forms) are added only in the local
+ * context or with `always_add_missing_headers = yes`, as Postfix does; `undisclosed_recipients_header`
+ * likewise. `header_size_limit` truncates an oversized header. Then `queue.enqueue()`.
+ */
+import type { Config } from '../config/types.js';
+import { quote822Local } from '../address/quote.js';
+import type { NewMessage, QueuedRecipient, QueueReservation, QueueWriter } from './queue/types.js';
+import type { MessageReceiver, ReceiveResult, SmtpdLog } from './smtpd/session.js';
+import { mailDate } from './smtpd/session.js';
+import type { SessionState } from './smtpd/state.js';
+
+/** One header field: its name and the whole field text (`Name: value`, folded lines joined by `\n`). */
+export interface HeaderField {
+  name: string;
+  text: string;
+}
+
+/** The rewrite pipeline as cleanup uses it (implemented over src/route). */
+export interface CleanupRewriter {
+  /** Envelope sender, internal form in and out (`''` = null sender). */
+  rewriteSender(sender: string): Promise<string>;
+  /** One envelope recipient → the recipients it becomes (canonical + virtual alias expansion). */
+  rewriteRecipient(recipient: string): Promise<string[]>;
+  /** Rewrite address headers in the given context; fields not changed are returned as they came. */
+  rewriteHeaders(fields: HeaderField[], context: 'local' | 'remote'): Promise<HeaderField[]>;
+}
+
+export interface CleanupOptions {
+  config: Config;
+  queue: QueueWriter;
+  rewriter: CleanupRewriter;
+  log: SmtpdLog;
+}
+
+/** Postfix's header classification for the headers cleanup adds. */
+const RESENT = /^resent-/i;
+
+/** Split content into header fields and body (at the first empty line). */
+export function splitHeaders(content: string): { fields: HeaderField[]; body: string; hasSeparator: boolean } {
+  const fields: HeaderField[] = [];
+  let pos = 0;
+  let hasSeparator = false;
+  while (pos < content.length) {
+    const nl = content.indexOf('\n', pos);
+    const line = nl < 0 ? content.slice(pos) : content.slice(pos, nl);
+    if (line === '') {
+      pos = nl < 0 ? content.length : nl + 1;
+      hasSeparator = true;
+      break;
+    }
+    const c = line.charCodeAt(0);
+    if ((c === 32 || c === 9) && fields.length > 0) {
+      fields[fields.length - 1]!.text += '\n' + line;
+    } else {
+      const m = /^([!-9;-~]+)[ \t]*:/.exec(line);
+      if (!m) break; // not a header: the body starts here (no separator line)
+      fields.push({ name: m[1]!, text: line });
+    }
+    pos = nl < 0 ? content.length : nl + 1;
+  }
+  return { fields, body: content.slice(pos), hasSeparator };
+}
+
+/** cleanup as a {@link MessageReceiver} for smtpd. */
+export class Cleanup implements MessageReceiver {
+  private reservations = new WeakMap<SessionState, QueueReservation>();
+
+  constructor(private readonly opts: CleanupOptions) {}
+
+  async open(s: SessionState): Promise<string | undefined> {
+    const q = this.opts.queue;
+    if (!q.reserve) return undefined;
+    const r = await q.reserve();
+    this.reservations.set(s, r);
+    return r.id;
+  }
+
+  async abort(s: SessionState): Promise<void> {
+    const r = this.reservations.get(s);
+    this.reservations.delete(s);
+    if (r) await r.abort();
+  }
+
+  async receive(s: SessionState, content: Buffer): Promise<ReceiveResult> {
+    const reservation = this.reservations.get(s);
+    this.reservations.delete(s);
+    try {
+      const msg = await this.build(s, content, reservation?.id);
+      if (s.discard) {
+        await reservation?.abort();
+        const id = reservation?.id ?? s.queueId ?? 'NOQUEUE';
+        this.opts.log.info(`${id}: discard: END-OF-MESSAGE from ${s.client.namaddr}: ; from=<${s.sender ?? ''}> proto=${s.protocol}${s.helo !== undefined ? ` helo=<${s.helo}>` : ''}`);
+        return { ok: true, queueId: id };
+      }
+      if (msg.recipients.length === 0) {
+        await reservation?.abort();
+        return { ok: false, status: 'noRecipients' };
+      }
+      const id = reservation ? await reservation.commit(msg) : await this.opts.queue.enqueue(msg);
+      return { ok: true, queueId: id };
+    } catch (e) {
+      await reservation?.abort().catch(() => undefined);
+      this.opts.log.warn(`${reservation?.id ?? 'NOQUEUE'}: ${(e as Error).message}`);
+      const temp = (e as { temporary?: boolean }).temporary;
+      return { ok: false, status: temp === false ? 'bad' : 'write' };
+    }
+  }
+
+  /** Build the queued message (exposed for tests and for sendmail/pickup). */
+  async build(s: SessionState, content: Buffer, queueId: string | undefined): Promise<NewMessage> {
+    const cfg = this.opts.config;
+    const rw = this.opts.rewriter;
+    const arrivedAt = s.arrivalTime ?? new Date();
+
+    // Envelope sender: rewrite; MAILER-DAEMON@<canonical> becomes the null sender.
+    const sender = s.sender ? await rw.rewriteSender(s.sender) : '';
+
+    // Envelope recipients.
+    const given = s.redirect !== undefined ? [{ address: s.redirect, orcpt: `rfc822;${s.redirect}` }] : s.recipients;
+    const input: { address: string; original: string; orcpt?: string; notify?: string[] }[] = given.map((r) => {
+      const e: { address: string; original: string; orcpt?: string; notify?: string[] } = { address: r.address, original: r.address };
+      const given = r.orcpt;
+      // Keep only a client-supplied ORCPT (smtpd passes `rfc822;<as typed>` otherwise).
+      if (given !== undefined && given !== `rfc822;${r.address}`) e.orcpt = given;
+      if ('notify' in r && r.notify) e.notify = r.notify;
+      return e;
+    });
+    for (const b of s.bcc) input.push({ address: b, original: b });
+    const empty = cfg.get('empty_address_recipient') || 'MAILER-DAEMON';
+    const recipients: QueuedRecipient[] = [];
+    const seen = new Set<string>();
+    const limit = cfg.int('duplicate_filter_limit');
+    const withOriginal = cfg.bool('enable_original_recipient');
+    for (const r of input) {
+      const outs = await rw.rewriteRecipient(r.address === '' ? empty : r.address);
+      for (const a of outs) {
+        const key = withOriginal ? JSON.stringify([a, r.original, r.orcpt ?? '', r.notify ?? []]) : a;
+        if (seen.has(key)) continue;
+        if (limit <= 0 || seen.size < limit) seen.add(key);
+        const q: QueuedRecipient = { address: a, original: r.original };
+        if (r.orcpt !== undefined) q.orcpt = r.orcpt;
+        if (r.notify) q.notify = r.notify;
+        recipients.push(q);
+      }
+    }
+
+    // Headers.
+    const text = content.toString('latin1');
+    const { fields, body, hasSeparator } = splitHeaders(text);
+    const sizeLimit = cfg.int('header_size_limit');
+    let kept = fields;
+    if (sizeLimit > 0) {
+      kept = [];
+      let total = 0;
+      for (const f of fields) {
+        if (total >= sizeLimit) break;
+        const room = sizeLimit - total;
+        kept.push(f.text.length > room ? { name: f.name, text: f.text.slice(0, room) } : f);
+        total += f.text.length + 1;
+      }
+      if (kept.length < fields.length || kept.some((f, i) => f !== fields[i])) {
+        this.opts.log.warn(`${queueId ?? 'NOQUEUE'}: header size limit exceeded; excess header text discarded`);
+      }
+    }
+    const remoteDomain = cfg.get('remote_header_rewrite_domain');
+    const context: 'local' | 'remote' | undefined = s.rewriteContext === 'local' ? 'local' : remoteDomain ? 'remote' : undefined;
+    // smtpd's own Received: header (first field) is never rewritten.
+    let out = kept;
+    if (context !== undefined && kept.length > 0) out = await rw.rewriteHeaders(kept, context);
+
+    const addMissing = s.rewriteContext === 'local' || cfg.bool('always_add_missing_headers');
+    const present = new Set(out.map((f) => f.name.toLowerCase()));
+    const resent = out.some((f) => RESENT.test(f.name)) ? 'Resent-' : '';
+    const added: string[] = [];
+    let messageId: string | undefined;
+    if (addMissing && !present.has(`${resent}message-id`.toLowerCase())) {
+      const stamp = arrivedAt.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+      const idText = cfg.bool('enable_long_queue_ids') ? `${queueId ?? 'NOQUEUE'}@${cfg.get('myhostname')}` : `${stamp}.${queueId ?? 'NOQUEUE'}@${cfg.get('myhostname')}`;
+      added.push(`${resent}Message-Id: <${idText}>`);
+      messageId = `<${idText}>`;
+      this.opts.log.info(`${queueId ?? 'NOQUEUE'}: ${resent ? 'resent-' : ''}message-id=<${idText}>`);
+    }
+    if (!messageId) {
+      const mid = out.find((f) => f.name.toLowerCase() === 'message-id');
+      this.opts.log.info(`${queueId ?? 'NOQUEUE'}: message-id=${mid ? mid.text.slice(mid.text.indexOf(':') + 1).trim() : '<>'}`);
+    }
+    if (addMissing && !present.has(`${resent}date`.toLowerCase())) added.push(`${resent}Date: ${mailDate(arrivedAt)}`);
+    if (addMissing && !present.has(`${resent}from`.toLowerCase())) added.push(`${resent}From: ${quote822Local(sender || 'MAILER-DAEMON')}`);
+    const withheld = cfg.get('undisclosed_recipients_header');
+    if (addMissing && withheld && !['to', 'resent-to', 'cc', 'resent-cc'].some((h) => present.has(h))) {
+      if (/^[!-9;-~]+:/.test(withheld)) added.push(withheld);
+      else this.opts.log.warn(`bad undisclosed_recipients_header header text "${withheld}" -- need "headername: headervalue"`);
+    }
+
+    let header = out.map((f) => f.text + '\n').join('') + added.map((h) => h + '\n').join('');
+    const full = header + (hasSeparator || body.length > 0 ? '\n' : '') + body;
+    header = '';
+
+    const msg: NewMessage = {
+      sender,
+      recipients,
+      content: Buffer.from(full, 'latin1'),
+      arrivedAt,
+      attributes: {
+        clientName: s.client.name,
+        clientAddress: s.client.addr,
+        protocol: s.smtputf8 ? 'UTF8SMTP' : s.protocol,
+      },
+    };
+    if (s.helo !== undefined) msg.attributes.helo = s.helo;
+    if (s.saslUsername !== undefined) msg.attributes.saslUsername = s.saslUsername;
+    if (s.dsnRet) msg.attributes.dsnRet = s.dsnRet;
+    if (s.dsnEnvid !== undefined) msg.attributes.dsnEnvid = s.dsnEnvid;
+    if (s.smtputf8) msg.attributes.smtputf8 = true;
+    if (s.bodyType) msg.attributes.bodyType = s.bodyType;
+    if (s.hold) msg.hold = true;
+    return msg;
+  }
+}

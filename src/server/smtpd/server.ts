@@ -1,0 +1,142 @@
+/**
+ * The smtpd listener: accepts TCP connections, finds the client's name (`smtpd_peername_lookup`,
+ * forward-confirmed as Postfix does), and runs one {@link SmtpSession} per connection. STARTTLS
+ * uses `smtpd_tls_cert_file` / `smtpd_tls_key_file` (loaded by the caller into a SecureContext).
+ * `close()` stops accepting and lets sessions end (idle ones get `421` at once).
+ */
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { promises as dnsp } from 'node:dns';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { SmtpSession, type MessageReceiver, type SmtpdLog, type SmtpdPolicy, type SmtpdSettings } from './session.js';
+import { newSessionState, type ClientInfo, type PeerStatus } from './state.js';
+
+/** Client name lookup: reverse name and whether a forward lookup confirms it. */
+export interface PeerLookup {
+  (addr: string): Promise<{ name: string; nameStatus: PeerStatus; reverseName: string; reverseNameStatus: PeerStatus }>;
+}
+
+/** System resolver (getnameinfo + getaddrinfo, so /etc/hosts counts, as with Postfix). */
+export const systemPeerLookup: PeerLookup = async (addr) => {
+  let reverse: string;
+  try {
+    reverse = (await withTimeout(dnsp.lookupService(addr, 0), 5000)).hostname;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const status: PeerStatus = code === 'ENOTFOUND' ? 'perm' : 'temp';
+    return { name: 'unknown', nameStatus: status, reverseName: 'unknown', reverseNameStatus: status };
+  }
+  // getnameinfo gives the numeric address back when there is no name.
+  if (!reverse || reverse === addr) return { name: 'unknown', nameStatus: 'perm', reverseName: 'unknown', reverseNameStatus: 'perm' };
+  try {
+    const addrs = await withTimeout(dnsp.lookup(reverse, { all: true }), 5000);
+    if (addrs.some((a) => a.address === addr)) return { name: reverse, nameStatus: 'ok', reverseName: reverse, reverseNameStatus: 'ok' };
+    return { name: 'unknown', nameStatus: 'forged', reverseName: reverse, reverseNameStatus: 'ok' };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { name: 'unknown', nameStatus: code === 'ENOTFOUND' ? 'perm' : 'temp', reverseName: reverse, reverseNameStatus: 'ok' };
+  }
+};
+
+/** No lookups (smtpd_peername_lookup = no): every client is `unknown`. */
+export const noPeerLookup: PeerLookup = async () => ({ name: 'unknown', nameStatus: 'temp', reverseName: 'unknown', reverseNameStatus: 'temp' });
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEOUT' })), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e as Error);
+      },
+    );
+  });
+}
+
+/** Everything a listener needs; `components()` is called per connection so SIGHUP can swap them. */
+export interface ListenerComponents {
+  settings: SmtpdSettings;
+  policy: SmtpdPolicy;
+  receiver: MessageReceiver;
+  log: SmtpdLog;
+  peerLookup: PeerLookup;
+  tls?: SecureContext;
+}
+
+/** A listening smtpd. */
+export class SmtpListener {
+  readonly server: Server;
+  private sessions = new Set<SmtpSession>();
+  private done = new Set<Promise<void>>();
+
+  constructor(private readonly components: () => ListenerComponents) {
+    this.server = createServer((sock) => void this.handle(sock));
+  }
+
+  /** Listen on host:port (port 0 picks a free one); resolves with the bound port. */
+  listen(port: number, host?: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const a = this.server.address();
+        resolve(typeof a === 'object' && a ? a.port : port);
+      });
+    });
+  }
+
+  private async handle(sock: Socket): Promise<void> {
+    const c = this.components();
+    sock.setNoDelay(true);
+    sock.on('error', () => undefined);
+    const raw = (sock.remoteAddress ?? '0.0.0.0').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+    const peer = await c.peerLookup(raw).catch(() => ({ name: 'unknown', nameStatus: 'temp' as const, reverseName: 'unknown', reverseNameStatus: 'temp' as const }));
+    const client: ClientInfo = {
+      ...peer,
+      addr: raw,
+      rfcAddr: isIPv6(raw) ? `IPv6:${raw}` : raw,
+      port: sock.remotePort ?? 0,
+      serverAddr: (sock.localAddress ?? '').replace(/^::ffff:/, ''),
+      namaddr: `${peer.name}[${raw}]`,
+    };
+    const tls = c.tls;
+    const startTls = tls
+      ? (plain: Duplex): Promise<Duplex> =>
+          new Promise((resolve, reject) => {
+            const t = new TLSSocket(plain as Socket, { isServer: true, secureContext: tls });
+            t.once('secure', () => resolve(t));
+            t.once('error', reject);
+          })
+      : undefined;
+    const transport = startTls ? { stream: sock as Duplex, startTls } : { stream: sock as Duplex };
+    const session = new SmtpSession(newSessionState(client), transport, { ...c.settings, tlsAvailable: c.settings.tlsAvailable && !!tls }, c.policy, c.receiver, c.log);
+    this.sessions.add(session);
+    const p = session.run().finally(() => {
+      this.sessions.delete(session);
+      this.done.delete(p);
+    });
+    this.done.add(p);
+    await p;
+  }
+
+  /** Stop accepting, end every session (idle ones get `421` now, busy ones after their command). */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    await this.drain();
+    await closed;
+  }
+
+  /** Ask every session to end and wait for them. */
+  async drain(): Promise<void> {
+    for (const s of this.sessions) s.requestShutdown();
+    await Promise.allSettled([...this.done]);
+  }
+
+  get activeSessions(): number {
+    return this.sessions.size;
+  }
+}

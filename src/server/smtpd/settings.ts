@@ -1,0 +1,41 @@
+/**
+ * smtpd protocol settings read from the configuration: `myhostname`, `smtpd_banner`, `mail_name`,
+ * `message_size_limit`, `line_length_limit`, `smtputf8_enable`, `disable_vrfy_command`,
+ * `smtpd_helo_required`, `smtpd_delay_reject`, `smtpd_soft_error_limit`,
+ * `smtpd_hard_error_limit`, `smtpd_error_sleep_time`, `smtpd_junk_command_limit`,
+ * `smtpd_recipient_limit`, `smtpd_recipient_overshoot_limit`, `smtpd_timeout`,
+ * `smtpd_discard_ehlo_keywords`, `smtpd_tls_security_level` / `smtpd_enforce_tls` /
+ * `smtpd_use_tls`, `smtpd_forbidden_commands`, `soft_bounce`.
+ */
+import type { Config } from '../../config/types.js';
+import type { SmtpdSettings } from './session.js';
+
+export function smtpdSettings(config: Config, tlsAvailable: boolean): SmtpdSettings {
+  const level = config.get('smtpd_tls_security_level');
+  const enforce = level === 'encrypt' || (!level && config.bool('smtpd_enforce_tls'));
+  const offer = level === 'may' || level === 'encrypt' || (!level && (config.bool('smtpd_use_tls') || config.bool('smtpd_enforce_tls')));
+  return {
+    myhostname: config.get('myhostname'),
+    mailName: config.get('mail_name') || 'Postfix',
+    banner: config.get('smtpd_banner'),
+    messageSizeLimit: config.int('message_size_limit'),
+    lineLengthLimit: Math.max(1, config.int('line_length_limit')),
+    smtputf8Enable: config.bool('smtputf8_enable'),
+    disableVrfy: config.bool('disable_vrfy_command'),
+    heloRequired: config.bool('smtpd_helo_required'),
+    delayReject: config.bool('smtpd_delay_reject'),
+    softErrorLimit: config.int('smtpd_soft_error_limit'),
+    hardErrorLimit: config.int('smtpd_hard_error_limit'),
+    errorSleepMs: config.time('smtpd_error_sleep_time') * 1000,
+    junkCommandLimit: config.int('smtpd_junk_command_limit'),
+    recipientLimit: config.int('smtpd_recipient_limit'),
+    recipientOvershootLimit: config.int('smtpd_recipient_overshoot_limit'),
+    timeoutMs: config.time('smtpd_timeout') * 1000,
+    discardEhlo: new Set(config.list('smtpd_discard_ehlo_keywords').map((k) => k.toUpperCase())),
+    // A certificate must be configured too; the listener clears this when it has none.
+    tlsAvailable: tlsAvailable && (offer || enforce || !!config.get('smtpd_tls_cert_file')),
+    enforceTls: enforce,
+    forbiddenCommands: new Set(config.list('smtpd_forbidden_commands').filter((w) => !w.includes(':') && !w.includes('{')).map((w) => w.toUpperCase())),
+    softBounce: config.bool('soft_bounce'),
+  };
+}
