@@ -128,3 +128,10 @@ function watchFiles(type: string, name: string, opts: OpenOptions): string[] {
 registerTableType('inline', async (name, opts, spec) => (await import('./inline.js')).openInlineTable(name, opts, spec));
 registerTableType('static', async (name, _opts, spec) => (await import('./static.js')).openStaticTable(name, spec));
 registerTableType('fail', async (name, _opts, spec) => (await import('./static.js')).openFailTable(name, spec));
+for (const t of ['hash', 'btree', 'lmdb', 'cdb']) {
+  registerTableType(t, async (name, opts, spec) => (await import('./hash.js')).openCompiledTable(t, name, opts, spec));
+}
+registerTableType('texthash', async (name, opts, spec) => (await import('./texthash.js')).openTexthashTable(name, opts, spec));
+registerTableType('regexp', async (name, opts, spec) => (await import('./regexp.js')).openRegexpTable(name, opts, spec));
+registerTableType('pcre', async (name, opts, spec) => (await import('./pcre.js')).openPcreTable(name, opts, spec));
+registerTableType('cidr', async (name, opts, spec) => (await import('./cidr.js')).openCidrTable(name, opts, spec));

@@ -22,6 +22,24 @@ describe('inline: (vectors)', () => {
       for (const l of c.lookups) expect(await t.lookup(l.key)).toBe(l.expected ?? undefined);
     });
   }
+  for (const c of vec.inlineOtherTypes) {
+    it(`inline pattern table ${c.spec}`, async () => {
+      const t = await openTable(c.spec);
+      for (const l of c.lookups) expect(await t.lookup(l.key)).toBe(l.expected ?? undefined);
+    });
+  }
+  it('inline pattern tables name themselves in warnings (real postmap: "regexp map {…}, line 2")', async () => {
+    const t = await openTable('regexp:{{/c/}, {/(d/ x}, {/a/b x}}');
+    expect(t.warnings?.map((w) => `${w.file}, line ${w.line}: ${w.message}`)).toEqual([
+      'regexp map {{/c/}, {/(d/ x}, {/a/b x}}, line 1: no replacement text: using empty string',
+      'regexp map {{/c/}, {/(d/ x}, {/a/b x}}, line 2: Unmatched ( or \\(',
+      'regexp map {{/c/}, {/(d/ x}, {/a/b x}}, line 3: unknown regexp option "b": skipping this rule',
+    ]);
+  });
+  it('inline pattern list elements must be braced', async () => {
+    await expect(openTable('regexp:{{/c/ c}, x}')).rejects.toThrow('regexp map: no \'{\' at start of text in "x"');
+    await expect(openTable('pcre:{/a/ x}')).rejects.toThrow('pcre map: no \'{\' at start of text in "/a/"');
+  });
   it('later duplicates replace earlier ones (real postmap: inline:{a=1,a=2} -> 2)', async () => {
     const t = await openTable('inline:{a=1,a=2}');
     expect(await t.lookup('a')).toBe('2');
