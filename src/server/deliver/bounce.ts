@@ -193,7 +193,8 @@ async function post(ctx: NotifyContext, sender: string, to: string, kind: Notifi
     recipients: [{ address: to, original: to }],
     content: buildDsn(inp),
     arrivedAt: new Date(ctx.now),
-    attributes: { protocol: 'local' },
+    // The notification part is 8-bit (charset=utf-8, Content-Transfer-Encoding: 8bit).
+    attributes: { protocol: 'local', bodyType: '8BITMIME' },
   };
   return res ? res.commit(msg) : ctx.queue.enqueue(msg);
 }

@@ -270,9 +270,16 @@ export class QueueManager {
     return this.resolver;
   }
 
-  private agentFor(service: string): DeliveryAgent | undefined {
+  private async agentFor(service: string): Promise<DeliveryAgent | undefined> {
     if (this.opts.agents?.[service]) return this.opts.agents[service];
-    if (!this.agents.has(service)) this.agents.set(service, this.opts.agentFactory?.(service));
+    if (!this.agents.has(service)) {
+      let factory = this.opts.agentFactory;
+      if (!factory) {
+        const { builtinAgentFactory } = await import('../deliver/agents.js');
+        factory = builtinAgentFactory(this.config, { forward: this.notifyQueue(), resolve: () => this.getResolver() });
+      }
+      this.agents.set(service, factory(service));
+    }
     return this.agents.get(service);
   }
 
@@ -379,7 +386,7 @@ export class QueueManager {
           work.push(
             this.gate(job.transport, job.nexthop).run(async () => {
               const startAt = this.now();
-              const agent = this.agentFor(job.transport);
+              const agent = await this.agentFor(job.transport);
               let statuses: RecipientStatus[];
               if (!agent) {
                 statuses = rcpts.map(() => ({ status: 'deferred', dsn: '4.3.0', text: 'mail transport unavailable', relay: 'none' }));

@@ -1,0 +1,115 @@
+/**
+ * Delivery to a command (`|command` in aliases/.forward, `mailbox_command`), as local(8) runs
+ * it: as the given user, with the local(8) environment, message on stdin (prefixed by the
+ * `From ` line and delivery headers), killed after `command_time_limit`. The exit status is
+ * mapped through the sysexits table (Postfix's sys_exits): 0 delivered, EX_TEMPFAIL and other
+ * 4.x codes defer, the rest bounce.
+ * Parameters: command_time_limit, command_expansion_filter (applied to environment values),
+ * prepend_delivered_header (`command`).
+ */
+import { spawn } from 'node:child_process';
+import type { LocalResult } from './mailbox.js';
+
+/** sysexits(3) → enhanced status code and Postfix's text. */
+export const SYS_EXITS: Readonly<Record<number, { dsn: string; text: string }>> = {
+  64: { dsn: '5.3.0', text: 'command line usage error' },
+  65: { dsn: '5.6.0', text: 'data format error' },
+  66: { dsn: '5.3.0', text: 'cannot open input' },
+  67: { dsn: '5.1.1', text: 'user unknown' },
+  68: { dsn: '5.1.2', text: 'host name unknown' },
+  69: { dsn: '5.3.0', text: 'service unavailable' },
+  70: { dsn: '5.3.0', text: 'internal software error' },
+  71: { dsn: '4.3.0', text: 'system resource problem' },
+  72: { dsn: '5.3.0', text: 'critical OS file missing' },
+  73: { dsn: '5.2.0', text: "can't create user output file" },
+  74: { dsn: '5.3.0', text: 'input/output error' },
+  75: { dsn: '4.3.0', text: 'temporary failure' },
+  76: { dsn: '5.5.0', text: 'remote error in protocol' },
+  77: { dsn: '5.7.0', text: 'permission denied' },
+  78: { dsn: '5.3.5', text: 'local configuration error' },
+};
+
+/** Characters that make Postfix hand a command to `/bin/sh -c` instead of exec'ing it. */
+const SHELL_META = /[`~!#$^&*()=|\\{}[\];'"<>?\n]/;
+
+export interface CommandOptions {
+  uid?: number;
+  gid?: number;
+  env: Record<string, string>;
+  cwd?: string;
+  /** Seconds. */
+  timeLimit: number;
+}
+
+/** Map a finished command to a delivery outcome. */
+export function commandOutcome(command: string, code: number | null, signal: string | null, output: string, timedOut: boolean): LocalResult {
+  const out = output.replace(/\s+/g, ' ').trim().slice(0, 500);
+  if (timedOut) return { status: 'bounced', dsn: '5.3.0', text: `Command time limit exceeded: "${command}"` + (out ? `. Command output: ${out}` : '') };
+  if (signal) return { status: 'bounced', dsn: '5.3.0', text: `Command died with signal ${signalNumber(signal)}: "${command}"` + (out ? `. Command output: ${out}` : '') };
+  if (code === 0) return { status: 'sent', dsn: '2.0.0', text: `delivered to command: ${command}` };
+  const se = code !== null ? SYS_EXITS[code] : undefined;
+  if (se) {
+    // A leading enhanced status code in the output overrides the table's (same class only).
+    const m = /^([245])\.(\d{1,3})\.(\d{1,3})\s*/.exec(out);
+    let dsn = se.dsn;
+    let text = out || se.text;
+    if (m && m[1] === se.dsn[0]) {
+      dsn = `${m[1]}.${m[2]}.${m[3]}`;
+      text = out.slice(m[0].length) || se.text;
+    }
+    return { status: dsn.startsWith('4') ? 'deferred' : 'bounced', dsn, text };
+  }
+  return { status: 'bounced', dsn: '5.3.0', text: `Command died with status ${code}: "${command}"` + (out ? `. Command output: ${out}` : '') };
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+function signalNumber(sig: string): number | string {
+  return SIGNALS[sig] ?? sig;
+}
+
+/** Run a command with the message on stdin. */
+export function runCommand(command: string, input: Buffer, opts: CommandOptions): Promise<LocalResult> {
+  return new Promise((resolve) => {
+    const shell = SHELL_META.test(command);
+    const argv = shell ? ['/bin/sh', '-c', command] : command.trim().split(/[ \t]+/);
+    let child;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), {
+        env: opts.env,
+        cwd: opts.cwd,
+        uid: opts.uid,
+        gid: opts.gid,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      });
+    } catch (e) {
+      resolve({ status: 'deferred', dsn: '4.3.0', text: `command execution failed: ${(e as Error).message}` });
+      return;
+    }
+    let output = '';
+    const collect = (b: Buffer) => {
+      if (output.length < 4096) output += b.toString('utf8');
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, Math.max(1, opts.timeLimit) * 1000);
+    child.stdin!.on('error', () => {}); // the command need not read its input
+    child.stdin!.end(input);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ status: 'bounced', dsn: '5.3.0', text: `Command failed: ${e.message}: "${command}"` });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve(commandOutcome(command, code, signal, output, timedOut));
+    });
+  });
+}

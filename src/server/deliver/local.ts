@@ -1,0 +1,438 @@
+/**
+ * local(8): delivery to local recipients. Per recipient: duplicate and Delivered-To loop checks,
+ * `alias_maps` expansion, `~/.forward`, then the mailbox (mailbox_command, Maildir or mbox in
+ * home_mailbox / mail_spool_directory), else unknown-user handling (luser_relay, bounce 5.1.1).
+ * Alias and .forward results are delivered in-process when they resolve to this transport and
+ * forwarded as a new message otherwise. `|command`, `/file` and `:include:` elements obey
+ * allow_mail_to_commands / allow_mail_to_files.
+ *
+ * Parameters: alias_maps, recipient_delimiter, forward_path, home_mailbox, mail_spool_directory,
+ * mailbox_command, luser_relay, prepend_delivered_header, enable_original_recipient,
+ * allow_mail_to_commands, allow_mail_to_files, default_privs, command_time_limit,
+ * mailbox_size_limit, mailbox_delivery_lock, deliver_lock_attempts, deliver_lock_delay,
+ * stale_lock_time, owner_request_special, duplicate_filter_limit, myorigin, mydestination.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../../config/types.js';
+import type { Table } from '../../maps/types.js';
+import { LookupFlags } from '../../maps/types.js';
+import { openTable } from '../../maps/index.js';
+import { addressNodes, internalizeAddress, parseAddressList } from '../../address/tokenize.js';
+import { RecipientDelimiter } from '../../address/extension.js';
+import { expandMacros } from '../../config/expand.js';
+import { rewriteAddress, rewriteParamsFromConfig } from '../../route/rewrite.js';
+import type { QueueWriter } from '../queue/types.js';
+import type { DeliveryAgent, DeliveryRecipient, DeliveryRequest, RecipientStatus } from './types.js';
+import { passwdFile, type Getpwnam, type PasswdEntry } from './passwd.js';
+import { appendMbox, deliverMaildir, deliveryHeaders, fromLine, type DeliveryEnvelope, type LocalResult, type Owner } from './mailbox.js';
+import { runCommand } from './command.js';
+import type { LockOptions } from './lock.js';
+
+/** An alias table hit. */
+export interface AliasHit {
+  /** The alias value, as stored. */
+  value: string;
+  /** Owner of the table (commands and files run with its rights; root → default_privs). */
+  owner?: Owner;
+}
+
+/** Looks up a local part in alias_maps (already folded to lower case). */
+export type AliasLookup = (name: string) => Promise<AliasHit | undefined>;
+
+export interface LocalAgentDeps {
+  /** Where forwarded copies go (cleanup, or the queue). */
+  forward: QueueWriter;
+  /** Is this (canonical) address delivered by this local transport? Default: domain ∈ mydestination. */
+  isLocal?: (address: string) => Promise<boolean>;
+  aliases?: AliasLookup;
+  getpwnam?: Getpwnam;
+  /** Fixed clock, for tests. */
+  now?: () => Date;
+}
+
+type Context = 'alias' | 'forward' | 'include';
+
+interface RecipientState {
+  req: DeliveryRequest;
+  top: DeliveryRecipient;
+  sender: string;
+  /** Delivered-To addresses already in the message (lower case). */
+  seenDeliveredTo: Set<string>;
+  dup: Set<string>;
+  expanded: Set<string>;
+  results: LocalResult[];
+  forwards: string[];
+  /** Extra Delivered-To (for forwarded copies). */
+  owner?: string;
+}
+
+/** Split an alias/.forward value into its elements, in internal (unquoted) form. */
+export function splitAliasValue(value: string): string[] {
+  const out: string[] = [];
+  for (const node of addressNodes(parseAddressList(value))) {
+    const s = internalizeAddress(node.tokens).trim();
+    if (s) out.push(s);
+  }
+  return out;
+}
+
+/** Delivered-To header values of a message (lower case). */
+export function deliveredToValues(content: Buffer): Set<string> {
+  const end = content.indexOf('\n\n');
+  const head = content.subarray(0, end < 0 ? content.length : end + 1).toString('utf8');
+  const out = new Set<string>();
+  for (const m of head.matchAll(/^delivered-to:[ \t]*(.*(?:\n[ \t].*)*)/gim)) out.add(m[1]!.replace(/\s+/g, '').toLowerCase());
+  return out;
+}
+
+/** Default alias lookup over `alias_maps` (first table with the key wins). */
+export function aliasMapsLookup(config: Config): AliasLookup {
+  let tables: Promise<{ table: Table; owner?: Owner }[]> | undefined;
+  const open = async () => {
+    const out: { table: Table; owner?: Owner }[] = [];
+    for (const spec of config.list('alias_maps')) {
+      const table = await openTable(spec, config.configDir ? { configDir: config.configDir } : {});
+      const path = spec.replace(/^[a-z0-9_]+:/i, '');
+      const st = await fsp.stat(path).catch(() => fsp.stat(`${path}.db`).catch(() => undefined));
+      const entry: { table: Table; owner?: Owner } = { table };
+      if (st) entry.owner = { uid: st.uid, gid: st.gid };
+      out.push(entry);
+    }
+    return out;
+  };
+  return async (name) => {
+    tables ??= open();
+    for (const { table, owner } of await tables) {
+      const v = await table.lookup(name, LookupFlags.FOLD_CASE);
+      if (v !== undefined) return owner ? { value: v, owner } : { value: v };
+    }
+    return undefined;
+  };
+}
+
+/** The local delivery agent. */
+export class LocalAgent implements DeliveryAgent {
+  private readonly config: Config;
+  private readonly deps: LocalAgentDeps;
+  private readonly getpwnam: Getpwnam;
+  private readonly aliases: AliasLookup;
+  private readonly delim: RecipientDelimiter;
+  private readonly lock: LockOptions;
+
+  constructor(config: Config, deps: LocalAgentDeps) {
+    this.config = config;
+    this.deps = deps;
+    this.getpwnam = deps.getpwnam ?? passwdFile();
+    this.aliases = deps.aliases ?? aliasMapsLookup(config);
+    this.delim = new RecipientDelimiter(config.get('recipient_delimiter'), {
+      ownerRequestSpecial: config.get('owner_request_special') !== '' ? config.bool('owner_request_special') : true,
+      doubleBounceSender: config.get('double_bounce_sender') || 'double-bounce',
+    });
+    this.lock = {
+      methods: config.list('mailbox_delivery_lock').length ? config.list('mailbox_delivery_lock') : ['fcntl', 'dotlock'],
+      attempts: config.int('deliver_lock_attempts') || 20,
+      delay: config.time('deliver_lock_delay') || 1,
+      staleTime: config.time('stale_lock_time') || 500,
+    };
+  }
+
+  async deliver(req: DeliveryRequest): Promise<RecipientStatus[]> {
+    const out: RecipientStatus[] = [];
+    const seen = deliveredToValues(req.content);
+    for (const top of req.recipients) {
+      const st: RecipientState = {
+        req, top, sender: req.sender, seenDeliveredTo: seen, dup: new Set(), expanded: new Set(), results: [], forwards: [],
+      };
+      try {
+        await this.recipient(st, top.address, 0, new Set());
+        if (st.forwards.length > 0) st.results.push(await this.forward(st));
+      } catch (e) {
+        st.results.push({ status: 'deferred', dsn: '4.3.0', text: `local delivery error: ${(e as Error).message}` });
+      }
+      out.push(summarize(st.results));
+    }
+    return out;
+  }
+
+  private prepend(where: string): boolean {
+    return this.config.list('prepend_delivered_header').includes(where);
+  }
+
+  private envelope(st: RecipientState, where: 'file' | 'command'): DeliveryEnvelope {
+    const env: DeliveryEnvelope = { sender: st.sender };
+    if (this.config.get('enable_original_recipient') === '' || this.config.bool('enable_original_recipient')) env.originalTo = st.top.original || st.top.address;
+    if (this.prepend(where)) env.deliveredTo = st.top.address;
+    return env;
+  }
+
+  /** Deliver one (possibly expanded) address. */
+  private async recipient(st: RecipientState, address: string, depth: number, chain: Set<string>): Promise<void> {
+    if (depth > 100) {
+      st.results.push({ status: 'bounced', dsn: '5.4.6', text: `alias database loop for ${address}` });
+      return;
+    }
+    const key = address.toLowerCase();
+    const limit = this.config.int('duplicate_filter_limit');
+    if (st.dup.has(key)) return;
+    if (!(limit > 0 && st.dup.size >= limit)) st.dup.add(key);
+    if (st.seenDeliveredTo.has(key)) {
+      st.results.push({ status: 'bounced', dsn: '5.4.6', text: `mail forwarding loop for ${address}` });
+      return;
+    }
+    const at = key.lastIndexOf('@');
+    const local = at < 0 ? key : key.slice(0, at);
+    if (local.startsWith('\\')) {
+      await this.mailbox(st, local.slice(1), '', address);
+      return;
+    }
+    const split = this.delim.split(local);
+    let user = split ? split.user : local;
+    let extension = split ? split.extension.slice(1) : '';
+    if (extension.includes('/')) {
+      extension = '';
+      user = local;
+    }
+    if (user === '') {
+      st.results.push({ status: 'bounced', dsn: '5.1.3', text: `null username in "${address}"` });
+      return;
+    }
+    // Aliases: full local part first, then without the extension.
+    if (!chain.has(local) && !chain.has(user)) {
+      let hit: AliasHit | undefined;
+      let name = local;
+      hit = await this.aliases(local);
+      if (!hit && split) {
+        name = user;
+        hit = await this.aliases(user);
+      }
+      if (hit) {
+        const next = new Set(chain).add(name);
+        const owner = await this.aliases(`owner-${name}`).catch(() => undefined);
+        const saved = st.sender;
+        if (owner && this.config.get('owner_request_special') !== 'no') st.sender = `owner-${name}@${this.origin()}`;
+        const privs = hit.owner && hit.owner.uid !== 0 ? hit.owner : this.defaultPrivs();
+        await this.elements(st, splitAliasValue(hit.value), 'alias', privs, depth, next);
+        st.sender = saved;
+        return;
+      }
+    }
+    const pw = this.getpwnam(user);
+    // .forward, unless we are already expanding this user's own .forward.
+    if (pw && !chain.has(`forward:${user}`)) {
+      const fwd = await this.readForward(pw, user, extension, address, local);
+      if (fwd !== undefined) {
+        const elements = splitAliasValue(fwd.text);
+        if (elements.length > 0) {
+          await this.elements(st, elements, 'forward', { uid: pw.uid, gid: pw.gid }, depth, new Set(chain).add(`forward:${user}`));
+          return;
+        }
+      }
+    }
+    await this.mailbox(st, user, extension, address, pw);
+  }
+
+  private origin(): string {
+    return this.config.get('myorigin') || this.config.get('myhostname');
+  }
+
+  private defaultPrivs(): Owner {
+    const pw = this.getpwnam(this.config.get('default_privs') || 'nobody');
+    return pw ? { uid: pw.uid, gid: pw.gid } : { uid: 65534, gid: 65534 };
+  }
+
+  private async readForward(pw: PasswdEntry, user: string, extension: string, recipient: string, local: string): Promise<{ text: string; path: string } | undefined> {
+    const at = recipient.lastIndexOf('@');
+    const vars: Record<string, string> = {
+      user, home: pw.home, shell: pw.shell, recipient, extension, domain: at < 0 ? '' : recipient.slice(at + 1),
+      local, recipient_delimiter: this.config.get('recipient_delimiter'),
+    };
+    const filter = this.config.get('forward_expansion_filter') || '1234567890!@%-_=+:,./abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+    const clean = (v: string) => [...v].map((c) => (filter.includes(c) ? c : '_')).join('');
+    const raw = this.config.raw('forward_path') ?? '$home/.forward${recipient_delimiter}${extension}, $home/.forward';
+    for (const item of raw.split(/[\s,]+/).filter(Boolean)) {
+      const path = expandMacros(item, (n) => (n in vars ? clean(vars[n]!) || undefined : undefined)).value;
+      if (!path) continue;
+      try {
+        const text = await fsp.readFile(path, 'utf8');
+        return { text: text.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n'), path };
+      } catch {
+        /* try the next one */
+      }
+    }
+    return undefined;
+  }
+
+  private allowed(param: 'allow_mail_to_commands' | 'allow_mail_to_files', ctx: Context): boolean {
+    return this.config.list(param).map((s) => s.toLowerCase()).includes(ctx);
+  }
+
+  /** Deliver each element of an alias/.forward/:include: value. */
+  private async elements(st: RecipientState, elements: string[], ctx: Context, privs: Owner, depth: number, chain: Set<string>): Promise<void> {
+    for (const el of elements) {
+      if (el.startsWith('|')) {
+        if (!this.allowed('allow_mail_to_commands', ctx)) {
+          st.results.push({ status: 'bounced', dsn: '5.7.1', text: 'mail to command is restricted' });
+          continue;
+        }
+        st.results.push(await this.command(st, el.slice(1), privs));
+      } else if (el.startsWith('/')) {
+        if (!this.allowed('allow_mail_to_files', ctx)) {
+          st.results.push({ status: 'bounced', dsn: '5.7.1', text: 'mail to file is restricted' });
+          continue;
+        }
+        st.results.push(await this.file(st, el, privs));
+      } else if (el.toLowerCase().startsWith(':include:')) {
+        const path = el.slice(9).trim();
+        let text: string;
+        let owner: Owner = privs;
+        try {
+          text = await fsp.readFile(path, 'utf8');
+          const s = await fsp.stat(path);
+          owner = s.uid === 0 ? this.defaultPrivs() : { uid: s.uid, gid: s.gid };
+        } catch (e) {
+          st.results.push({ status: 'deferred', dsn: '4.3.0', text: `cannot open include file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+          continue;
+        }
+        const inner = splitAliasValue(text.split('\n').filter((l) => !/^\s*#/.test(l)).join(','));
+        await this.elements(st, inner, 'include', owner, depth + 1, chain);
+      } else if (el.startsWith('\\')) {
+        const name = el.slice(1).toLowerCase().replace(/@.*$/, '');
+        await this.mailbox(st, name, '', el.slice(1));
+      } else {
+        const canon = rewriteAddress(rewriteParamsFromConfig(this.config), 'local', el);
+        if (await this.isLocal(canon)) await this.recipient(st, canon, depth + 1, chain);
+        else if (!st.forwards.includes(canon)) st.forwards.push(canon);
+      }
+    }
+  }
+
+  private async isLocal(address: string): Promise<boolean> {
+    if (this.deps.isLocal) return this.deps.isLocal(address);
+    const at = address.lastIndexOf('@');
+    if (at < 0) return true;
+    const domain = address.slice(at + 1).toLowerCase().replace(/\.$/, '');
+    return this.config.list('mydestination').some((d) => d.toLowerCase() === domain);
+  }
+
+  private commandEnv(st: RecipientState, pw: { name: string; home: string; shell: string } | undefined, extension = ''): Record<string, string> {
+    const rcpt = st.top.address;
+    const at = rcpt.lastIndexOf('@');
+    const env: Record<string, string> = {
+      PATH: '/usr/bin:/bin',
+      SHELL: pw?.shell ?? '/bin/sh',
+      HOME: pw?.home ?? '/',
+      USER: pw?.name ?? '',
+      LOGNAME: pw?.name ?? '',
+      EXTENSION: extension,
+      DOMAIN: at < 0 ? '' : rcpt.slice(at + 1),
+      LOCAL: at < 0 ? rcpt : rcpt.slice(0, at),
+      RECIPIENT: rcpt,
+      ORIGINAL_RECIPIENT: st.top.original,
+      SENDER: st.sender,
+    };
+    const filter = this.config.get('command_expansion_filter');
+    if (filter) {
+      for (const k of Object.keys(env)) if (k !== 'PATH') env[k] = [...env[k]!].map((c) => (filter.includes(c) ? c : '_')).join('');
+    }
+    return env;
+  }
+
+  private async command(st: RecipientState, cmd: string, privs: Owner, pw?: PasswdEntry, extension = ''): Promise<LocalResult> {
+    const env = this.envelope(st, 'command');
+    const input = Buffer.concat([Buffer.from(fromLine(st.sender, this.now()) + deliveryHeaders(env)), st.req.content]);
+    const who = pw ?? this.passwdByUid(privs.uid);
+    const cwd = this.config.get('command_execution_directory') || this.config.get('queue_directory') || '/';
+    const res = await runCommand(cmd, input, {
+      uid: privs.uid, gid: privs.gid, env: this.commandEnv(st, who, extension),
+      cwd: await fsp.stat(cwd).then(() => cwd, () => '/'),
+      timeLimit: this.config.time('command_time_limit') || 1000,
+    });
+    return res;
+  }
+
+  private passwdByUid(_uid: number): PasswdEntry | undefined {
+    return undefined;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  private async file(st: RecipientState, path: string, privs: Owner): Promise<LocalResult> {
+    const env = this.envelope(st, 'file');
+    if (path.endsWith('/')) return deliverMaildir(path, env, st.req.content, { owner: privs, myhostname: this.config.get('myhostname'), now: this.now() });
+    const r = await appendMbox(path, env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner: privs, now: this.now() });
+    return r.status === 'sent' ? { ...r, text: `delivered to file: ${path}` } : r;
+  }
+
+  /** Mailbox delivery for a user (or unknown-user handling). */
+  private async mailbox(st: RecipientState, user: string, extension: string, address: string, pw = this.getpwnam(user)): Promise<void> {
+    if (!pw) {
+      st.results.push(await this.unknown(st, user, address));
+      return;
+    }
+    const owner = { uid: pw.uid, gid: pw.gid };
+    const mc = this.config.get('mailbox_command');
+    if (mc) {
+      const r = await this.command(st, mc, owner, pw, extension);
+      st.results.push(r.status === 'sent' ? { ...r, text: `delivered to command: ${mc}` } : r);
+      return;
+    }
+    const env = this.envelope(st, 'file');
+    const hm = this.config.get('home_mailbox');
+    const spool = this.config.get('mail_spool_directory') || '/var/mail';
+    const now = this.now();
+    const host = this.config.get('myhostname');
+    if (hm.endsWith('/')) {
+      st.results.push(await deliverMaildir(join(pw.home, hm) + '/', env, st.req.content, { owner, myhostname: host, now }));
+    } else if (hm) {
+      st.results.push(await appendMbox(join(pw.home, hm), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now }));
+    } else if (spool.endsWith('/')) {
+      st.results.push(await deliverMaildir(join(spool, user) + '/', env, st.req.content, { owner, myhostname: host, now }));
+    } else {
+      st.results.push(await appendMbox(join(spool, user), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now }));
+    }
+  }
+
+  private async unknown(st: RecipientState, user: string, address: string): Promise<LocalResult> {
+    const luser = this.config.raw('luser_relay') ? this.config.get('luser_relay') : '';
+    if (luser) {
+      const at = address.lastIndexOf('@');
+      const target = expandMacros(luser, (n) => ({ user, recipient: address, local: at < 0 ? address : address.slice(0, at), domain: at < 0 ? '' : address.slice(at + 1), extension: '' } as Record<string, string>)[n]).value;
+      const canon = rewriteAddress(rewriteParamsFromConfig(this.config), 'local', target);
+      if (canon.toLowerCase() !== address.toLowerCase()) {
+        if (!st.forwards.includes(canon)) st.forwards.push(canon);
+        return { status: 'sent', dsn: '2.0.0', text: 'forwarded' };
+      }
+    }
+    if (user === 'mailer-daemon' || user === 'postmaster') {
+      return { status: 'sent', dsn: '2.0.0', text: 'discarded' };
+    }
+    return { status: 'bounced', dsn: '5.1.1', text: `unknown user: "${user}"` };
+  }
+
+  /** Send the addresses collected from aliases/.forward as one new message. */
+  private async forward(st: RecipientState): Promise<LocalResult> {
+    const head = this.prepend('forward') ? `Delivered-To: ${st.top.address}\n` : '';
+    const id = await this.deps.forward.enqueue({
+      sender: st.sender,
+      recipients: st.forwards.map((a) => ({ address: a, original: st.top.original || st.top.address })),
+      content: Buffer.concat([Buffer.from(head), st.req.content]),
+      arrivedAt: this.now(),
+      attributes: { ...st.req.attributes },
+    });
+    return { status: 'sent', dsn: '2.0.0', text: `forwarded as ${id}` };
+  }
+}
+
+/** One status for the queue recipient: any deferral defers, else any bounce bounces. */
+function summarize(results: LocalResult[]): RecipientStatus {
+  const r =
+    results.find((x) => x.status === 'deferred') ??
+    results.find((x) => x.status === 'bounced') ??
+    results[results.length - 1] ?? { status: 'sent', dsn: '2.0.0', text: 'discarded' };
+  const st: RecipientStatus = { status: r.status, dsn: r.dsn, text: r.text, relay: 'local' };
+  if (r.status !== 'sent') st.diagnosticType = 'x-unix';
+  return st;
+}

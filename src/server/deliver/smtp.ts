@@ -1,0 +1,377 @@
+/**
+ * smtp(8) client: relays a message to its nexthop — `domain` (MX lookup, then A records),
+ * `host:port`, `[host]`, `[addr]:port` — and reports per recipient as Postfix does: a 2xx reply
+ * delivers, 4xx defers, 5xx bounces; connection failures try the next address and finally defer.
+ *
+ * Parameters: smtp_helo_name, smtp_connect_timeout, smtp_helo_timeout, smtp_mail_timeout,
+ * smtp_rcpt_timeout, smtp_data_init_timeout, smtp_data_xfer_timeout, smtp_data_done_timeout,
+ * disable_dns_lookups, smtp_host_lookup, smtp_dns_support_level (disabled → system resolver
+ * only, no MX). The resolver is injectable (tests never touch real DNS).
+ */
+import { connect, isIP, type Socket } from 'node:net';
+import { promises as dns } from 'node:dns';
+import type { Config } from '../../config/types.js';
+import { parseNexthop } from '../../route/nexthop.js';
+import type { DeliveryAgent, DeliveryRecipient, DeliveryRequest, RecipientStatus } from './types.js';
+
+/** Name resolution used by the SMTP client. */
+export interface SmtpResolver {
+  /** MX records, sorted or not; `[]` when the domain has none. Reject with code ENOTFOUND/ENODATA for "no such name". */
+  mx(domain: string): Promise<{ exchange: string; priority: number }[]>;
+  /** Addresses of a host. */
+  addresses(host: string): Promise<string[]>;
+}
+
+/** DNS (MX + A/AAAA) through node:dns. */
+export const dnsResolver: SmtpResolver = {
+  mx: (d) => dns.resolveMx(d),
+  addresses: async (h) => {
+    const out: string[] = [];
+    await dns.resolve4(h).then((a) => out.push(...a), () => {});
+    await dns.resolve6(h).then((a) => out.push(...a), () => {});
+    if (out.length === 0) throw Object.assign(new Error(`Host not found: ${h}`), { code: 'ENOTFOUND' });
+    return out;
+  },
+};
+
+/** The system resolver (/etc/hosts, NSS): no MX lookups. */
+export const nativeResolver: SmtpResolver = {
+  mx: async () => [],
+  addresses: async (h) => (await dns.lookup(h, { all: true })).map((a) => a.address),
+};
+
+/** One SMTP reply. */
+export interface SmtpReply {
+  code: number;
+  lines: string[];
+  /** The reply as one line (`250 2.0.0 Ok`). */
+  text: string;
+}
+
+const SERVICES: Record<string, number> = { smtp: 25, submission: 587, submissions: 465, smtps: 465, lmtp: 24 };
+
+/** Enhanced status code of a reply, or the class default (2.0.0 / 4.0.0 / 5.0.0). */
+export function replyDsn(reply: SmtpReply): string {
+  const m = /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(reply.text);
+  if (m && m[1]![0] === String(reply.code)[0]) return m[1]!;
+  return `${String(reply.code)[0]}.0.0`;
+}
+
+/** Line-oriented reader of SMTP replies on a socket. */
+class ReplyReader {
+  private buf = '';
+  private lines: string[] = [];
+  private waiting: ((r: SmtpReply | Error) => void) | undefined;
+  private error: Error | undefined;
+
+  constructor(private readonly sock: Socket) {
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => {
+      this.buf += d;
+      this.pump();
+    });
+    sock.on('error', (e) => this.fail(e));
+    sock.on('close', () => this.fail(new Error('lost connection')));
+  }
+
+  private fail(e: Error): void {
+    this.error ??= e;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.(this.error);
+  }
+
+  private pump(): void {
+    for (;;) {
+      const nl = this.buf.indexOf('\n');
+      if (nl < 0) return;
+      const line = this.buf.slice(0, nl).replace(/\r$/, '');
+      this.buf = this.buf.slice(nl + 1);
+      this.lines.push(line);
+      // "ddd-" continues a multi-line reply; "ddd " or "ddd" ends it.
+      if (line.length < 4 || line[3] !== '-') {
+        const lines = this.lines;
+        this.lines = [];
+        const code = Number(lines[lines.length - 1]!.slice(0, 3));
+        const reply: SmtpReply = { code: Number.isFinite(code) ? code : 0, lines, text: lines.map((l, i) => (i === 0 ? l : l.slice(4))).join(' ') };
+        const w = this.waiting;
+        this.waiting = undefined;
+        if (w) w(reply);
+        else this.pending.push(reply);
+      }
+    }
+  }
+
+  private pending: SmtpReply[] = [];
+
+  read(timeoutMs: number): Promise<SmtpReply> {
+    const p = this.pending.shift();
+    if (p) return Promise.resolve(p);
+    if (this.error) return Promise.reject(this.error);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.waiting = undefined;
+        reject(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
+      }, timeoutMs);
+      this.waiting = (r) => {
+        clearTimeout(t);
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      };
+    });
+  }
+}
+
+/** Convert LF content to the SMTP DATA stream: CRLF line ends, leading dots doubled, final `.`. */
+export function dataStream(content: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let pos = 0;
+  const n = content.length;
+  while (pos < n) {
+    let nl = content.indexOf(10 /* \n */, pos);
+    if (nl < 0) nl = n;
+    let end = nl;
+    if (end > pos && content[end - 1] === 13 /* \r */) end--;
+    if (content[pos] === 46 /* . */) parts.push(Buffer.from('.'));
+    parts.push(content.subarray(pos, end), Buffer.from('\r\n'));
+    pos = nl + 1;
+  }
+  parts.push(Buffer.from('.\r\n'));
+  return Buffer.concat(parts);
+}
+
+/** xtext encoding (RFC 3461) for ORCPT/ENVID values. */
+export function xtext(s: string): string {
+  let out = '';
+  for (const ch of Buffer.from(s, 'utf8')) {
+    // '+' (43), '=' (61), and anything outside '!'..'~' are hex-escaped.
+    out += ch < 33 || ch > 126 || ch === 43 || ch === 61 ? `+${ch.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(ch);
+  }
+  return out;
+}
+
+interface Target {
+  host: string;
+  addr: string;
+  port: number;
+}
+
+export interface SmtpAgentOptions {
+  resolver?: SmtpResolver;
+  /** Port when the nexthop gives none (default 25). */
+  defaultPort?: number;
+}
+
+/** The SMTP client delivery agent (services `smtp` and `relay`). */
+export class SmtpAgent implements DeliveryAgent {
+  constructor(private readonly config: Config, private readonly opts: SmtpAgentOptions = {}) {}
+
+  private timeout(name: string, dflt: number): number {
+    const v = this.config.get(name) ? this.config.time(name) : dflt;
+    return (v > 0 ? v : dflt) * 1000;
+  }
+
+  private resolver(): SmtpResolver {
+    if (this.opts.resolver) return this.opts.resolver;
+    const c = this.config;
+    const lookup = c.list('smtp_host_lookup').map((s) => s.toLowerCase());
+    if (c.bool('disable_dns_lookups') || c.get('smtp_dns_support_level') === 'disabled' || (lookup.length && !lookup.includes('dns'))) {
+      return nativeResolver;
+    }
+    return dnsResolver;
+  }
+
+  /** Resolve the nexthop to connection targets, MX preference order. */
+  async targets(nexthop: string): Promise<Target[] | RecipientStatus> {
+    let nh;
+    try {
+      nh = parseNexthop(nexthop);
+    } catch (e) {
+      return { status: 'bounced', dsn: '5.4.4', text: `${(e as Error).message}`, relay: 'none' };
+    }
+    const port = nh.port === undefined ? (this.opts.defaultPort ?? 25) : /^\d+$/.test(nh.port) ? Number(nh.port) : (SERVICES[nh.port] ?? 25);
+    const r = this.resolver();
+    const hosts: string[] = [];
+    if (nh.numeric) return [{ host: nh.host, addr: nh.host, port }];
+    if (nh.mx) {
+      try {
+        const mx = await r.mx(nh.host);
+        mx.sort((a, b) => a.priority - b.priority);
+        for (const m of mx) hosts.push(m.exchange);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENODATA' && code !== 'ENOTFOUND') {
+          return { status: 'deferred', dsn: '4.4.3', text: `Host or domain name not found. Name service error for name=${nh.host} type=MX: Host not found, try again`, relay: 'none' };
+        }
+      }
+    }
+    if (hosts.length === 0) hosts.push(nh.host);
+    const out: Target[] = [];
+    let lastErr: string | undefined;
+    for (const h of hosts) {
+      if (isIP(h)) {
+        out.push({ host: h, addr: h, port });
+        continue;
+      }
+      try {
+        for (const a of await r.addresses(h)) out.push({ host: h, addr: a, port });
+      } catch (e) {
+        lastErr = (e as NodeJS.ErrnoException).code ?? 'ENOTFOUND';
+      }
+    }
+    if (out.length === 0) {
+      const temp = lastErr !== 'ENOTFOUND' && lastErr !== 'ENODATA';
+      return {
+        status: temp ? 'deferred' : 'bounced',
+        dsn: temp ? '4.4.3' : '5.4.4',
+        text: `Host or domain name not found. Name service error for name=${hosts[0]} type=A: Host not found${temp ? ', try again' : ''}`,
+        relay: 'none',
+      };
+    }
+    return out;
+  }
+
+  async deliver(req: DeliveryRequest): Promise<RecipientStatus[]> {
+    const t = await this.targets(req.nexthop);
+    if (!Array.isArray(t)) return req.recipients.map(() => ({ ...t }));
+    let last: RecipientStatus[] | undefined;
+    for (const target of t) {
+      const res = await this.session(target, req);
+      // Try the next server only when this one could not be used at all.
+      if (res.kind === 'done') return res.statuses;
+      last = res.statuses;
+    }
+    return last!;
+  }
+
+  private relay(t: Target): string {
+    return `${t.host}[${t.addr}]:${t.port}`;
+  }
+
+  private async session(t: Target, req: DeliveryRequest): Promise<{ kind: 'done' | 'next'; statuses: RecipientStatus[] }> {
+    const relay = this.relay(t);
+    const started = Date.now();
+    const all = (st: Omit<RecipientStatus, 'relay'>) => req.recipients.map(() => ({ ...st, relay }));
+    let sock: Socket;
+    try {
+      sock = await new Promise<Socket>((resolve, reject) => {
+        const s = connect({ host: t.addr, port: t.port });
+        const timer = setTimeout(() => {
+          s.destroy();
+          reject(Object.assign(new Error('Connection timed out'), { code: 'ETIMEDOUT' }));
+        }, this.timeout('smtp_connect_timeout', 30));
+        s.once('connect', () => {
+          clearTimeout(timer);
+          resolve(s);
+        });
+        s.once('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+      });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ECONNREFUSED' ? 'Connection refused' : code === 'ETIMEDOUT' ? 'Connection timed out' : code === 'EHOSTUNREACH' ? 'No route to host' : (e as Error).message;
+      return { kind: 'next', statuses: req.recipients.map(() => ({ status: 'deferred', dsn: '4.4.1', text: `connect to ${relay}: ${why}`, relay: 'none' })) };
+    }
+    const reader = new ReplyReader(sock);
+    const connSetup = (Date.now() - started) / 1000;
+    const host = `host ${t.host}[${t.addr}]`;
+    let stage = 'while receiving the initial server greeting';
+    const send = (line: string) => sock.write(line + '\r\n', 'utf8');
+    const said = (r: SmtpReply, cmd: string) => `${host} said: ${r.text} (in reply to ${cmd} command)`;
+    const fromReply = (r: SmtpReply, cmd: string): Omit<RecipientStatus, 'relay'> => ({
+      status: r.code >= 500 ? 'bounced' : 'deferred', dsn: replyDsn(r), text: said(r, cmd), diagnostic: r.text, diagnosticType: 'smtp', remoteMta: t.host,
+    });
+    try {
+      const greet = await reader.read(this.timeout('smtp_helo_timeout', 300));
+      if (greet.code !== 220) {
+        send('QUIT');
+        const st = { status: greet.code >= 500 ? 'bounced' : 'deferred', dsn: replyDsn(greet), text: `${host} refused to talk to me: ${greet.text}`, diagnostic: greet.text, diagnosticType: 'smtp', remoteMta: t.host } as const;
+        return { kind: greet.code >= 500 ? 'done' : 'next', statuses: all(st) };
+      }
+      const helo = this.config.get('smtp_helo_name') || this.config.get('myhostname');
+      stage = 'while performing the EHLO handshake';
+      send(`EHLO ${helo}`);
+      let r = await reader.read(this.timeout('smtp_helo_timeout', 300));
+      const ext = new Set<string>();
+      if (r.code === 250) {
+        for (const l of r.lines.slice(1)) ext.add(l.slice(4).split(' ')[0]!.toUpperCase());
+      } else {
+        send(`HELO ${helo}`);
+        r = await reader.read(this.timeout('smtp_helo_timeout', 300));
+        if (r.code !== 250) {
+          send('QUIT');
+          return { kind: r.code >= 500 ? 'done' : 'next', statuses: all(fromReply(r, 'HELO')) };
+        }
+      }
+      let mail = `MAIL FROM:<${req.sender}>`;
+      if (ext.has('SIZE')) mail += ` SIZE=${req.content.length}`;
+      const eight = req.attributes.bodyType === '8BITMIME' || req.content.some((b) => b > 127);
+      if (ext.has('8BITMIME') && eight) mail += ' BODY=8BITMIME';
+      if (ext.has('DSN')) {
+        if (req.attributes.dsnRet) mail += ` RET=${req.attributes.dsnRet}`;
+        if (req.attributes.dsnEnvid) mail += ` ENVID=${xtext(req.attributes.dsnEnvid)}`;
+      }
+      if (ext.has('SMTPUTF8') && req.attributes.smtputf8) mail += ' SMTPUTF8';
+      stage = 'while sending MAIL FROM';
+      send(mail);
+      r = await reader.read(this.timeout('smtp_mail_timeout', 300));
+      if (r.code !== 250) {
+        send('QUIT');
+        return { kind: 'done', statuses: all(fromReply(r, 'MAIL FROM')) };
+      }
+      const statuses: (RecipientStatus | undefined)[] = req.recipients.map(() => undefined);
+      const accepted: number[] = [];
+      stage = 'while sending RCPT TO';
+      for (let i = 0; i < req.recipients.length; i++) {
+        const rc: DeliveryRecipient = req.recipients[i]!;
+        let cmd = `RCPT TO:<${rc.address}>`;
+        if (ext.has('DSN')) {
+          if (rc.notify?.length) cmd += ` NOTIFY=${rc.notify.join(',')}`;
+          const orcpt = rc.orcpt ?? (rc.original ? `rfc822;${rc.original}` : undefined);
+          if (orcpt) {
+            const semi = orcpt.indexOf(';');
+            cmd += ` ORCPT=${semi > 0 ? orcpt.slice(0, semi + 1) + xtext(orcpt.slice(semi + 1)) : orcpt}`;
+          }
+        }
+        send(cmd);
+        const rr = await reader.read(this.timeout('smtp_rcpt_timeout', 300));
+        if (rr.code === 250 || rr.code === 251) accepted.push(i);
+        else statuses[i] = { ...fromReply(rr, 'RCPT TO'), relay };
+      }
+      if (accepted.length === 0) {
+        send('QUIT');
+        return { kind: 'done', statuses: statuses.map((s) => s!) };
+      }
+      stage = 'while sending DATA command';
+      send('DATA');
+      r = await reader.read(this.timeout('smtp_data_init_timeout', 120));
+      if (r.code !== 354) {
+        send('QUIT');
+        for (const i of accepted) statuses[i] = { ...fromReply(r, 'DATA'), relay };
+        return { kind: 'done', statuses: statuses.map((s) => s!) };
+      }
+      stage = 'while sending message body';
+      const xferStart = Date.now();
+      sock.write(dataStream(req.content));
+      r = await reader.read(this.timeout('smtp_data_done_timeout', 600));
+      const transmission = (Date.now() - xferStart) / 1000;
+      for (const i of accepted) {
+        statuses[i] = r.code >= 200 && r.code < 300
+          ? { status: 'sent', dsn: replyDsn(r), text: r.text, relay, connSetup, transmission }
+          : { ...fromReply(r, 'end of DATA'), relay, connSetup, transmission };
+      }
+      send('QUIT');
+      await reader.read(5000).catch(() => undefined);
+      return { kind: 'done', statuses: statuses.map((s) => s!) };
+    } catch (e) {
+      const text = (e as NodeJS.ErrnoException).code === 'ETIMEDOUT'
+        ? `conversation with ${t.host}[${t.addr}] timed out ${stage}`
+        : `lost connection with ${t.host}[${t.addr}] ${stage}`;
+      return { kind: stage.includes('greeting') ? 'next' : 'done', statuses: all({ status: 'deferred', dsn: '4.4.2', text }) };
+    } finally {
+      sock.destroy();
+    }
+  }
+}
