@@ -70,8 +70,11 @@ function signalNumber(sig: string): number | string {
 /** Run a command with the message on stdin. */
 export function runCommand(command: string, input: Buffer, opts: CommandOptions): Promise<LocalResult> {
   return new Promise((resolve) => {
-    const shell = SHELL_META.test(command);
-    const argv = shell ? ['/bin/sh', '-c', command] : command.trim().split(/[ \t]+/);
+    // Without shell metacharacters Postfix execs the words directly, falling back to the shell
+    // for builtins (`exit 69`); going through /bin/sh -c gives the same result in both cases.
+    const argv = SHELL_META.test(command) || !command.trim().split(/[ \t]+/)[0]!.includes('/')
+      ? ['/bin/sh', '-c', command]
+      : command.trim().split(/[ \t]+/);
     let child;
     try {
       child = spawn(argv[0]!, argv.slice(1), {

@@ -62,7 +62,7 @@ interface RecipientState {
   dup: Set<string>;
   expanded: Set<string>;
   results: LocalResult[];
-  forwards: string[];
+  forwards: { address: string; sender: string }[];
   /** Extra Delivered-To (for forwarded copies). */
   owner?: string;
 }
@@ -70,9 +70,13 @@ interface RecipientState {
 /** Split an alias/.forward value into its elements, in internal (unquoted) form. */
 export function splitAliasValue(value: string): string[] {
   const out: string[] = [];
+  // `\user` (no further aliasing): the tokenizer reads the backslash as a quoted pair and
+  // drops it, so remember which bare elements were written with one.
+  const escaped = new Set<string>();
+  for (const m of value.matchAll(/(?:^|,)[ \t]*\\([^,\s"\\]+)/g)) escaped.add(m[1]!);
   for (const node of addressNodes(parseAddressList(value))) {
     const s = internalizeAddress(node.tokens).trim();
-    if (s) out.push(s);
+    if (s) out.push(escaped.has(s) ? '\\' + s : s);
   }
   return out;
 }
@@ -146,7 +150,8 @@ export class LocalAgent implements DeliveryAgent {
       };
       try {
         await this.recipient(st, top.address, 0, new Set());
-        if (st.forwards.length > 0) st.results.push(await this.forward(st));
+        // One new message per envelope sender (owner- aliases change it).
+        for (const sender of new Set(st.forwards.map((f) => f.sender))) st.results.push(await this.forward(st, sender));
       } catch (e) {
         st.results.push({ status: 'deferred', dsn: '4.3.0', text: `local delivery error: ${(e as Error).message}` });
       }
@@ -302,7 +307,7 @@ export class LocalAgent implements DeliveryAgent {
       } else {
         const canon = rewriteAddress(rewriteParamsFromConfig(this.config), 'local', el);
         if (await this.isLocal(canon)) await this.recipient(st, canon, depth + 1, chain);
-        else if (!st.forwards.includes(canon)) st.forwards.push(canon);
+        else if (!st.forwards.some((f) => f.address === canon && f.sender === st.sender)) st.forwards.push({ address: canon, sender: st.sender });
       }
     }
   }
@@ -402,7 +407,7 @@ export class LocalAgent implements DeliveryAgent {
       const target = expandMacros(luser, (n) => ({ user, recipient: address, local: at < 0 ? address : address.slice(0, at), domain: at < 0 ? '' : address.slice(at + 1), extension: '' } as Record<string, string>)[n]).value;
       const canon = rewriteAddress(rewriteParamsFromConfig(this.config), 'local', target);
       if (canon.toLowerCase() !== address.toLowerCase()) {
-        if (!st.forwards.includes(canon)) st.forwards.push(canon);
+        if (!st.forwards.some((f) => f.address === canon)) st.forwards.push({ address: canon, sender: st.sender });
         return { status: 'sent', dsn: '2.0.0', text: 'forwarded' };
       }
     }
@@ -413,11 +418,11 @@ export class LocalAgent implements DeliveryAgent {
   }
 
   /** Send the addresses collected from aliases/.forward as one new message. */
-  private async forward(st: RecipientState): Promise<LocalResult> {
+  private async forward(st: RecipientState, sender: string): Promise<LocalResult> {
     const head = this.prepend('forward') ? `Delivered-To: ${st.top.address}\n` : '';
     const id = await this.deps.forward.enqueue({
-      sender: st.sender,
-      recipients: st.forwards.map((a) => ({ address: a, original: st.top.original || st.top.address })),
+      sender,
+      recipients: st.forwards.filter((f) => f.sender === sender).map((f) => ({ address: f.address, original: st.top.original || st.top.address })),
       content: Buffer.concat([Buffer.from(head), st.req.content]),
       arrivedAt: this.now(),
       attributes: { ...st.req.attributes },
