@@ -68,6 +68,12 @@ export class SmtpInput {
     this.buf = Buffer.alloc(0);
   }
 
+  /** End input now: a blocked read fails with InputClosedError. */
+  close(): void {
+    this.ended = true;
+    this.wake();
+  }
+
   /** Bytes already received and not yet read. */
   pending(): boolean {
     return this.buf.length > 0;

@@ -49,6 +49,8 @@ export interface SmtpdSettings {
   forbiddenCommands: Set<string>;
   /** Soft bounce: every 5xx becomes 4xx. */
   softBounce: boolean;
+  /** How to sleep before replies once errors reach the soft limit (tests inject a recorder). */
+  sleep?: (ms: number) => Promise<unknown>;
 }
 
 /** Restriction checks; each returns the reject reply line, or undefined to accept. */
@@ -160,7 +162,7 @@ export class SmtpSession {
     this.stream.end();
     this.input.detach();
     // Wake a reader blocked on input.
-    this.stream.destroy();
+    this.input.close();
   }
 
   private writeLine(line: string): void {
@@ -170,7 +172,7 @@ export class SmtpSession {
   /** Send a reply, sleeping first once the error count reached the soft limit (Postfix does). */
   private async reply(line: string): Promise<void> {
     if (this.errorCount >= this.settings.softErrorLimit && this.settings.errorSleepMs > 0) {
-      await sleep(this.settings.errorSleepMs);
+      await (this.settings.sleep ?? sleep)(this.settings.errorSleepMs);
     }
     if (this.settings.softBounce && line.charCodeAt(0) === 53 /* 5 */) {
       line = '4' + line.slice(1, 4) + (line.charCodeAt(4) === 53 ? '4' + line.slice(5) : line.slice(4));
@@ -271,16 +273,16 @@ export class SmtpSession {
     if (this.settings.smtputf8Enable && !isValidUtf8(raw)) {
       st.where = 'UNKNOWN';
       this.count('unknown', false);
-      this.errorCount++;
       await this.replyNamed('badUtf8');
+      this.errorCount++;
       return 'error';
     }
     const argv = smtpTokens(text);
     if (argv.length === 0) {
       st.where = 'UNKNOWN';
       this.count('unknown', false);
-      this.errorCount++;
       await this.replyNamed('badSyntax');
+      this.errorCount++;
       return 'error';
     }
     const verb = argv[0]!.text.toUpperCase();
@@ -308,14 +310,14 @@ export class SmtpSession {
     }
     if (!name) {
       this.count('unknown', false);
-      this.errorCount++;
       await this.replyNamed('notRecognized');
+      this.errorCount++;
       return 'error';
     }
     if (this.settings.enforceTls && !st.tls && !PRE_TLS.has(name)) {
       this.count(name, false);
-      this.errorCount++;
       await this.replyNamed('mustStarttls');
+      this.errorCount++;
       return 'error';
     }
     st.where = name;
@@ -407,7 +409,7 @@ export class SmtpSession {
       const lines = [this.settings.myhostname, ...words];
       let out = '';
       for (let i = 0; i < lines.length; i++) out += `250${i < lines.length - 1 ? '-' : ' '}${lines[i]}\r\n`;
-      if (this.errorCount >= this.settings.softErrorLimit && this.settings.errorSleepMs > 0) await sleep(this.settings.errorSleepMs);
+      if (this.errorCount >= this.settings.softErrorLimit && this.settings.errorSleepMs > 0) await (this.settings.sleep ?? sleep)(this.settings.errorSleepMs);
       if (this.stream.writable) this.stream.write(out);
     } else {
       if (st.protocol !== 'ESMTP') st.protocol = 'SMTP';
