@@ -278,6 +278,8 @@ export class SmtpAgent implements DeliveryAgent {
     const connSetup = (Date.now() - started) / 1000;
     const host = `host ${t.host}[${t.addr}]`;
     let stage = 'while receiving the initial server greeting';
+    // Final statuses already known (RCPT rejections) survive a later lost connection.
+    const partial: (RecipientStatus | undefined)[] = req.recipients.map(() => undefined);
     const send = (line: string) => sock.write(line + '\r\n', 'utf8');
     const said = (r: SmtpReply, cmd: string) => `${host} said: ${r.text} (in reply to ${cmd} command)`;
     const fromReply = (r: SmtpReply, cmd: string): Omit<RecipientStatus, 'relay'> => ({
@@ -321,7 +323,7 @@ export class SmtpAgent implements DeliveryAgent {
         send('QUIT');
         return { kind: 'done', statuses: all(fromReply(r, 'MAIL FROM')) };
       }
-      const statuses: (RecipientStatus | undefined)[] = req.recipients.map(() => undefined);
+      const statuses = partial;
       const accepted: number[] = [];
       stage = 'while sending RCPT TO';
       for (let i = 0; i < req.recipients.length; i++) {
@@ -369,7 +371,8 @@ export class SmtpAgent implements DeliveryAgent {
       const text = (e as NodeJS.ErrnoException).code === 'ETIMEDOUT'
         ? `conversation with ${t.host}[${t.addr}] timed out ${stage}`
         : `lost connection with ${t.host}[${t.addr}] ${stage}`;
-      return { kind: stage.includes('greeting') ? 'next' : 'done', statuses: all({ status: 'deferred', dsn: '4.4.2', text }) };
+      const lost = all({ status: 'deferred', dsn: '4.4.2', text });
+      return { kind: stage.includes('greeting') ? 'next' : 'done', statuses: lost.map((l, i) => partial[i] ?? l) };
     } finally {
       sock.destroy();
     }

@@ -1,0 +1,140 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { SmtpAgent, dataStream, replyDsn, xtext, type SmtpResolver } from '../../../src/server/deliver/smtp.js';
+import type { DeliveryRequest } from '../../../src/server/deliver/types.js';
+import { startSink, type Sink } from './sink.js';
+import { testConfig } from '../queue/config.js';
+
+let sink: Sink | undefined;
+afterEach(async () => {
+  await sink?.close();
+  sink = undefined;
+});
+
+function req(nexthop: string, rcpts: string[], content = 'Subject: x\n\nhello\n.dot line\n', sender = 'bob@test.com'): DeliveryRequest {
+  return {
+    queueId: 'ABC', transport: 'smtp', nexthop, sender,
+    recipients: rcpts.map((a, index) => ({ address: a, original: a, index })),
+    content: Buffer.from(content), arrival: new Date(), attributes: {},
+  };
+}
+
+const noDns: SmtpResolver = {
+  mx: async () => { throw new Error('DNS must not be used'); },
+  addresses: async () => { throw new Error('DNS must not be used'); },
+};
+
+describe('SMTP wire helpers', () => {
+  it('converts content to a dot-stuffed CRLF DATA stream', () => {
+    expect(dataStream(Buffer.from('a\n.b\n..c\nd')).toString()).toBe('a\r\n..b\r\n...c\r\nd\r\n.\r\n');
+    expect(dataStream(Buffer.from('x\r\n')).toString()).toBe('x\r\n.\r\n');
+  });
+  it('derives enhanced status codes from replies', () => {
+    expect(replyDsn({ code: 550, lines: [], text: '550 5.1.1 <a@b>: Recipient address rejected' })).toBe('5.1.1');
+    expect(replyDsn({ code: 450, lines: [], text: '450 try later' })).toBe('4.0.0');
+    expect(replyDsn({ code: 250, lines: [], text: '250 Ok' })).toBe('2.0.0');
+  });
+  it('xtext-encodes ORCPT values', () => {
+    expect(xtext('a+b=c d@x')).toBe('a+2Bb+3Dc+20d@x');
+  });
+});
+
+describe('SmtpAgent', () => {
+  it('relays to [127.0.0.1]:port with EHLO, MAIL/RCPT with DSN params, DATA; logs the final reply', async () => {
+    sink = await startSink();
+    const agent = new SmtpAgent(testConfig({ myhostname: 'mail.example.com' }), { resolver: noDns });
+    const st = await agent.deliver({ ...req(`[127.0.0.1]:${sink.port}`, ['a@remote.example', 'b@remote.example']), attributes: { bodyType: '8BITMIME' } });
+    expect(st.map((s) => [s.status, s.dsn, s.text, s.relay])).toEqual([
+      ['sent', '2.0.0', '250 2.0.0 Ok: queued as 12345', `127.0.0.1[127.0.0.1]:${sink.port}`],
+      ['sent', '2.0.0', '250 2.0.0 Ok: queued as 12345', `127.0.0.1[127.0.0.1]:${sink.port}`],
+    ]);
+    const s = sink.sessions[0]!;
+    expect(s.commands).toEqual([
+      'EHLO mail.example.com',
+      `MAIL FROM:<bob@test.com> SIZE=${req('', []).content.length} BODY=8BITMIME`,
+      'RCPT TO:<a@remote.example> ORCPT=rfc822;a@remote.example',
+      'RCPT TO:<b@remote.example> ORCPT=rfc822;b@remote.example',
+      'DATA',
+      'QUIT',
+    ]);
+    expect(s.data).toBe('Subject: x\r\n\r\nhello\r\n..dot line\r\n');
+  });
+
+  it('4xx and 5xx RCPT replies defer and bounce only those recipients', async () => {
+    sink = await startSink((cmd) => {
+      if (cmd.startsWith('RCPT TO:<gone@')) return '550 5.1.1 <gone@remote.example>: Recipient address rejected: User unknown';
+      if (cmd.startsWith('RCPT TO:<busy@')) return '451 4.3.0 Try again later';
+      return undefined;
+    });
+    const agent = new SmtpAgent(testConfig(), { resolver: noDns });
+    const st = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['gone@remote.example', 'busy@remote.example', 'ok@remote.example']));
+    expect(st[0]).toMatchObject({
+      status: 'bounced', dsn: '5.1.1', diagnosticType: 'smtp', remoteMta: '127.0.0.1',
+      text: 'host 127.0.0.1[127.0.0.1] said: 550 5.1.1 <gone@remote.example>: Recipient address rejected: User unknown (in reply to RCPT TO command)',
+      diagnostic: '550 5.1.1 <gone@remote.example>: Recipient address rejected: User unknown',
+    });
+    expect(st[1]).toMatchObject({ status: 'deferred', dsn: '4.3.0' });
+    expect(st[2]).toMatchObject({ status: 'sent' });
+  });
+
+  it('a rejected MAIL FROM or end of DATA applies to every recipient', async () => {
+    sink = await startSink((cmd) => (cmd === '.' ? '554 5.7.1 Message rejected as spam' : undefined));
+    const agent = new SmtpAgent(testConfig(), { resolver: noDns });
+    const st = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['a@x.example', 'b@x.example']));
+    expect(st.map((s) => [s.status, s.dsn, s.text])).toEqual([
+      ['bounced', '5.7.1', 'host 127.0.0.1[127.0.0.1] said: 554 5.7.1 Message rejected as spam (in reply to end of DATA command)'],
+      ['bounced', '5.7.1', 'host 127.0.0.1[127.0.0.1] said: 554 5.7.1 Message rejected as spam (in reply to end of DATA command)'],
+    ]);
+    await sink.close();
+    sink = await startSink((cmd) => (cmd.startsWith('MAIL') ? '452 4.3.1 Insufficient system storage' : undefined));
+    const st2 = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['a@x.example']));
+    expect(st2[0]).toMatchObject({ status: 'deferred', dsn: '4.3.1', text: 'host 127.0.0.1[127.0.0.1] said: 452 4.3.1 Insufficient system storage (in reply to MAIL FROM command)' });
+  });
+
+  it('falls back to HELO when EHLO is rejected, and skips ESMTP parameters', async () => {
+    sink = await startSink((cmd) => (cmd.startsWith('EHLO') ? '502 5.5.2 Error: command not recognized' : undefined));
+    const agent = new SmtpAgent(testConfig({ smtp_helo_name: 'helo.example' }), { resolver: noDns });
+    const st = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['a@x.example']));
+    expect(st[0]!.status).toBe('sent');
+    expect(sink.sessions[0]!.commands.slice(0, 3)).toEqual(['EHLO helo.example', 'HELO helo.example', 'MAIL FROM:<bob@test.com>']);
+  });
+
+  it('a 554 greeting bounces, a 421 greeting defers', async () => {
+    sink = await startSink(undefined, '554 5.7.1 go away');
+    const agent = new SmtpAgent(testConfig(), { resolver: noDns });
+    const st = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['a@x.example']));
+    expect(st[0]).toMatchObject({ status: 'bounced', dsn: '5.7.1', text: 'host 127.0.0.1[127.0.0.1] refused to talk to me: 554 5.7.1 go away' });
+  });
+
+  it('uses MX records in preference order, then the next address when a connection is refused', async () => {
+    sink = await startSink();
+    const asked: string[] = [];
+    const resolver: SmtpResolver = {
+      mx: async (d) => { asked.push(`MX ${d}`); return [{ exchange: 'mx2.remote.example', priority: 20 }, { exchange: 'mx1.remote.example', priority: 10 }]; },
+      addresses: async (h) => { asked.push(`A ${h}`); return h === 'mx1.remote.example' ? ['127.0.0.2'] : ['127.0.0.1']; },
+    };
+    // mx1 (127.0.0.2) refuses on the sink port? It listens on 127.0.0.1 only, so 127.0.0.2 is refused.
+    const agent = new SmtpAgent(testConfig(), { resolver, defaultPort: sink.port });
+    const st = await agent.deliver(req('remote.example', ['a@remote.example']));
+    expect(asked).toEqual(['MX remote.example', 'A mx1.remote.example', 'A mx2.remote.example']);
+    expect(st[0]).toMatchObject({ status: 'sent', relay: `mx2.remote.example[127.0.0.1]:${sink.port}` });
+  });
+
+  it('defers with Postfix text when nobody answers', async () => {
+    const agent = new SmtpAgent(testConfig(), { resolver: noDns });
+    const st = await agent.deliver(req('[127.0.0.1]:15099', ['a@x.example']));
+    expect(st[0]).toEqual({ status: 'deferred', dsn: '4.4.1', text: 'connect to 127.0.0.1[127.0.0.1]:15099: Connection refused', relay: 'none' });
+  });
+
+  it('a domain without MX is tried by its address; an unknown domain bounces 5.4.4', async () => {
+    sink = await startSink();
+    const resolver: SmtpResolver = {
+      mx: async (d) => { if (d === 'nx.example') throw Object.assign(new Error('x'), { code: 'ENOTFOUND' }); throw Object.assign(new Error('x'), { code: 'ENODATA' }); },
+      addresses: async (h) => { if (h === 'nx.example') throw Object.assign(new Error('x'), { code: 'ENOTFOUND' }); return ['127.0.0.1']; },
+    };
+    const agent = new SmtpAgent(testConfig(), { resolver, defaultPort: sink.port });
+    expect((await agent.deliver(req('plain.example', ['a@plain.example'])))[0]!.status).toBe('sent');
+    expect((await agent.deliver(req('nx.example', ['a@nx.example'])))[0]).toMatchObject({
+      status: 'bounced', dsn: '5.4.4', text: 'Host or domain name not found. Name service error for name=nx.example type=A: Host not found',
+    });
+  });
+});
