@@ -8,6 +8,10 @@ interface Entry { summary: string; load: () => Promise<Command> }
 
 /** Commands, in the order `--help` lists them. */
 const COMMANDS: Record<string, Entry> = {
+  postconf: { summary: 'show main.cf parameters (Postfix postconf)', load: async () => (await import('./postconf.js')).run },
+  postmap: { summary: 'build or query lookup tables (Postfix postmap)', load: async () => (await import('./postmap.js')).run },
+  postalias: { summary: 'build or query alias tables (Postfix postalias)', load: async () => (await import('./postalias.js')).run },
+  newaliases: { summary: 'rebuild $alias_database (Postfix newaliases)', load: async () => (await import('./newaliases.js')).run },
 };
 
 function usage(): string {

@@ -35,6 +35,8 @@ export interface OpenOptions {
   watchIntervalMs?: number;
   /** `unix:passwd.byname` reads this file instead of `/etc/passwd` (tests). */
   passwdFile?: string;
+  /** `unix:group.byname` reads this file instead of `/etc/group`. */
+  groupFile?: string;
   /**
    * Fold keys of fixed-key tables to lower case (Postfix's DICT_FLAG_FOLD_FIX). Default true, as in
    * every Postfix daemon; `postmap -f` turns it off.
@@ -119,7 +121,7 @@ const WATCHABLE = new Set(['hash', 'btree', 'lmdb', 'cdb', 'texthash', 'regexp',
 
 function watchFiles(type: string, name: string, opts: OpenOptions): string[] {
   const resolve = (p: string): string => (p.startsWith('/') || !opts.cwd ? p : `${opts.cwd}/${p}`);
-  if (type === 'unix') return [opts.passwdFile ?? '/etc/passwd'];
+  if (type === 'unix') return [name === 'group.byname' ? (opts.groupFile ?? '/etc/group') : (opts.passwdFile ?? '/etc/passwd')];
   if (type === 'hash' || type === 'btree' || type === 'lmdb' || type === 'cdb') return [resolve(name + '.db')];
   return [resolve(name)];
 }
@@ -135,3 +137,4 @@ registerTableType('texthash', async (name, opts, spec) => (await import('./texth
 registerTableType('regexp', async (name, opts, spec) => (await import('./regexp.js')).openRegexpTable(name, opts, spec));
 registerTableType('pcre', async (name, opts, spec) => (await import('./pcre.js')).openPcreTable(name, opts, spec));
 registerTableType('cidr', async (name, opts, spec) => (await import('./cidr.js')).openCidrTable(name, opts, spec));
+registerTableType('unix', async (name, opts, spec) => (await import('./unix.js')).openUnixTable(name, opts, spec));

@@ -25,8 +25,9 @@ export function openStaticTable(name: string, spec: string): Table {
 
 /** Factory for `fail:` — every operation is an error ("Application error", as Postfix says). */
 export function openFailTable(_name: string, spec: string): Table {
+  // The message is the bare reason; callers add context ("table fail:x: query error: …").
   const fail = (): never => {
-    throw new MapError('MAP_FAIL', `table ${spec}: query error: Application error`, {}, { temporary: true });
+    throw new MapError('MAP_FAIL', 'Application error', {}, { temporary: true });
   };
   return { name: spec, kind: 'fixed', lookupSync: fail, lookup: async () => fail(), warnings: [] };
 }
