@@ -260,13 +260,8 @@ export class QueueManager {
 
   private async getResolver(): Promise<RouteResolver | undefined> {
     if (this.resolver) return this.resolver;
-    try {
-      const route = (await import('../../route/index.js')) as Record<string, unknown>;
-      const make = route['createQueueResolver'];
-      if (typeof make === 'function') this.resolver = (make as (c: Config) => RouteResolver)(this.config);
-    } catch {
-      /* route not available */
-    }
+    const { createQueueResolver } = await import('./route.js');
+    this.resolver = createQueueResolver(this.config);
     return this.resolver;
   }
 

@@ -15,4 +15,5 @@ export type { QueueManagerOptions, ResolvedRoute, RouteResolver, AgentFactory } 
 export { parseQueueFile, serializeQueueFile, makeQueueId, isQueueId } from './file.js';
 export type { QueueFile, RecipientRecord, EnvelopeHeader } from './file.js';
 export { sendTrigger, triggerPath } from './trigger.js';
+export { createQueueResolver } from './route.js';
 export type { NewMessage, QueuedRecipient, QueueWriter, QueueReservation } from './types.js';

@@ -1,0 +1,34 @@
+import { describe, it, expect } from 'vitest';
+import { loadConfig } from '../../../src/config/index.js';
+import { createQueueResolver } from '../../../src/server/queue/route.js';
+
+const MAIN = `
+mydomain = test.com
+myorigin = $mydomain
+mydestination = $mydomain, localhost
+inet_interfaces = 127.0.0.1
+relayhost = [127.0.0.1]:12026
+compatibility_level = 3.6
+transport_maps = inline:{ special.example=relay:[10.0.0.1]:2525, { trap.example=error:5.7.1 go away }, slow.example=retry }
+relocated_maps = inline:{ old@test.com=new@elsewhere.example }
+`;
+
+describe('queue manager routing (resolve + transport_maps + relocated_maps)', () => {
+  const config = loadConfig({ mainCfText: MAIN, hostname: 'mail.example.com' });
+  const resolve = createQueueResolver(config);
+  it.each([
+    ['tom@test.com', 'local', 'mail.example.com', 'tom@test.com'],
+    ['tom', 'local', 'mail.example.com', 'tom@mail.example.com'],
+    ['bob@remote.example', 'smtp', '[127.0.0.1]:12026', 'bob@remote.example'],
+    ['a@special.example', 'relay', '[10.0.0.1]:2525', 'a@special.example'],
+    ['a@trap.example', 'error', '5.7.1 go away', 'a@trap.example'],
+    ['a@slow.example', 'retry', 'Address is undeliverable', 'a@slow.example'],
+    ['old@test.com', 'error', '5.1.6 User has moved to new@elsewhere.example', 'old@test.com'],
+  ])('%s → %s:%s', async (rcpt, transport, nexthop, canon) => {
+    const r = await resolve('bob@remote.example', rcpt);
+    expect([r.transport, r.nexthop, r.recipient]).toEqual([transport, nexthop, canon]);
+  });
+  it('flags bad syntax as an error (qmgr bounces 5.1.3)', async () => {
+    expect((await resolve('', 'user@[321.1.2.3]')).error).toBe(true);
+  });
+});
