@@ -25,10 +25,7 @@ export interface MysqlHost {
 /** Everything a mysql table needs, with Postfix's defaults applied. */
 export interface MysqlConfig {
   readonly file: string;
-  /**
-   * Host list in file order. As Postfix does, a single host is listed twice so that one failure
-   * (e.g. a stale connection to a load balancer) is retried once instead of failing the lookup.
-   */
+  /** Host list in file order (Postfix 3.7.11 does not yet list a single host twice). */
   readonly hosts: readonly MysqlHost[];
   readonly user: string;
   readonly password: string;
@@ -264,8 +261,6 @@ export function parseMysqlConfig(text: string, file: string, warn?: (w: Warning)
   let labels = splitCommaSpace(str('hosts', ''));
   if (labels.length === 0) labels = ['localhost'];
   const hosts = labels.map((l) => parseHost(l, hostsLoc));
-  // "Don't blacklist the load balancer": one host is tried twice.
-  if (hosts.length === 1) hosts.push(hosts[0]!);
 
   return {
     file, hosts, user, password, dbname, query, resultFormat, domain, expansionLimit, requireResultSet,

@@ -62,6 +62,8 @@ export interface MysqlHostStatus {
   state: 'untried' | 'active' | 'failed';
   /** When a failed host becomes eligible again (epoch ms). */
   retryAt?: number;
+  /** A failed host whose retry time has come (it is tried at the next lookup). */
+  retryDue?: boolean;
   /** Open connections. */
   connections: number;
 }
@@ -283,7 +285,12 @@ const STAT_ACTIVE = 1;
 const STAT_FAILED = 2;
 
 /** Thrown inside the host loop; carries the driver's message for Postfix-style warnings. */
-class HostFailure extends Error {}
+class HostFailure extends Error {
+  /** The connection is unusable (lost, reset, timed out), as opposed to an SQL-level error. */
+  constructor(message: string, readonly fatal = false) {
+    super(message);
+  }
+}
 
 // Every value arrives as text, as Postfix sees it through libmysqlclient.
 const typeCast = (field: { string: (enc?: string) => string | null }): string | null => field.string('utf8');
@@ -412,7 +419,7 @@ function runQuery(conn: Conn, sql: string, timeout: number): Promise<QueryOutcom
   return new Promise((resolve, reject) => {
     conn.query({ sql, rowsAsArray: true, timeout, typeCast: typeCast as unknown as mysql.TypeCast }, (err, results, fields) => {
       if (err) {
-        reject(new HostFailure(err.message));
+        reject(new HostFailure(err.message, (err as { fatal?: boolean }).fatal === true));
         return;
       }
       // A single statement: rows + field list, or a header (no result set). With MULTI_RESULTS a
@@ -501,8 +508,8 @@ export class MysqlTable implements Table {
     const now = this.now();
     return this.pools.map((p) => ({
       label: p.host.label,
-      state: p.stat === STAT_ACTIVE ? 'active' : p.stat === STAT_FAILED && p.retryAt > now ? 'failed' : p.stat === STAT_FAILED ? 'failed' : 'untried',
-      ...(p.stat === STAT_FAILED ? { retryAt: p.retryAt } : {}),
+      state: p.stat === STAT_ACTIVE ? 'active' : p.stat === STAT_FAILED ? 'failed' : 'untried',
+      ...(p.stat === STAT_FAILED ? { retryAt: p.retryAt, retryDue: p.retryAt <= now } : {}),
       connections: p.total,
     }));
   }
@@ -546,11 +553,11 @@ export class MysqlTable implements Table {
   }
 
   /** Pick a host the way Postfix does: live ones first (UNIX before TCP), then untried/expired failed ones. */
-  private pick(): HostPool | undefined {
+  private pick(tried: ReadonlySet<HostPool>): HostPool | undefined {
     const now = this.now();
     const choose = (want: number, type: 'unix' | 'inet'): HostPool | undefined => {
       const c = this.pools.filter((p) => {
-        if (p.host.type !== type) return false;
+        if (p.host.type !== type || tried.has(p)) return false;
         if (want === STAT_ACTIVE) return p.stat === STAT_ACTIVE;
         return p.stat === STAT_UNTRIED || (p.stat === STAT_FAILED && p.retryAt <= now);
       });
@@ -574,34 +581,55 @@ export class MysqlTable implements Table {
   private async query(sql: string): Promise<QueryOutcome> {
     let last = 'no usable mysql host';
     // Postfix's safety net against endless retries (RETRY_CONN_MAX).
+    // A host is tried at most once per lookup (Postfix gets the same from its 60 s retry timer).
+    const tried = new Set<HostPool>();
     for (let attempt = 0; attempt < 100; attempt++) {
-      const p = this.pick();
+      const p = this.pick(tried);
       if (!p) break;
-      let conn: Conn;
-      try {
-        conn = await p.acquire();
-      } catch (e) {
-        last = (e as Error).message;
-        if (p.stat !== STAT_FAILED || p.retryAt <= this.now()) this.markDown(p, last, 'connect');
-        continue;
-      }
-      if (p.stat !== STAT_FAILED) p.stat = STAT_ACTIVE;
-      try {
-        const out = await runQuery(conn, sql, this.queryTimeout);
-        if ('noResultSet' in out && this.config.requireResultSet) {
-          p.release(conn);
-          throw new HostFailure('query returned no result set(require_result_set = yes)');
-        }
-        p.release(conn);
-        p.lastUsed = this.now();
-        return out;
-      } catch (e) {
-        last = (e as Error).message;
-        p.discard(conn);
-        this.markDown(p, last, 'query');
-      }
+      tried.add(p);
+      const r = await this.tryHost(p, sql);
+      if (typeof r !== 'string') return r;
+      last = r;
     }
     throw new MapError('MAP_TEMP', `${this.name}: lookup failed on every host: ${last}`, { file: this.config.file }, { temporary: true });
+  }
+
+  /** One host: the outcome, or the failure text after marking the host down. */
+  private async tryHost(p: HostPool, sql: string): Promise<QueryOutcome | string> {
+    // A pooled connection that died while idle (server restart, wait_timeout) gets one retry on a
+    // fresh connection before the host counts as failed; Postfix closes idle connections after a
+    // minute and so rarely meets this case.
+    for (let stale = 0; ; stale++) {
+      let conn: Conn;
+      let reused: boolean;
+      try {
+        reused = p.idle.length > 0;
+        conn = await p.acquire();
+      } catch (e) {
+        const why = (e as Error).message;
+        if (p.stat !== STAT_FAILED || p.retryAt <= this.now()) this.markDown(p, why, 'connect');
+        return why;
+      }
+      if (p.stat !== STAT_FAILED) p.stat = STAT_ACTIVE;
+      let out: QueryOutcome;
+      try {
+        out = await runQuery(conn, sql, this.queryTimeout);
+      } catch (e) {
+        p.discard(conn);
+        if (reused && stale === 0 && (e as HostFailure).fatal) continue;
+        const why = (e as Error).message;
+        this.markDown(p, why, 'query');
+        return why;
+      }
+      p.release(conn);
+      p.lastUsed = this.now();
+      if ('noResultSet' in out && this.config.requireResultSet) {
+        const why = 'query returned no result set(require_result_set = yes)';
+        this.markDown(p, why, 'query');
+        return why;
+      }
+      return out;
+    }
   }
 
   async close(): Promise<void> {

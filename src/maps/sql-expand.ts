@@ -92,7 +92,7 @@ function compile(format: string, isQuery: boolean, st: ParseState, where: ErrorL
           break;
         }
         // Postfix: "Invalid query template" / "Invalid result template" (fatal at open).
-        throw new ConfigError('MAP_CONFIG', `invalid ${isQuery ? 'query' : 'result'} template: "${format}"`, where);
+        throw new ConfigError('MAP_CONFIG', `Invalid ${isQuery ? 'query' : 'result'} template: ${format}`, { ...where, text: format });
     }
     if (lit) parts.push(lit);
     lit = '';

@@ -126,7 +126,7 @@ async function startPrivate(): Promise<{ ep: Endpoint; stop: () => Promise<void>
     server,
     [
       '--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1',
-      `--pid-file=${path.join(dir, 'mysqld.pid')}`, '--skip-grant-tables', '--skip-log-bin', '--innodb-buffer-pool-size=32M',
+      `--pid-file=${path.join(dir, 'mysqld.pid')}`, '--skip-log-bin', '--innodb-buffer-pool-size=32M',
       `--log-error=${path.join(dir, 'error.log')}`, ...userArg,
     ],
     { stdio: 'ignore', detached: false },
