@@ -13,9 +13,12 @@
  * Synchronous fast path when every table has `lookupSync`; asynchronous otherwise.
  */
 import { MapError } from '../errors.js';
-import { LookupFlags, type Table } from '../maps/types.js';
+import type { Table } from '../maps/types.js';
 import { quoteLocal, stripExtension, unquoteLocal, type ExtensionSplit } from './addr-util.js';
+import { DIRECT, allSync, withLookups, type Lookup } from './lookup.js';
 import type { Stage, Trace } from './trace.js';
+
+export { allSync } from './lookup.js';
 
 /** Strategy bits (Postfix MA_FIND_*). */
 export const Find = {
@@ -83,33 +86,18 @@ export interface FindHit {
   extension: string | undefined;
 }
 
-/** True when every table can answer synchronously. */
-export function allSync(tables: readonly Table[]): boolean {
-  for (const t of tables) if (t.lookupSync === undefined) return false;
-  return true;
-}
-
-/* ---------------------------------------------------------------------------------------
- * The key sequence is written once (walk) and driven by a prober: the sync prober answers
- * at once, the collecting prober records the keys so the async path can replay them.
- * ------------------------------------------------------------------------------------- */
-
-interface Prober {
-  /** Probe one key; true = found (stop). */
-  probe(key: string, partial: boolean, extension: string | undefined): boolean;
-}
-
-const FLAGS = LookupFlags.FOLD_CASE;
-
-class SyncProber implements Prober {
+/** Probes keys in the table list; remembers the hit. */
+class Prober {
   hit: FindHit | undefined = undefined;
-  constructor(private readonly tables: readonly Table[], private readonly trace: Trace | undefined, private readonly stage: Stage) {}
+  constructor(private readonly tables: readonly Table[], private readonly lk: Lookup, private readonly trace: Trace | undefined, private readonly stage: Stage) {}
+  /** Probe one key in every table (fixed tables only for partial keys); true = found. */
   probe(key: string, partial: boolean, extension: string | undefined): boolean {
+    if (key.length === 0) return false; // Postfix never looks up an empty key
     const tables = this.tables;
     for (let i = 0; i < tables.length; i++) {
       const t = tables[i]!;
       if (partial && t.kind === 'pattern') continue;
-      const v = t.lookupSync!(key, FLAGS);
+      const v = this.lk.get(t, key);
       if (this.trace) this.trace.push({ stage: this.stage, table: t.name, key, result: v ?? null });
       if (v !== undefined) {
         if (v.length === 0) throw emptyResult(t, key);
@@ -121,17 +109,7 @@ class SyncProber implements Prober {
   }
 }
 
-interface PlannedKey { key: string; partial: boolean; extension: string | undefined }
-
-class CollectProber implements Prober {
-  keys: PlannedKey[] = [];
-  probe(key: string, partial: boolean, extension: string | undefined): boolean {
-    this.keys.push({ key, partial, extension });
-    return false;
-  }
-}
-
-function emptyResult(t: Table, key: string): MapError {
+export function emptyResult(t: Table, key: string): MapError {
   // Postfix: "<table> lookup of <key> returns an empty string result" → lookup error.
   return new MapError('MAP_EMPTY_RESULT', `${t.name} lookup of ${key} returns an empty string result`, { text: key }, { temporary: true });
 }
@@ -152,21 +130,16 @@ function walk(p: Prober, addr: string, strategy: number, form: QueryForm, ctx: F
 
   if (strategy & Find.FULL) {
     if (probeAddr(p, addr, false, true, form, undefined)) return;
-    if (strategy & Find.NOEXT) {
-      const s = strip();
-      if (s && probeAddr(p, s[0], true, true, form, s[1])) return;
-    }
+  }
+  if (strategy & Find.NOEXT) {
+    const s = strip();
+    if (s && probeAddr(p, s[0], true, true, form, s[1])) return;
   }
   const at = addr.lastIndexOf('@');
   if (at >= 0 && strategy & (Find.LOCALPART_IF_LOCAL | Find.LOCALPART_AT_IF_LOCAL)) {
     if (ctx.isLocal(addr.slice(at + 1))) {
-      const withAt = (strategy & Find.LOCALPART_IF_LOCAL) === 0;
-      const local = addr.slice(0, at);
-      if (probeLocal(p, local, withAt, form, undefined)) return;
-      if (strategy & Find.NOEXT) {
-        const s = strip();
-        if (s && probeLocal(p, s[0].slice(0, s[0].lastIndexOf('@')), withAt, form, s[1])) return;
-      }
+      if (strategy & Find.LOCALPART_IF_LOCAL && findLocal(p, addr, at, false, strategy, form, strip)) return;
+      if (strategy & Find.LOCALPART_AT_IF_LOCAL && findLocal(p, addr, at, true, strategy, form, strip)) return;
     }
   }
   if (at >= 0 && strategy & Find.AT_DOMAIN) {
@@ -182,14 +155,17 @@ function walk(p: Prober, addr: string, strategy: number, form: QueryForm, ctx: F
       name = strategy & Find.PDDMS ? name.slice(dot) : name.slice(dot + 1);
     }
   }
-  if (at >= 0 && strategy & Find.LOCALPART_AT) {
-    const local = addr.slice(0, at);
-    if (probeLocal(p, local, true, form, undefined)) return;
-    if (strategy & Find.NOEXT) {
-      const s = strip();
-      if (s && probeLocal(p, s[0].slice(0, s[0].lastIndexOf('@')), true, form, s[1])) return;
-    }
+  if (at >= 0 && strategy & Find.LOCALPART_AT) findLocal(p, addr, at, true, strategy, form, strip);
+}
+
+/** `user+ext` then `user` (or with a trailing `@`), as Postfix's find_local. */
+function findLocal(p: Prober, addr: string, at: number, withAt: boolean, strategy: number, form: QueryForm, strip: () => [string, string] | undefined): boolean {
+  if (probeLocal(p, addr.slice(0, at), withAt, form, undefined)) return true;
+  if (strategy & Find.NOEXT) {
+    const s = strip();
+    if (s && probeLocal(p, s[0].slice(0, s[0].lastIndexOf('@')), withAt, form, s[1])) return true;
   }
+  return false;
 }
 
 /** A local-part key, bare (`user`) or with a trailing `@` (`user@`). */
@@ -213,57 +189,34 @@ function finish(hit: FindHit | undefined, o: FindOptions): FindHit | undefined {
 }
 
 /**
- * Synchronous lookup; every table must have `lookupSync` (see {@link allSync}).
+ * Look an address up in a list of tables (mail_addr_find). Synchronous: with the default
+ * {@link DIRECT} lookup every table must have `lookupSync`; use {@link findAddress} otherwise.
  * Returns undefined when no key matched; throws MapError on a table error.
  */
-export function findAddressSync(tables: readonly Table[], addr: string, ctx: FindContext, o: FindOptions = {}, trace?: Trace): FindHit | undefined {
+export function findAddressSync(tables: readonly Table[], addr: string, ctx: FindContext, o: FindOptions = {}, trace?: Trace, lk: Lookup = DIRECT): FindHit | undefined {
   if (tables.length === 0) return undefined;
-  const p = new SyncProber(tables, trace, o.stage ?? 'result');
+  const p = new Prober(tables, lk, trace, o.stage ?? 'result');
   walk(p, prepare(addr, o), o.strategy ?? FIND_DEFAULT, o.queryForm ?? 'external-first', ctx);
   return finish(p.hit, o);
 }
 
 /** Asynchronous lookup (any tables). Same results as {@link findAddressSync}. */
-export async function findAddress(tables: readonly Table[], addr: string, ctx: FindContext, o: FindOptions = {}, trace?: Trace): Promise<FindHit | undefined> {
-  if (tables.length === 0) return undefined;
-  if (allSync(tables)) return findAddressSync(tables, addr, ctx, o, trace);
-  const c = new CollectProber();
-  walk(c, prepare(addr, o), o.strategy ?? FIND_DEFAULT, o.queryForm ?? 'external-first', ctx);
-  const stage = o.stage ?? 'result';
-  for (const k of c.keys) {
-    for (const t of tables) {
-      if (k.partial && t.kind === 'pattern') continue;
-      const v = await t.lookup(k.key, FLAGS);
-      if (trace) trace.push({ stage, table: t.name, key: k.key, result: v ?? null });
-      if (v !== undefined) {
-        if (v.length === 0) throw emptyResult(t, k.key);
-        return finish({ value: v, table: t, key: k.key, extension: k.extension }, o);
-      }
+export function findAddress(tables: readonly Table[], addr: string, ctx: FindContext, o: FindOptions = {}, trace?: Trace): Promise<FindHit | undefined> {
+  if (allSync(tables)) {
+    try {
+      return Promise.resolve(findAddressSync(tables, addr, ctx, o, trace));
+    } catch (e) {
+      return Promise.reject(e);
     }
   }
-  return undefined;
+  return withLookups((lk) => findAddressSync(tables, addr, ctx, o, trace, lk), trace);
 }
 
 /** Look up one literal key (no address variants) in a list of tables: first hit wins. */
-export function findKeySync(tables: readonly Table[], key: string, partial: boolean, trace?: Trace, stage: Stage = 'result'): { value: string; table: Table } | undefined {
+export function findKeySync(tables: readonly Table[], key: string, partial: boolean, trace?: Trace, stage: Stage = 'result', lk: Lookup = DIRECT): { value: string; table: Table } | undefined {
   for (const t of tables) {
     if (partial && t.kind === 'pattern') continue;
-    const v = t.lookupSync!(key, FLAGS);
-    if (trace) trace.push({ stage, table: t.name, key, result: v ?? null });
-    if (v !== undefined) {
-      if (v.length === 0) throw emptyResult(t, key);
-      return { value: v, table: t };
-    }
-  }
-  return undefined;
-}
-
-/** Async variant of {@link findKeySync}. */
-export async function findKey(tables: readonly Table[], key: string, partial: boolean, trace?: Trace, stage: Stage = 'result'): Promise<{ value: string; table: Table } | undefined> {
-  if (allSync(tables)) return findKeySync(tables, key, partial, trace, stage);
-  for (const t of tables) {
-    if (partial && t.kind === 'pattern') continue;
-    const v = await t.lookup(key, FLAGS);
+    const v = lk.get(t, key);
     if (trace) trace.push({ stage, table: t.name, key, result: v ?? null });
     if (v !== undefined) {
       if (v.length === 0) throw emptyResult(t, key);

@@ -39,3 +39,12 @@ export function inline(spec: string): MemoryTable {
 export function slow(t: Table): Table {
   return { name: t.name, kind: t.kind, lookup: (k, f) => t.lookup(k, f) };
 }
+
+/**
+ * For unit tests of single stages: the part of trivial-rewrite (context local) that table
+ * results in these tests need — qualify a bare `user` with `@myorigin`. The full pipeline
+ * tests use the real rewrite.
+ */
+export function qualifyOnly(myorigin: string): (a: string) => string {
+  return (a) => (a.length > 0 && a !== '""' && !a.includes('@') ? `${a}@${myorigin}` : a);
+}

@@ -1,0 +1,115 @@
+/**
+ * Address masquerading as cleanup does it (cleanup_masquerade): strip subdomains, so that
+ * `user@host.example.com` becomes `user@example.com`.
+ *
+ * Parameters: `masquerade_domains` (ordered; a leading `!` — any odd number — means "do not
+ * masquerade this domain"; the first entry that matches decides), `masquerade_exceptions`
+ * (local parts never masqueraded; a string list: names, `!name`, `type:table`),
+ * `masquerade_classes` (which addresses: envelope_sender, header_sender, header_recipient by
+ * default; envelope_recipient optional).
+ */
+import type { Table } from '../maps/types.js';
+import type { Lookup } from './lookup.js';
+import { isTableError, type Deferral } from './outcome.js';
+import type { Trace } from './trace.js';
+
+/** One element of a string list (match_list): a name or a table, possibly negated. */
+export interface ListEntry {
+  negate: boolean;
+  /** Lower-cased literal name. */
+  name?: string;
+  /** A table: a hit on the (lower-cased) string means "matches". */
+  table?: Table;
+}
+
+/** The parameters masquerading reads. */
+export interface MasqueradeParams {
+  /** `masquerade_domains`, split, each lower-cased, `!` kept. */
+  domains: readonly string[];
+  /** `masquerade_exceptions`. */
+  exceptions: readonly ListEntry[];
+  /** `masquerade_classes` as an AddrClass mask. */
+  classes: number;
+}
+
+/** Result of masquerading one address. */
+export interface MasqueradeResult {
+  addr: string;
+  /** An exception table failed: the message must be deferred (address unchanged). */
+  defer?: Deferral;
+}
+
+/**
+ * Match a string against a string list: the first element that matches decides (a negated
+ * element that matches means "no"). Throws the table's error on a lookup failure.
+ */
+export function matchStringList(list: readonly ListEntry[], s: string, lk: Lookup, trace?: Trace): boolean {
+  const lower = s.toLowerCase();
+  for (const e of list) {
+    let hit: boolean;
+    if (e.table) {
+      const v = lk.get(e.table, lower);
+      if (trace) trace.push({ stage: 'masquerade', table: e.table.name, key: lower, result: v ?? null });
+      hit = v !== undefined;
+    } else hit = e.name === lower;
+    if (hit) return !e.negate;
+  }
+  return false;
+}
+
+/** Masquerade one internal-form address (caller checks masquerade_classes). */
+export function masquerade(params: MasqueradeParams, addr: string, lk: Lookup, trace?: Trace): MasqueradeResult {
+  const domains = params.domains;
+  if (domains.length === 0) return { addr };
+  const at = addr.lastIndexOf('@');
+  if (at < 0) return { addr };
+  if (params.exceptions.length > 0) {
+    let excluded: boolean;
+    try {
+      excluded = matchStringList(params.exceptions, addr.slice(0, at), lk, trace);
+    } catch (e) {
+      if (!isTableError(e)) throw e;
+      return {
+        addr,
+        defer: {
+          kind: 'defer', code: 451, status: '4.3.0', text: 'Error: queue file write error',
+          reason: `masquerade_exceptions map lookup problem -- message not accepted, try again later (${(e as Error).message})`,
+        },
+      };
+    }
+    if (excluded) {
+      if (trace) trace.push({ stage: 'masquerade', input: addr, output: addr, note: 'local part in masquerade_exceptions' });
+      return { addr };
+    }
+  }
+  const domain = addr.slice(at + 1);
+  const dlen = domain.length;
+  let lowered: string | undefined;
+  for (let i = 0; i < domains.length; i++) {
+    let m = domains[i]!;
+    let truncate = true;
+    let k = 0;
+    while (m.charCodeAt(k) === 0x21 /* ! */) { truncate = !truncate; k++; }
+    if (k > 0) m = m.slice(k);
+    const mlen = m.length;
+    if (mlen === 0) continue;
+    if (mlen > dlen) continue;
+    lowered ??= domain.toLowerCase();
+    if (mlen === dlen) {
+      if (m === lowered) break; // already in the masquerade domain: stays
+      continue;
+    }
+    if (lowered.charCodeAt(dlen - mlen - 1) === 0x2e /* . */ && lowered.endsWith(m)) {
+      if (!truncate) break; // `!domain`: leave subdomains of it alone
+      const out = addr.slice(0, at + 1) + m;
+      if (trace) trace.push({ stage: 'masquerade', input: addr, output: out, note: `masquerade_domains: ${domains[i]}` });
+      return { addr: out };
+    }
+  }
+  return { addr };
+}
+
+/** Split and lower-case a `masquerade_domains` value (already split on commas/space). */
+export function masqueradeDomains(items: readonly string[]): string[] {
+  return items.map((s) => s.toLowerCase()).filter((s) => s.length > 0);
+}
