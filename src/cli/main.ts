@@ -8,6 +8,7 @@ interface Entry { summary: string; load: () => Promise<Command> }
 
 /** Commands, in the order `--help` lists them. */
 const COMMANDS: Record<string, Entry> = {
+  serve: { summary: 'run the reference MTA in the foreground (smtpd, cleanup, queue, delivery)', load: async () => (await import('./serve.js')).run },
   postconf: { summary: 'show main.cf parameters (Postfix postconf)', load: async () => (await import('./postconf.js')).run },
   postmap: { summary: 'build or query lookup tables (Postfix postmap)', load: async () => (await import('./postmap.js')).run },
   postalias: { summary: 'build or query alias tables (Postfix postalias)', load: async () => (await import('./postalias.js')).run },
