@@ -19,6 +19,7 @@ import path from 'node:path';
 import mysql from 'mysql2';
 import { ConfigError, MapError, type Warning } from '../errors.js';
 import { LookupFlags, type Table } from './types.js';
+import type { OpenOptions } from './registry.js';
 import { parseMysqlConfig, type MysqlConfig, type MysqlHost } from './mysql-config.js';
 import {
   splitKey, expandQuery, joinResults, domainAllows, domainAllowsSync, ExpansionLimitError,
@@ -655,4 +656,35 @@ export async function openMysqlTable(file: string, opts: MysqlTableOptions = {})
     throw new ConfigError('MAP_OPEN', `open ${file}: ${(e as Error).message}`, { file }, { cause: e });
   }
   return new MysqlTable(parseMysqlConfig(text, file, opts.warn), opts);
+}
+
+/**
+ * The registry's factory for `mysql:NAME` (see src/maps/mysql-register.ts). NAME must be a path
+ * (starting with `/` or `.`, resolved against `opts.cwd`); the obsolete main.cf form (`NAME_hosts`
+ * and so on in main.cf) is refused with a clear error. `fold` and `onWarning` carry over, and
+ * `type:table` elements of `domain` are opened through the registry with the same options.
+ */
+export async function openMysqlFromRegistry(name: string, opts: OpenOptions, spec: string): Promise<MysqlTable> {
+  if (!name.startsWith('/') && !name.startsWith('.')) {
+    throw new MapError(
+      'MAP_UNSUPPORTED',
+      `${spec}: the obsolete main.cf form (${name}_hosts, ${name}_query, ...) is not supported; use mysql:/path/to/file.cf`,
+      { text: spec },
+      { temporary: false },
+    );
+  }
+  const file = name.startsWith('/') || !opts.cwd ? name : path.join(opts.cwd, name);
+  const warnings: Warning[] = [];
+  const warn = (w: Warning): void => {
+    if (warnings.length < 100) warnings.push(w);
+    opts.onWarning?.(w);
+  };
+  const { openTable } = await import('./registry.js');
+  const table = await openMysqlTable(file, {
+    foldCase: opts.fold ?? true,
+    warn,
+    openTable: (s) => openTable(s, { ...opts, cache: undefined }),
+  });
+  Object.defineProperty(table, 'warnings', { get: () => warnings, enumerable: true });
+  return table;
 }

@@ -5,7 +5,7 @@
  * reconnect, timeout and concurrency behaviour that needs a server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { ConfigError, MapError, type Warning } from '../../src/errors.js';
 import { openMysqlTable, type MysqlTableOptions } from '../../src/maps/mysql.js';
 import type { Table } from '../../src/maps/types.js';
 import { mysqlForTests } from '../helpers/mysql-server.js';
+import { runCaptured } from '../../src/cli/io.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/mysql');
 const server = await mysqlForTests();
@@ -157,6 +158,28 @@ describe.skipIf(!server)('mysql table on a live server', () => {
           if (/query failed: query returned no result set/.test(r.stderr)) {
             expect(warnings.some((w) => w.message.includes('query returned no result set(require_result_set = yes)')), ctx).toBe(true);
           }
+        }
+      });
+    }
+  });
+
+  describe('readdress postmap -q KEY mysql:FILE prints what Postfix printed', () => {
+    for (const rec of recorded) {
+      it(rec.config, async () => {
+        const { run: postmap } = await import('../../src/cli/postmap.js');
+        await import('../../src/maps/mysql-register.js');
+        const conf = path.join(dir, 'pf-conf');
+        mkdirSync(conf, { recursive: true });
+        writeFileSync(path.join(conf, 'main.cf'), '');
+        const file = writeCf(`cli-${rec.config}`, substitute(readFileSync(path.join(fixtures, 'configs', `${rec.config}.cf`), 'utf8')));
+        for (const r of rec.results) {
+          const out = await runCaptured(postmap, ['-c', conf, '-q', r.key, `mysql:${file}`]);
+          const ctx = `${rec.config}: key ${JSON.stringify(r.key)}: ${out.stderr}`;
+          expect(out.code, ctx).toBe(r.rc);
+          expect(out.stdout, ctx).toBe(r.rc === 0 ? `${r.value}\n` : '');
+          const fatal = r.stderr.split('\n').find((l) => l.startsWith('fatal:'));
+          if (fatal?.startsWith('fatal: table ')) expect(out.stderr, ctx).toContain(`postmap: fatal: table mysql:${file}: query error: `);
+          else if (fatal) expect(out.stderr, ctx).toContain(fatal.replace(/^fatal: (db_common_parse: )?/, '').replace(new RegExp(`^${rec.config}\\.cf(, line \\d+)?: `), ''));
         }
       });
     }
