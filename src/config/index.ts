@@ -59,6 +59,7 @@ interface Base {
   masterCfPath: string;
   /** main.cf settings (plus config_directory when configDir is given). */
   main: Map<string, MainCfEntry>;
+  entries: MainCfEntry[];
   services: MasterService[] | undefined;
   serviceDefaults: Map<string, string>;
   host: HostInfo;
@@ -68,6 +69,13 @@ interface Base {
 
 function hasOwn(o: object, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);
+}
+
+/** `$name` expansion failed (syntax error, runaway recursion); `warnings` has Postfix's messages. */
+export class ConfigExpandError extends ConfigError {
+  constructor(message: string, text: string, readonly warnings: readonly string[]) {
+    super('CONFIG_EXPAND', message, { text });
+  }
 }
 
 /**
@@ -89,6 +97,9 @@ export class PostfixConfig implements Config {
 
   /** Path of master.cf as used in messages. */
   get masterCfPath(): string { return this.base.masterCfPath; }
+
+  /** Every main.cf definition in file order (overridden ones included). */
+  get mainCfEntries(): readonly MainCfEntry[] { return this.base.entries; }
 
   /** master.cf services, when a master.cf was read. */
   get services(): readonly MasterService[] | undefined { return this.base.services; }
@@ -119,10 +130,12 @@ export class PostfixConfig implements Config {
 
   /** Names set explicitly (main.cf and overrides), sorted. */
   setNames(): string[] {
-    return [...new Set([...this.base.main.keys(), ...this.overrides.keys()])].sort(byteOrder);
+    return [...new Set([...this.base.main.keys(), ...this.overrides.keys()])].filter((n) => !READ_ONLY_PARAMETERS.has(n)).sort(byteOrder);
   }
 
   raw(name: string): string | undefined {
+    // A program's own identity cannot be set from main.cf.
+    if (READ_ONLY_PARAMETERS.has(name)) return this.defaultRaw(name);
     const o = this.overrides.get(name);
     if (o !== undefined) return o;
     const m = this.base.main.get(name);
@@ -131,6 +144,7 @@ export class PostfixConfig implements Config {
   }
 
   isSet(name: string): boolean {
+    if (READ_ONLY_PARAMETERS.has(name)) return false;
     return this.overrides.has(name) || this.base.main.has(name);
   }
 
@@ -141,7 +155,7 @@ export class PostfixConfig implements Config {
   expand(text: string, what = 'value'): string {
     const r = this.expandDetailed(text);
     if (r.error) {
-      throw new ConfigError('CONFIG_EXPAND', `${what}: ${r.warnings.join('; ') || 'macro processing error'}`, { text });
+      throw new ConfigExpandError(`${what}: ${r.warnings.join('; ') || 'macro processing error'}`, text, r.warnings);
     }
     return r.value;
   }
@@ -156,7 +170,7 @@ export class PostfixConfig implements Config {
     if (hit !== undefined) return hit;
     const raw = this.raw(name);
     if (raw === undefined) return '';
-    const v = raw.includes('$') ? this.expand(raw, `parameter ${name}`) : raw;
+    const v = raw.includes('$') && !RAW_PARAMETERS.has(name) ? this.expand(raw, `parameter ${name}`) : raw;
     this.cache.set(name, v);
     return v;
   }
@@ -238,9 +252,15 @@ export class PostfixConfig implements Config {
       }, { scan: true, recurse: false });
     };
     const mainFile = this.base.mainCfPath;
-    for (const e of this.base.main.values()) scan(e.value, mainFile);
-    for (const [, v] of this.overrides) scan(v, mainFile);
-    for (const s of this.base.services ?? []) for (const v of Object.values(s.overrides)) scan(v, this.base.masterCfPath, s.overrides);
+    // Raw parameters are expanded by their programs with their own names: not scanned.
+    for (const e of this.base.main.values()) if (!RAW_PARAMETERS.has(e.name)) scan(e.value, mainFile);
+    for (const [k, v] of this.overrides) if (!RAW_PARAMETERS.has(k)) scan(v, mainFile);
+    for (const s of this.base.services ?? []) {
+      for (const [k, v] of Object.entries(s.overrides)) if (!RAW_PARAMETERS.has(k)) scan(v, this.base.masterCfPath, s.overrides);
+    }
+    // Built-in defaults reference names too (virtual_alias_maps = $virtual_maps), set or not.
+    for (const n of defaultReferences()) referenced.add(n);
+    for (const v of this.base.serviceDefaults.values()) for (const n of references(v)) referenced.add(n);
     // Restriction class names are user-defined parameters too.
     const classes = new Set(splitList(this.raw('smtpd_restriction_classes') ?? ''));
     for (const c of classes) {
@@ -249,7 +269,13 @@ export class PostfixConfig implements Config {
         undefinedRefs.push({ name: c, file: mainFile });
       }
     }
-    const out: Warning[] = undefinedRefs.map((u) => ({ code: 'CONFIG_UNDEFINED_PARAMETER', file: u.file, message: `undefined parameter: ${u.name}` }));
+    const out: Warning[] = [];
+    out.push(...undefinedRefs.map((u) => ({ code: 'CONFIG_UNDEFINED_PARAMETER', file: u.file, message: `undefined parameter: ${u.name}` })));
+    for (const e of this.base.main.values()) {
+      if (READ_ONLY_PARAMETERS.has(e.name)) {
+        out.push({ code: 'CONFIG_READ_ONLY_PARAMETER', file: mainFile, message: `read-only parameter assignment: ${e.name}=${e.value}` });
+      }
+    }
     const used = (n: string) => this.isKnown(n) || referenced.has(n) || classes.has(n);
     for (const e of this.base.main.values()) {
       if (e.name === 'config_directory' || used(e.name)) continue;
@@ -264,6 +290,37 @@ export class PostfixConfig implements Config {
     this.usage = out;
     return out;
   }
+}
+
+/**
+ * Parameters Postfix does not expand when it loads them (its "raw" parameters): the program that
+ * uses them expands them later with its own names ($home, $user, $rbl_code …). `get()` returns
+ * them unexpanded and `postconf -x` prints them as written.
+ */
+export const RAW_PARAMETERS: ReadonlySet<string> = new Set([
+  'command_execution_directory', 'default_rbl_reply', 'forward_path', 'luser_relay', 'mailbox_command',
+  'postscreen_expansion_filter', 'postscreen_reject_footer', 'smtpd_expansion_filter', 'smtpd_reject_footer',
+]);
+
+/** Parameters a program sets itself; assigning them in main.cf only draws a warning. */
+export const READ_ONLY_PARAMETERS: ReadonlySet<string> = new Set(['process_id', 'process_name', 'service_name']);
+
+/** Names referenced as $name in a value (every branch), without expanding. */
+function references(value: string): string[] {
+  const names: string[] = [];
+  if (!value.includes('$')) return names;
+  expandMacros(value, (n) => { names.push(n); return 'x'; }, { scan: true, recurse: false });
+  return names;
+}
+
+let defaultRefs: Set<string> | undefined;
+/** Names referenced by the static defaults of non-raw parameters (computed once). */
+function defaultReferences(): Set<string> {
+  if (!defaultRefs) {
+    defaultRefs = new Set();
+    for (const [k, v] of Object.entries(STATIC_DEFAULTS)) if (!RAW_PARAMETERS.has(k)) for (const n of references(v)) defaultRefs.add(n);
+  }
+  return defaultRefs;
 }
 
 const DERIVED = ['myhostname', 'mydomain', 'mynetworks', 'process_id', 'process_name'];
@@ -301,7 +358,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): PostfixConfig {
   if (masterText === undefined && dir !== undefined && existsSync(masterCfPath)) masterText = readFileSync(masterCfPath, 'utf8');
 
   const parsed = opts.defaultsOnly || mainText === undefined
-    ? { params: new Map<string, MainCfEntry>(), warnings: [] as Warning[] }
+    ? { params: new Map<string, MainCfEntry>(), entries: [] as MainCfEntry[], warnings: [] as Warning[] }
     : parseMainCf(mainText, mainCfPath);
   const main = new Map(parsed.params);
   if (dir !== undefined && !opts.defaultsOnly && !main.has('config_directory')) {
@@ -316,6 +373,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): PostfixConfig {
     mainCfPath,
     masterCfPath,
     main,
+    entries: parsed.entries,
     services,
     serviceDefaults,
     host: opts.host ? { ...opts.host, hostname: opts.hostname ?? opts.host.hostname } : currentHostInfo(opts.hostname),
