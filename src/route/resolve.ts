@@ -1,0 +1,671 @@
+/**
+ * trivial-rewrite "resolve": route one recipient (internal form) to a transport, a nexthop and
+ * a canonical recipient, with its address class (local, virtual alias, virtual mailbox, relay,
+ * default) and the ROUTED / ERROR / FAIL flags, as Postfix's resolve_addr() does.
+ *
+ * Parameters: `mydestination`, `inet_interfaces`, `proxy_interfaces` (local test),
+ * `virtual_alias_domains`, `virtual_mailbox_domains`, `relay_domains`, `local_transport`,
+ * `virtual_transport`, `relay_transport`, `default_transport`, `relayhost`,
+ * `resolve_dequoted_address`, `resolve_null_domain`, `resolve_numeric_domain`,
+ * `empty_address_recipient`, `show_user_unknown_table_name`, `allow_min_user`,
+ * `smtputf8_enable`, `helpful_warnings`, plus the rewrite parameters (`swap_bangpath`,
+ * `allow_percent_hack`, `myorigin`, `mydomain`, …) used between the stripping steps.
+ * `transport_maps` and `relocated_maps` plug in as lookup functions.
+ *
+ * {@link resolveAddress} is synchronous (every table must have lookupSync);
+ * {@link resolveAddressAsync} accepts any table. Both run the same code.
+ */
+import os from 'node:os';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { quote822Local, QUOTE_8BITCLEAN } from '../address/quote.js';
+import type { Config } from '../config/types.js';
+import { ConfigError, MapError } from '../errors.js';
+import {
+  MatchList, openMatchList, parseIp, formatIp, runWithAsyncLookups, type LookupContext, type OpenMatchListOptions,
+} from './match-list.js';
+import { validHostaddr, validMailhostAddr, validMailhostLiteral, validUtf8Hostname } from './nexthop.js';
+import {
+  internalizeTokens, localContextOf, rewriteParamsFromConfig, rewriteTokensWith, scanTokens,
+  T_QSTRING, type RewriteParams, type Tokens,
+} from './rewrite.js';
+
+/** Result flags, with Postfix's RESOLVE_* bit values. */
+export const ResolveFlags = {
+  /** RESOLVE_FLAG_ROUTED: the local part still holds `@`, `!` or `%`. */
+  ROUTED: 1 << 1,
+  /** RESOLVE_FLAG_ERROR: bad address syntax (qmgr bounces with 5.1.3). */
+  ERROR: 1 << 2,
+  /** RESOLVE_FLAG_FAIL: the request failed (table lookup error, bad configuration): try again later. */
+  FAIL: 1 << 3,
+  CLASS_LOCAL: 1 << 8,
+  CLASS_ALIAS: 1 << 9,
+  CLASS_VIRTUAL: 1 << 10,
+  CLASS_RELAY: 1 << 11,
+  CLASS_DEFAULT: 1 << 12,
+} as const;
+
+/** Address class: `alias` = virtual alias domain, `virtual` = virtual mailbox domain. */
+export type AddressClass = 'local' | 'alias' | 'virtual' | 'relay' | 'default';
+
+const CLASS_FLAG: Record<AddressClass, number> = {
+  local: ResolveFlags.CLASS_LOCAL,
+  alias: ResolveFlags.CLASS_ALIAS,
+  virtual: ResolveFlags.CLASS_VIRTUAL,
+  relay: ResolveFlags.CLASS_RELAY,
+  default: ResolveFlags.CLASS_DEFAULT,
+};
+
+/**
+ * A `transport_maps` lookup: the raw table value (`transport:nexthop`, `transport`,
+ * `:nexthop`, `:`) for the recipient, after Postfix's key order and `*` wildcard; undefined if
+ * not found. Throw MapError on a lookup failure. Use {@link tableLookup} with `ctx` inside to
+ * support async tables.
+ */
+export type TransportLookup = (recipient: string, domain: string, ctx?: LookupContext) => string | undefined;
+
+/** A `relocated_maps` lookup: the new location for the recipient, or undefined. */
+export type RelocatedLookup = (recipient: string, ctx?: LookupContext) => string | undefined;
+
+/** Everything resolve needs. Build with {@link resolveParamsFromConfig} or by hand. */
+export interface ResolveParams {
+  /** Rewrite parameters; the local context is applied between stripping steps. */
+  rewrite: RewriteParams;
+  /** `myhostname`: the domain of addresses that never had one. */
+  myhostname: string;
+  /** `mydestination` (string list). */
+  mydestination: MatchList;
+  /** Addresses of `inet_interfaces` (numeric; `[addr]` literals of these are local). */
+  inetInterfaces: readonly string[];
+  /** Addresses of `proxy_interfaces`. */
+  proxyInterfaces: readonly string[];
+  /** `virtual_alias_domains` (string list; default `$virtual_alias_maps`). */
+  virtualAliasDomains?: MatchList | undefined;
+  /** `virtual_mailbox_domains` (string list; default `$virtual_mailbox_maps`). */
+  virtualMailboxDomains?: MatchList | undefined;
+  /** `relay_domains` (domain list). */
+  relayDomains?: MatchList | undefined;
+  /** `local_transport` (default `local:$myhostname`). */
+  localTransport: string;
+  /** `virtual_transport` (default `virtual`). */
+  virtualTransport: string;
+  /** `relay_transport` (default `relay`). */
+  relayTransport: string;
+  /** `default_transport` (default `smtp`). */
+  defaultTransport: string;
+  /** `relayhost` (default empty). */
+  relayhost: string;
+  /** `resolve_dequoted_address` (default yes). */
+  resolveDequotedAddress: boolean;
+  /** `resolve_null_domain` (default no). */
+  resolveNullDomain: boolean;
+  /** `resolve_numeric_domain` (default no). */
+  resolveNumericDomain: boolean;
+  /** `empty_address_recipient` (default `MAILER-DAEMON`). */
+  emptyAddressRecipient: string;
+  /** `show_user_unknown_table_name` (default yes). */
+  showUserUnknownTableName: boolean;
+  /** `allow_min_user` (default no). */
+  allowMinUser: boolean;
+  /** `smtputf8_enable`. */
+  smtputf8Enable: boolean;
+  /** `helpful_warnings` (default yes): report domains listed in two classes. */
+  helpfulWarnings: boolean;
+  /** `transport_maps` (optional). */
+  transportLookup?: TransportLookup | undefined;
+  /** `relocated_maps` (optional). */
+  relocatedLookup?: RelocatedLookup | undefined;
+}
+
+/** What resolve answers. */
+export interface ResolveResult {
+  /** Delivery transport (master.cf service); undefined with ERROR from syntax checks, or FAIL. */
+  transport: string | undefined;
+  /** Nexthop (destination, or bounce text for `error`); undefined when transport is. */
+  nexthop: string | undefined;
+  /** The canonical recipient, internal form. */
+  recipient: string;
+  /** {@link ResolveFlags} bits. */
+  flags: number;
+  /** Address class; undefined on FAIL before a class was chosen. */
+  addressClass: AddressClass | undefined;
+  /** Bad address syntax: qmgr bounces such a recipient with `5.1.3 bad address syntax`. */
+  error?: { status: string; text: string };
+  /** Why the request failed (FAIL flag): the caller defers (`4.3.0`). */
+  failure?: string;
+  /** Postfix's helpful warnings (e.g. a domain listed in two address classes). */
+  warnings?: string[];
+}
+
+const AT = 64;
+const DOT = 46;
+const BANG = 33;
+const PERCENT = 37;
+
+const BAD_SYNTAX = { status: '5.1.3', text: 'bad address syntax' } as const;
+
+function lastIndexOfType(t: number[], type: number): number {
+  for (let i = t.length - 1; i >= 0; i--) if (t[i] === type) return i;
+  return -1;
+}
+
+interface Prepared {
+  own: Set<string>;
+  proxy: Set<string>;
+}
+
+const prepared = new WeakMap<ResolveParams, Prepared>();
+
+function prepare(p: ResolveParams): Prepared {
+  let r = prepared.get(p);
+  if (r === undefined) {
+    const canon = (list: readonly string[]): Set<string> => {
+      const s = new Set<string>();
+      for (const a of list) {
+        const b = parseIp(a.startsWith('[') && a.endsWith(']') ? a.slice(1, -1) : a);
+        if (b) s.add(formatIp(b));
+      }
+      return s;
+    };
+    r = { own: canon(p.inetInterfaces), proxy: canon(p.proxyInterfaces) };
+    prepared.set(p, r);
+  }
+  return r;
+}
+
+/**
+ * Postfix resolve_local(): is the domain one of ours? After removing one trailing dot (never
+ * for `x..` or an empty domain), it matches `mydestination`, or it is an address literal of an
+ * `inet_interfaces` / `proxy_interfaces` address. Throws MapError on a table lookup failure.
+ */
+export function isLocalDomain(p: ResolveParams, domain: string, ctx?: LookupContext): boolean {
+  let len = domain.length;
+  if (len === 0) return false;
+  if (domain.charCodeAt(len - 1) === DOT) len--;
+  if (len === 0 || domain.charCodeAt(len - 1) === DOT) return false;
+  const d = len === domain.length ? domain : domain.slice(0, len);
+  if (p.mydestination.matchSync(d, undefined, ctx)) return true;
+  if (d.charCodeAt(0) === 91 /* [ */ && d.charCodeAt(len - 1) === 93 /* ] */) {
+    const bare = validMailhostAddr(d.slice(1, -1));
+    if (bare !== undefined) {
+      const b = parseIp(bare);
+      if (b !== undefined) {
+        const text = formatIp(b);
+        const pr = prepare(p);
+        if (pr.own.has(text) || pr.proxy.has(text)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** Async {@link isLocalDomain}: works with tables that have no lookupSync. */
+export function isLocalDomainAsync(p: ResolveParams, domain: string): Promise<boolean> {
+  return runWithAsyncLookups((ctx) => isLocalDomain(p, domain, ctx));
+}
+
+/** Internal: a resolve request failed (FAIL flag). */
+class Fail {
+  constructor(readonly why: string) {}
+}
+
+function localOrFail(p: ResolveParams, domain: string, ctx: LookupContext | undefined): boolean {
+  try {
+    return isLocalDomain(p, domain, ctx);
+  } catch (e) {
+    if (e instanceof MapError) throw new Fail(e.message);
+    throw e;
+  }
+}
+
+/** A match for a helpful warning only: Postfix ignores lookup errors here. */
+function warnMatch(list: MatchList | undefined, domain: string, ctx: LookupContext | undefined): boolean {
+  if (list === undefined) return false;
+  try {
+    return list.matchSync(domain, undefined, ctx);
+  } catch (e) {
+    if (e instanceof MapError) return false;
+    throw e;
+  }
+}
+
+function listMatch(list: MatchList | undefined, domain: string, param: string, ctx: LookupContext | undefined): boolean {
+  if (list === undefined) return false;
+  try {
+    return list.matchSync(domain, undefined, ctx);
+  } catch (e) {
+    if (e instanceof MapError) throw new Fail(`${param} lookup failure: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Char-code fast path of the stripping loop for `local@domain` with a plain dot-atom local part
+ * (no `@ ! %`) and a plain domain: the recipient is the address minus one trailing dot, and the
+ * loop ends on the domain. Returns undefined when the token loop is needed.
+ */
+function simpleRecipient(s: string): string | undefined {
+  const n = s.length;
+  let at = -1;
+  let prev = DOT; // a leading dot is not plain
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === AT) {
+      if (at >= 0 || prev === DOT) return undefined; // second '@', or local part ends in '.'
+      at = i;
+    } else if (c === DOT) {
+      if (prev === DOT && at < 0) return undefined; // ".." in the local part
+    } else if (c >= 128 || (PLAIN[c]! === 0)) {
+      return undefined;
+    }
+    prev = c;
+  }
+  if (at <= 0 || at === n - 1) return undefined;
+  // One trailing dot is stripped unless it follows '.' or '@'.
+  if (s.charCodeAt(n - 1) === DOT) {
+    const b = s.charCodeAt(n - 2);
+    if (b !== DOT && b !== AT) return s.slice(0, n - 1);
+  }
+  return s;
+}
+
+/** Letters, digits and RFC 5322 atext without `!`, `%`, `|` (which are tok822 operators). */
+const PLAIN = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) PLAIN[c] = 1;
+for (let c = 65; c <= 90; c++) PLAIN[c] = 1;
+for (let c = 97; c <= 122; c++) PLAIN[c] = 1;
+for (const ch of "#$&'*+-/=?^_`{}~") PLAIN[ch.charCodeAt(0)] = 1;
+
+/**
+ * The stripping loop: returns the recipient and whether it ended on a non-local domain.
+ * Throws Fail.
+ */
+function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefined): { rcpt: string; remote: boolean } {
+  const simple = simpleRecipient(addr);
+  if (simple !== undefined) {
+    const at = simple.lastIndexOf('@');
+    return { rcpt: simple, remote: !localOrFail(p, simple.slice(at + 1), ctx) };
+  }
+  const rw = p.rewrite;
+  const cv = localContextOf(rw);
+  let tok: Tokens = scanTokens(quote822Local(addr, QUOTE_8BITCLEAN));
+  let saved: Tokens | undefined;
+  let remote = false;
+  const loopMax = addr.length + 100;
+  for (let loop = 0; ; loop++) {
+    if (loop > loopMax) throw new Fail(`resolve_addr: <${addr}>: giving up after ${loop} iterations`);
+    const { t, v } = tok;
+    // Strip a trailing dot at the end of the domain, but not dot-dot or at-dot.
+    let n = t.length;
+    if (n >= 2 && t[n - 1] === DOT && t[n - 2] !== DOT && t[n - 2] !== AT && lastIndexOfType(t, AT) >= 0) {
+      t.pop(); v.pop(); n--;
+    }
+    if (p.resolveNullDomain && n > 0 && t[n - 1] === AT) {
+      t.pop(); v.pop(); n--;
+    }
+    // Strip (and save) @domain if local; stop at a remote domain.
+    const at = lastIndexOfType(t, AT);
+    if (at >= 0) {
+      if (at + 1 < n && !localOrFail(p, internalizeTokens(tok, at + 1), ctx)) {
+        remote = true;
+        break;
+      }
+      saved = { t: t.slice(at), v: v.slice(at) };
+      t.length = at;
+      v.length = at;
+    }
+    // Routing operators left: rewrite (local context) and go round again.
+    if (lastIndexOfType(t, AT) >= 0 || (rw.swapBangpath && lastIndexOfType(t, BANG) >= 0)
+      || (rw.allowPercentHack && lastIndexOfType(t, PERCENT) >= 0)) {
+      rewriteTokensWith(rw, cv, tok);
+      continue;
+    }
+    // A quoted local part with routing operators inside: crack it open.
+    if (p.resolveDequotedAddress && t.length === 1 && t[0] === T_QSTRING) {
+      let local = v[0]!;
+      let oper = local.lastIndexOf('@');
+      if (oper < 0 && rw.allowPercentHack) oper = local.lastIndexOf('%');
+      if (oper < 0 && rw.swapBangpath) oper = local.lastIndexOf('!');
+      if (oper >= 0) {
+        if (local.charCodeAt(oper) === PERCENT) local = local.slice(0, oper) + '@' + local.slice(oper + 1);
+        if (local.charCodeAt(oper) === AT) local = quote822Local(local, QUOTE_8BITCLEAN);
+        tok = scanTokens(local);
+        rewriteTokensWith(rw, cv, tok);
+        continue;
+      }
+    }
+    // An empty local part becomes $empty_address_recipient.
+    if (t.length === 0 || (t.length === 1 && t[0] === T_QSTRING && v[0] === '')) {
+      tok = scanTokens(p.emptyAddressRecipient);
+      continue;
+    }
+    // No domain was ever given: assume this machine, and check that domain too.
+    if (saved === undefined) {
+      t.push(AT);
+      v.push('');
+      const h = scanTokens(p.myhostname);
+      t.push(...h.t);
+      v.push(...h.v);
+      continue;
+    }
+    break;
+  }
+  if (!remote && saved !== undefined) {
+    // Put back the last local domain.
+    tok.t.push(...saved.t);
+    tok.v.push(...saved.v);
+  }
+  return { rcpt: internalizeTokens(tok), remote };
+}
+
+function isWellFormedUnicode(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      if (c >= 0xdc00 || i + 1 >= s.length) return false;
+      const d = s.charCodeAt(i + 1);
+      if (d < 0xdc00 || d > 0xdfff) return false;
+      i++;
+    }
+  }
+  return true;
+}
+
+function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefined): ResolveResult {
+  let rcpt: string;
+  let remote: boolean;
+  try {
+    ({ rcpt, remote } = stripLoop(p, addr, ctx));
+  } catch (e) {
+    if (e instanceof Fail) return failed(addr, e.why);
+    throw e;
+  }
+  let at = rcpt.lastIndexOf('@');
+  let domain = rcpt.slice(at + 1);
+  let flags = 0;
+  // Domain syntax.
+  if (domain.charCodeAt(0) === 91 /* [ */) {
+    if (!validMailhostLiteral(domain)) flags |= ResolveFlags.ERROR;
+  } else if (p.smtputf8Enable && !isWellFormedUnicode(rcpt)) {
+    flags |= ResolveFlags.ERROR;
+  } else if (!validUtf8Hostname(domain, p.smtputf8Enable)) {
+    if (p.resolveNumericDomain && validHostaddr(domain)) {
+      rcpt = rcpt.slice(0, at + 1) + '[' + domain + ']';
+      domain = '[' + domain + ']';
+      try {
+        if (localOrFail(p, domain, ctx)) remote = false;
+      } catch (e) {
+        if (e instanceof Fail) return failed(rcpt, e.why);
+        throw e;
+      }
+    } else {
+      flags |= ResolveFlags.ERROR;
+    }
+  }
+  if (flags & ResolveFlags.ERROR) {
+    return {
+      transport: undefined, nexthop: undefined, recipient: rcpt,
+      flags: flags | ResolveFlags.CLASS_DEFAULT, addressClass: 'default', error: BAD_SYNTAX,
+    };
+  }
+  // Routing operators in the local part (whatever the local swap/percent settings).
+  at = rcpt.lastIndexOf('@');
+  let firstOp = 0;
+  while (firstOp < rcpt.length) {
+    const c = rcpt.charCodeAt(firstOp);
+    if (c === AT || c === BANG || c === PERCENT) break;
+    firstOp++;
+  }
+  if (firstOp !== at) flags |= ResolveFlags.ROUTED;
+
+  let warnings: string[] | undefined;
+  const warn = (d: string, a: string, b: string): void => {
+    (warnings ??= []).push(`do not list domain ${d} in BOTH ${a} and ${b}`);
+  };
+  let cls: AddressClass;
+  let channel: string;
+  let nexthop: string;
+  let blame: string;
+  try {
+    if (remote) {
+      if (listMatch(p.virtualAliasDomains, domain, 'virtual_alias_domains', ctx)) {
+        if (p.helpfulWarnings) {
+          if (warnMatch(p.virtualMailboxDomains, domain, ctx)) warn(domain, 'virtual_alias_domains', 'virtual_mailbox_domains');
+          if (warnMatch(p.relayDomains, domain, ctx)) warn(domain, 'virtual_alias_domains', 'relay_domains');
+        }
+        cls = 'alias';
+        channel = 'error';
+        nexthop = p.showUserUnknownTableName ? '5.1.1 User unknown in virtual alias table' : '5.1.1 User unknown';
+        blame = 'virtual_alias_domains';
+      } else if (listMatch(p.virtualMailboxDomains, domain, 'virtual_mailbox_domains', ctx)) {
+        if (p.helpfulWarnings && warnMatch(p.relayDomains, domain, ctx)) {
+          warn(domain, 'virtual_mailbox_domains', 'relay_domains');
+        }
+        cls = 'virtual';
+        channel = p.virtualTransport;
+        nexthop = domain;
+        blame = 'virtual_transport';
+      } else {
+        if (listMatch(p.relayDomains, domain, 'relay_domains', ctx)) {
+          cls = 'relay';
+          channel = p.relayTransport;
+          blame = 'relay_transport';
+        } else {
+          cls = 'default';
+          channel = p.defaultTransport;
+          blame = 'default_transport';
+        }
+        nexthop = p.relayhost !== '' ? p.relayhost : domain;
+      }
+    } else {
+      if (p.helpfulWarnings) {
+        if (warnMatch(p.virtualAliasDomains, domain, ctx)) warn(domain, 'mydestination', 'virtual_alias_domains');
+        if (warnMatch(p.virtualMailboxDomains, domain, ctx)) warn(domain, 'mydestination', 'virtual_mailbox_domains');
+      }
+      cls = 'local';
+      channel = p.localTransport;
+      nexthop = domain;
+      blame = 'local_transport';
+    }
+  } catch (e) {
+    if (e instanceof Fail) return failed(rcpt, e.why);
+    throw e;
+  }
+  flags |= CLASS_FLAG[cls];
+
+  // An explicit transport:nexthop in main.cf overrides the nexthop.
+  const colon = channel.indexOf(':');
+  if (colon >= 0) {
+    if (colon + 1 < channel.length) nexthop = channel.slice(colon + 1);
+    channel = channel.slice(0, colon);
+  }
+  if (channel === '') {
+    return failed(rcpt, `parameter ${blame}: null transport is not allowed`, flags);
+  }
+
+  // transport_maps override everything but the virtual alias class.
+  if (p.transportLookup !== undefined && cls !== 'alias') {
+    let value: string | undefined;
+    try {
+      value = p.transportLookup(rcpt, domain, ctx);
+    } catch (e) {
+      if (e instanceof MapError) return failed(rcpt, `transport_maps lookup failure: ${e.message}`, flags);
+      throw e;
+    }
+    if (value !== undefined) {
+      const c = value.indexOf(':');
+      const newChannel = c >= 0 ? value.slice(0, c) : value;
+      const newNexthop = c >= 0 ? value.slice(c + 1) : '';
+      if (newChannel === '') {
+        if (newNexthop !== '') nexthop = newNexthop;
+      } else {
+        channel = newChannel;
+        if (newNexthop !== '') nexthop = newNexthop;
+        else if (channel !== 'error' && channel !== 'retry') nexthop = domain;
+        else nexthop = 'Address is undeliverable';
+      }
+    }
+  }
+
+  // Recipients that have moved bounce, whatever their class.
+  if (p.relocatedLookup !== undefined) {
+    let moved: string | undefined;
+    try {
+      moved = p.relocatedLookup(rcpt, ctx);
+    } catch (e) {
+      if (e instanceof MapError) return failed(rcpt, `relocated_maps lookup failure: ${e.message}`, flags);
+      throw e;
+    }
+    if (moved !== undefined) {
+      channel = 'error';
+      nexthop = `5.1.6 User has moved to ${moved}`;
+    }
+  }
+
+  const result: ResolveResult = { transport: channel, nexthop, recipient: rcpt, flags, addressClass: cls };
+  // A leading '-' could be taken for a command-line option by a delivery agent.
+  if (!p.allowMinUser && rcpt.charCodeAt(0) === 45 /* - */) {
+    result.flags |= ResolveFlags.ERROR;
+    result.error = BAD_SYNTAX;
+  }
+  if (warnings !== undefined) result.warnings = warnings;
+  return result;
+}
+
+function failed(rcpt: string, why: string, flags = 0): ResolveResult {
+  // Postfix keeps the class bits it had already set when a later step fails.
+  let cls: AddressClass | undefined;
+  for (const c of Object.keys(CLASS_FLAG) as AddressClass[]) if (flags & CLASS_FLAG[c]) cls = c;
+  return {
+    transport: undefined, nexthop: undefined, recipient: rcpt,
+    flags: flags | ResolveFlags.FAIL, addressClass: cls, failure: why,
+  };
+}
+
+/**
+ * Resolve a recipient (internal form) synchronously. Tables in the domain lists must support
+ * lookupSync; otherwise the result has the FAIL flag with a failure saying to use
+ * {@link resolveAddressAsync}. Never throws for address or lookup problems: they are flags.
+ *
+ * @example resolveAddress(p, 'user@example.com') → { transport: 'smtp', nexthop: 'example.com', … }
+ */
+export function resolveAddress(p: ResolveParams, address: string): ResolveResult {
+  return resolveCore(p, address, undefined);
+}
+
+/** Resolve a recipient with any tables (async lookups such as MySQL). */
+export function resolveAddressAsync(p: ResolveParams, address: string): Promise<ResolveResult> {
+  return runWithAsyncLookups((ctx) => resolveCore(p, address, ctx));
+}
+
+/** Names of the {@link ResolveFlags} bits set in `flags` (e.g. `['FLAG_ROUTED', 'CLASS_DEFAULT']`). */
+export function resolveFlagNames(flags: number): string[] {
+  const out: string[] = [];
+  if (flags & ResolveFlags.ROUTED) out.push('FLAG_ROUTED');
+  if (flags & ResolveFlags.ERROR) out.push('FLAG_ERROR');
+  if (flags & ResolveFlags.FAIL) out.push('FLAG_FAIL');
+  if (flags & ResolveFlags.CLASS_LOCAL) out.push('CLASS_LOCAL');
+  if (flags & ResolveFlags.CLASS_ALIAS) out.push('CLASS_ALIAS');
+  if (flags & ResolveFlags.CLASS_VIRTUAL) out.push('CLASS_VIRTUAL');
+  if (flags & ResolveFlags.CLASS_RELAY) out.push('CLASS_RELAY');
+  if (flags & ResolveFlags.CLASS_DEFAULT) out.push('CLASS_DEFAULT');
+  return out;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* From configuration                                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Options for {@link resolveParamsFromConfig}. */
+export interface ResolveConfigOptions {
+  /** Opens `type:table` list elements (default: the table registry). */
+  openTable?: OpenMatchListOptions['openTable'];
+  /** Interface addresses for `inet_interfaces = all` (default: os.networkInterfaces()). */
+  interfaceAddresses?: () => string[];
+  /** Resolves host names in `inet_interfaces` / `proxy_interfaces` (default: the system resolver). */
+  lookupHost?: (name: string) => Promise<string[]>;
+  /** `transport_maps` lookup to plug in. */
+  transportLookup?: TransportLookup;
+  /** `relocated_maps` lookup to plug in. */
+  relocatedLookup?: RelocatedLookup;
+}
+
+function systemInterfaces(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) out.push(a.address.replace(/%.*$/, ''));
+  }
+  return out;
+}
+
+async function interfaceList(value: string, param: string, protocols: string, o: ResolveConfigOptions): Promise<string[]> {
+  const ipv4 = protocols === 'all' || /\bipv4\b/.test(protocols);
+  const ipv6 = protocols === 'all' || /\bipv6\b/.test(protocols);
+  const keep = (a: string): boolean => (a.indexOf(':') >= 0 ? ipv6 : ipv4);
+  const out: string[] = [];
+  for (const item of value.split(/[\s,]+/)) {
+    if (item === '') continue;
+    const lower = item.toLowerCase();
+    if (lower === 'all') {
+      out.push(...(o.interfaceAddresses ?? systemInterfaces)().filter(keep));
+    } else if (lower === 'loopback-only') {
+      out.push(...['127.0.0.1', '::1'].filter(keep));
+    } else {
+      const bare = item.startsWith('[') && item.endsWith(']') ? item.slice(1, -1) : item;
+      if (parseIp(bare)) {
+        out.push(bare);
+      } else {
+        try {
+          const addrs = o.lookupHost ? await o.lookupHost(bare) : (await dnsLookup(bare, { all: true })).map((r) => r.address);
+          out.push(...addrs.filter(keep));
+        } catch (e) {
+          throw new ConfigError('CONFIG_VALUE', `parameter ${param}: host not found: ${bare}`, { text: item }, { cause: e });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Build {@link ResolveParams} from a configuration: opens the domain lists (and their tables),
+ * and the interface addresses. `relay_domains` gets parent-domain matching when it is listed in
+ * `parent_domain_matches_subdomains` (the default).
+ */
+export async function resolveParamsFromConfig(config: Config, o: ResolveConfigOptions = {}): Promise<ResolveParams> {
+  const parents = new Set(config.list('parent_domain_matches_subdomains'));
+  const listOpts = (name: string): OpenMatchListOptions => ({
+    name,
+    parentMatchesSubdomains: parents.has(name),
+    ...(o.openTable ? { openTable: o.openTable } : {}),
+  });
+  const optList = async (name: string, style: 'string' | 'domain'): Promise<MatchList | undefined> => {
+    const v = config.get(name);
+    return v.trim() === '' ? undefined : openMatchList(v, style, listOpts(name));
+  };
+  const protocols = config.get('inet_protocols').toLowerCase() || 'all';
+  return {
+    rewrite: rewriteParamsFromConfig(config),
+    myhostname: config.get('myhostname'),
+    mydestination: await openMatchList(config.get('mydestination'), 'string', listOpts('mydestination')),
+    inetInterfaces: await interfaceList(config.get('inet_interfaces'), 'inet_interfaces', protocols, o),
+    proxyInterfaces: await interfaceList(config.get('proxy_interfaces'), 'proxy_interfaces', protocols, o),
+    virtualAliasDomains: await optList('virtual_alias_domains', 'string'),
+    virtualMailboxDomains: await optList('virtual_mailbox_domains', 'string'),
+    relayDomains: await optList('relay_domains', 'domain'),
+    localTransport: config.get('local_transport'),
+    virtualTransport: config.get('virtual_transport'),
+    relayTransport: config.get('relay_transport'),
+    defaultTransport: config.get('default_transport'),
+    relayhost: config.get('relayhost'),
+    resolveDequotedAddress: config.bool('resolve_dequoted_address'),
+    resolveNullDomain: config.bool('resolve_null_domain'),
+    resolveNumericDomain: config.bool('resolve_numeric_domain'),
+    emptyAddressRecipient: config.get('empty_address_recipient'),
+    showUserUnknownTableName: config.bool('show_user_unknown_table_name'),
+    allowMinUser: config.bool('allow_min_user'),
+    smtputf8Enable: config.bool('smtputf8_enable'),
+    helpfulWarnings: config.bool('helpful_warnings'),
+    transportLookup: o.transportLookup,
+    relocatedLookup: o.relocatedLookup,
+  };
+}

@@ -1,0 +1,496 @@
+/**
+ * trivial-rewrite "rewrite": canonicalise one address in the `local` or `remote` context,
+ * as Postfix's rewrite_tree() does on the token list of the address.
+ *
+ * Steps: source route stripping, bang-path swap, percent hack, `@$myorigin` for unqualified
+ * addresses, `.$mydomain` for single-label domains, one trailing dot removed.
+ * Parameters: `swap_bangpath`, `allow_percent_hack`, `append_at_myorigin`, `myorigin`,
+ * `append_dot_mydomain`, `mydomain`, `remote_header_rewrite_domain` (both origin and domain of
+ * the remote context).
+ *
+ * {@link rewriteAddress} takes and returns the internal (unquoted) form, as Postfix's
+ * rewrite_clnt_internal() does (quote → rewrite → unquote); {@link rewriteExternal} works on the
+ * external (quoted) form, as the trivial-rewrite protocol does. Common addresses take a
+ * char-code fast path that gives the same result as the token path without tokenizing.
+ */
+import { readFileSync } from 'node:fs';
+import { quote822Local, QUOTE_8BITCLEAN } from '../address/quote.js';
+import type { Config } from '../config/types.js';
+
+/** The parameters that drive rewriting. Plain data; build with {@link rewriteParamsFromConfig}. */
+export interface RewriteParams {
+  /** `swap_bangpath` (default yes): `site!user` → `user@site`. */
+  swapBangpath: boolean;
+  /** `allow_percent_hack` (default yes): `user%domain` → `user@domain`. */
+  allowPercentHack: boolean;
+  /** `append_at_myorigin` (default yes). */
+  appendAtMyorigin: boolean;
+  /** `append_dot_mydomain` (yes below compatibility_level 1). */
+  appendDotMydomain: boolean;
+  /** `myorigin` (default `$myhostname`): domain appended to unqualified addresses (local context). */
+  myorigin: string;
+  /** `mydomain`: appended to single-label domains (local context). */
+  mydomain: string;
+  /** `remote_header_rewrite_domain` (default empty): origin and domain of the remote context. */
+  remoteHeaderRewriteDomain: string;
+}
+
+/** Rewrite context: `local` (envelopes, trusted headers) or `remote` (headers of other clients). */
+export type RewriteContext = 'local' | 'remote';
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tokens (Postfix tok822_scan on one address: a flat list, no parsing).                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Token types. Operators use their character code (0–127); these are the others. */
+export const T_ATOM = 256;
+export const T_QSTRING = 257;
+export const T_DOMLIT = 258;
+export const T_COMMENT = 259;
+
+const AT = 64; // '@'
+const DOT = 46; // '.'
+const BANG = 33; // '!'
+const PERCENT = 37; // '%'
+const COLON = 58; // ':'
+const COMMA = 44; // ','
+const LT = 60; // '<'
+
+/** A flat token list: parallel arrays of type and value (value '' for operators). */
+export interface Tokens {
+  t: number[];
+  v: string[];
+}
+
+/**
+ * Character classes for ASCII: bit 1 = tok822 operator (`|%!()<>@,;:\".[]`), bit 2 = white
+ * space as C isspace(), bit 4 = control, bit 8 = plain atom text that keeps an internal-form
+ * address on the fast path (letters, digits, `#$&'*+-/=?^_\`{}~`).
+ */
+const CC = new Uint8Array(128);
+const C_OP = 1;
+const C_SPACE = 2;
+const C_CNTRL = 4;
+const C_PLAIN = 8;
+for (let c = 0; c < 32; c++) CC[c] = C_CNTRL;
+CC[127] = C_CNTRL;
+for (const c of [9, 10, 11, 12, 13, 32]) CC[c]! |= C_SPACE;
+for (const ch of '|%!()<>@,;:\\".[]') CC[ch.charCodeAt(0)]! |= C_OP;
+for (let c = 48; c <= 57; c++) CC[c] = C_PLAIN;
+for (let c = 65; c <= 90; c++) CC[c] = C_PLAIN;
+for (let c = 97; c <= 122; c++) CC[c] = C_PLAIN;
+for (const ch of "#$&'*+-/=?^_`{}~") CC[ch.charCodeAt(0)] = C_PLAIN;
+
+function isSpace(ch: number): boolean {
+  return ch < 128 && (CC[ch]! & C_SPACE) !== 0;
+}
+
+/**
+ * Postfix tok822_scan() of one address into a flat token list: white space separates tokens,
+ * `(…)` comments nest and keep their text verbatim, `"…"` and `[…]` store their contents with
+ * `\x` → `x` and TAB/CR/LF → space, single-character operators `|%!()<>@,;:".[]`, and atoms;
+ * an atom holding a space, control or operator character (via `\`) becomes a quoted string.
+ */
+export function scanTokens(s: string, out: Tokens = { t: [], v: [] }): Tokens {
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    const ch = s.charCodeAt(i);
+    if (isSpace(ch)) { i++; continue; }
+    if (ch === 40 /* ( */) {
+      let level = 1;
+      let j = i + 1;
+      while (j < n) {
+        const c = s.charCodeAt(j++);
+        if (c === 40) level++;
+        else if (c === 41 /* ) */) { if (--level === 0) break; }
+        else if (c === 92 /* \ */) { if (j >= n) break; j++; }
+      }
+      out.t.push(T_COMMENT);
+      out.v.push(s.slice(i, j));
+      i = j;
+    } else if (ch === 91 /* [ */ || ch === 34 /* " */) {
+      const close = ch === 91 ? 93 /* ] */ : 34;
+      let j = i + 1;
+      let val = '';
+      let run = j;
+      for (; j < n; j++) {
+        const c = s.charCodeAt(j);
+        if (c === 92 /* \ */) {
+          val += s.slice(run, j);
+          if (j + 1 >= n) { run = n; j = n; break; }
+          j++;
+          const e = s.charCodeAt(j);
+          val += e === 9 || e === 10 || e === 13 ? ' ' : s[j];
+          run = j + 1;
+        } else if (c === close) {
+          break;
+        } else if (c === 9 || c === 10 || c === 13) {
+          val += s.slice(run, j) + ' ';
+          run = j + 1;
+        }
+      }
+      val += s.slice(run, Math.min(j, n));
+      out.t.push(ch === 91 ? T_DOMLIT : T_QSTRING);
+      out.v.push(val);
+      i = j < n ? j + 1 : n; // skip the closing character
+    } else if (ch < 128 && ch !== 92 && (CC[ch]! & C_OP) !== 0) {
+      out.t.push(ch);
+      out.v.push('');
+      i++;
+    } else {
+      // Atom: up to white space or an operator; '\x' stores x (even a special or a space).
+      let j = i;
+      let val = '';
+      let run = i;
+      let quote = false;
+      for (; j < n; j++) {
+        const c = s.charCodeAt(j);
+        if (c === 92 /* \ */) {
+          val += s.slice(run, j);
+          if (j + 1 >= n) { run = n; j = n; break; }
+          j++;
+          const e = s.charCodeAt(j);
+          if (e === 9 || e === 10 || e === 13) { val += ' '; quote = true; } else {
+            val += s[j];
+            if (e < 128 && (CC[e]! & (C_OP | C_SPACE | C_CNTRL)) !== 0) quote = true;
+          }
+          run = j + 1;
+          continue;
+        }
+        if (c < 128 && (CC[c]! & (C_OP | C_SPACE)) !== 0) break;
+        if (c < 128 && (CC[c]! & C_CNTRL) !== 0) quote = true;
+      }
+      val += s.slice(run, j);
+      out.t.push(quote ? T_QSTRING : T_ATOM);
+      out.v.push(val);
+      i = j;
+    }
+  }
+  return out;
+}
+
+function nonOperator(t: number): boolean {
+  return t >= T_ATOM;
+}
+
+/**
+ * Postfix tok822_internalize() of a flat token list: texts concatenated, quoted strings without
+ * quotes, domain literals in `[]`; a space after `,`, before `<`, and between two adjacent
+ * non-operator tokens (so `a[b]` becomes `a [b]`).
+ */
+export function internalizeTokens(tok: Tokens, from = 0, to = tok.t.length): string {
+  let out = '';
+  const { t, v } = tok;
+  for (let i = from; i < to; i++) {
+    const ty = t[i]!;
+    if (ty === T_DOMLIT) out += '[' + v[i] + ']';
+    else if (ty >= T_ATOM) out += v[i];
+    else out += String.fromCharCode(ty);
+    if (i + 1 < to) {
+      const next = t[i + 1]!;
+      if (ty === COMMA || next === LT || (nonOperator(ty) && nonOperator(next))) out += ' ';
+    }
+  }
+  return out;
+}
+
+function lastIndexOfType(t: number[], type: number, from = t.length - 1): number {
+  for (let i = from; i >= 0; i--) if (t[i] === type) return i;
+  return -1;
+}
+
+function indexOfType(t: number[], type: number, from = 0): number {
+  for (let i = from; i < t.length; i++) if (t[i] === type) return i;
+  return -1;
+}
+
+/** Origin and domain values of one context, with their token lists precomputed. */
+interface ContextValues {
+  origin: string;
+  domain: string;
+  originTokens: Tokens;
+  domainTokens: Tokens;
+  /** origin/domain consist only of plain atom text and single inner dots (fast path allowed). */
+  originPlain: boolean;
+  domainPlain: boolean;
+  /** The origin contains a dot (so no `.domain` is appended after `@origin`). */
+  originHasDot: boolean;
+}
+
+interface Compiled {
+  p: RewriteParams;
+  local: ContextValues;
+  remote: ContextValues;
+}
+
+function isPlainDomain(s: string): boolean {
+  if (s.length === 0) return true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === DOT) {
+      if (i === 0 || i === s.length - 1 || s.charCodeAt(i - 1) === DOT) return false;
+    } else if (c >= 128 || (CC[c]! & C_PLAIN) === 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function contextValues(origin: string, domain: string): ContextValues {
+  return {
+    origin,
+    domain,
+    originTokens: scanTokens(origin),
+    domainTokens: scanTokens(domain),
+    originPlain: isPlainDomain(origin),
+    domainPlain: isPlainDomain(domain),
+    originHasDot: origin.indexOf('.') >= 0,
+  };
+}
+
+const compiledCache = new WeakMap<RewriteParams, Compiled>();
+
+function compile(p: RewriteParams): Compiled {
+  let c = compiledCache.get(p);
+  if (c === undefined || c.p.myorigin !== p.myorigin || c.p.mydomain !== p.mydomain
+    || c.p.remoteHeaderRewriteDomain !== p.remoteHeaderRewriteDomain) {
+    c = {
+      p: { ...p },
+      local: contextValues(p.myorigin, p.mydomain),
+      remote: contextValues(p.remoteHeaderRewriteDomain, p.remoteHeaderRewriteDomain),
+    };
+    compiledCache.set(p, c);
+  }
+  return c;
+}
+
+function appendTokens(dst: Tokens, src: Tokens): void {
+  for (let i = 0; i < src.t.length; i++) {
+    dst.t.push(src.t[i]!);
+    dst.v.push(src.v[i]!);
+  }
+}
+
+/**
+ * Postfix rewrite_tree() on a flat token list, in place. Exported for resolve, which rewrites
+ * in the local context between its stripping steps.
+ * @internal
+ */
+export function rewriteTokensWith(p: RewriteParams, cv: ContextValues, tok: Tokens): void {
+  const { t, v } = tok;
+  if (t.length === 0) return; // Postfix never gets here (it would panic); leave it alone
+  // An empty address (lone "") stays; a lone '@' becomes the empty address.
+  if (t.length === 1 && t[0] === T_QSTRING && v[0] === '') return;
+  if (t.length === 1 && t[0] === AT) {
+    t[0] = T_QSTRING;
+    v[0] = '';
+    return;
+  }
+  // Source route: @a,@b:user@domain → user@domain (the ':' must not be the last token).
+  if (t[0] === AT) {
+    const colon = indexOfType(t, COLON);
+    if (colon >= 0 && colon !== t.length - 1) {
+      t.splice(0, colon + 1);
+      v.splice(0, colon + 1);
+    }
+  }
+  if (lastIndexOfType(t, AT) < 0) {
+    const bang = p.swapBangpath ? indexOfType(t, BANG) : -1;
+    let pct: number;
+    if (bang >= 0) {
+      // site!user → user@site (split at the first '!')
+      const siteT = t.slice(0, bang);
+      const siteV = v.slice(0, bang);
+      t.splice(0, bang + 1);
+      v.splice(0, bang + 1);
+      t.push(AT, ...siteT);
+      v.push('', ...siteV);
+    } else if (p.allowPercentHack && (pct = lastIndexOfType(t, PERCENT)) >= 0) {
+      t[pct] = AT; // the last '%' becomes '@'
+    } else if (p.appendAtMyorigin && cv.origin !== '') {
+      t.push(AT);
+      v.push('');
+      appendTokens(tok, cv.originTokens);
+    }
+  }
+  // Append .domain to a single-label domain; leave "user@" and domain literals alone.
+  if (p.appendDotMydomain && cv.domain !== '') {
+    const at = lastIndexOfType(t, AT);
+    if (at >= 0 && at !== t.length - 1 && indexOfType(t, T_DOMLIT, at) < 0 && indexOfType(t, DOT, at) < 0) {
+      t.push(DOT);
+      v.push('');
+      appendTokens(tok, cv.domainTokens);
+    }
+  }
+  // Strip one trailing dot, but not dot-dot or at-dot.
+  const last = t.length - 1;
+  if (last >= 1 && t[last] === DOT && t[last - 1] !== DOT && t[last - 1] !== AT) {
+    t.pop();
+    v.pop();
+  }
+}
+
+/** @internal The local-context values of compiled params (for resolve). */
+export function localContextOf(p: RewriteParams): ContextValues {
+  return compile(p).local;
+}
+
+/**
+ * Rewrite a token list in place (Postfix rewrite_tree).
+ * @param tok tokens from {@link scanTokens}
+ */
+export function rewriteTokens(p: RewriteParams, context: RewriteContext, tok: Tokens): void {
+  const c = compile(p);
+  rewriteTokensWith(p, context === 'local' ? c.local : c.remote, tok);
+}
+
+/**
+ * Rewrite an address in external (quoted) form, as the trivial-rewrite `rewrite` request does:
+ * tokenize, rewrite, then externalize (internalize + quote the local part, 8-bit clean).
+ * An empty input is returned unchanged (Postfix logs "null address").
+ *
+ * @example rewriteExternal(p, 'local', 'a!b') === 'b@a.' + p.mydomain
+ * @example rewriteExternal(p, 'local', '@') === '""'
+ */
+export function rewriteExternal(p: RewriteParams, context: RewriteContext, address: string): string {
+  if (address === '') return address;
+  const tok = scanTokens(address);
+  if (tok.t.length === 0) return address;
+  rewriteTokens(p, context, tok);
+  return quote822Local(internalizeTokens(tok), QUOTE_8BITCLEAN);
+}
+
+/**
+ * Rewrite an address in internal (unquoted) form, as Postfix's rewrite_clnt_internal(): the
+ * result equals unquote(rewriteExternal(quote(address))).
+ *
+ * @param context `local` or `remote` (origin and domain = `remote_header_rewrite_domain`)
+ * @example rewriteAddress(p, 'local', 'user') === 'user@' + p.myorigin
+ * @example rewriteAddress(p, 'local', '@hosta,@hostb:user@example.com') === 'user@example.com'
+ */
+export function rewriteAddress(p: RewriteParams, context: RewriteContext, address: string): string {
+  const c = compile(p);
+  const cv = context === 'local' ? c.local : c.remote;
+  const r = rewriteFast(p, cv, address);
+  if (r !== undefined) return r;
+  return rewriteSlow(p, cv, address);
+}
+
+function rewriteSlow(p: RewriteParams, cv: ContextValues, address: string): string {
+  // quote → tokenize → rewrite → internalize; unquote(quote(x)) is x, so the internal result is
+  // the internalized token list.
+  const tok = scanTokens(quote822Local(address, QUOTE_8BITCLEAN));
+  if (tok.t.length === 0) return address;
+  rewriteTokensWith(p, cv, tok);
+  return internalizeTokens(tok);
+}
+
+/**
+ * Char-code fast path for internal-form addresses made of plain atom text, dots, `@`, `!`, `%`,
+ * `|` and 8-bit characters. Returns undefined when the token path is needed.
+ */
+function rewriteFast(p: RewriteParams, cv: ContextValues, s: string): string | undefined {
+  const n = s.length;
+  if (n === 0) return '';
+  let lastAt = -1;
+  let firstBang = -1;
+  let lastPct = -1;
+  let dotString = true; // the local part (whole string when no '@') is an unquoted dot-string
+  let prev = DOT; // a leading dot is not a dot-string
+  for (let i = 0; i < n; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch < 128) {
+      const cls = CC[ch]!;
+      if ((cls & C_PLAIN) === 0) {
+        switch (ch) {
+          case AT: lastAt = i; dotString = false; break; // re-checked below for the last '@'
+          case DOT: if (prev === DOT) dotString = false; break;
+          case BANG: if (firstBang < 0) firstBang = i; break;
+          case PERCENT: lastPct = i; break;
+          case 124: break; // '|': an operator token, never rewritten
+          default: return undefined;
+        }
+      }
+    }
+    prev = ch;
+  }
+  let r: string;
+  let at: number;
+  if (lastAt >= 0) {
+    // The local part is either atoms/operators or one quoted string: rewrite does not look at it.
+    r = s;
+    at = lastAt;
+  } else {
+    if (prev === DOT) dotString = false; // trailing dot
+    if (dotString && firstBang >= 0 && p.swapBangpath) {
+      // site!user → user@site
+      r = s.slice(firstBang + 1) + '@' + s.slice(0, firstBang);
+      at = n - firstBang - 1;
+    } else if (dotString && lastPct >= 0 && p.allowPercentHack) {
+      r = s.slice(0, lastPct) + '@' + s.slice(lastPct + 1);
+      at = lastPct;
+    } else if (p.appendAtMyorigin && cv.origin !== '') {
+      if (!cv.originPlain) return undefined;
+      r = s + '@' + cv.origin;
+      at = n;
+    } else {
+      return s; // no '@': nothing else applies (a dot-string cannot end in '.')
+    }
+  }
+  // Append .mydomain to a non-empty domain without dots.
+  if (p.appendDotMydomain && cv.domain !== '' && at !== r.length - 1 && r.indexOf('.', at + 1) < 0) {
+    if (!cv.domainPlain) return undefined;
+    return r + '.' + cv.domain;
+  }
+  // One trailing dot, not after '.' or '@'.
+  const len = r.length;
+  if (len >= 2 && r.charCodeAt(len - 1) === DOT && at < len - 1) {
+    const b = r.charCodeAt(len - 2);
+    if (b !== DOT && b !== AT) return r.slice(0, len - 1);
+  }
+  return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Debian's Postfix reads `myorigin` from a file when the value starts with `/`
+ * (`myorigin = /etc/mailname`); the first line is used.
+ */
+function originValue(v: string): string {
+  if (v.charCodeAt(0) !== 47 /* / */) return v;
+  try {
+    return (readFileSync(v, 'utf8').split('\n')[0] ?? '').trim();
+  } catch {
+    return v;
+  }
+}
+
+/** Build {@link RewriteParams} from a configuration (values already expanded). */
+export function rewriteParamsFromConfig(config: Config): RewriteParams {
+  return {
+    swapBangpath: config.bool('swap_bangpath'),
+    allowPercentHack: config.bool('allow_percent_hack'),
+    appendAtMyorigin: config.bool('append_at_myorigin'),
+    appendDotMydomain: config.bool('append_dot_mydomain'),
+    myorigin: originValue(config.get('myorigin')),
+    mydomain: config.get('mydomain'),
+    remoteHeaderRewriteDomain: config.get('remote_header_rewrite_domain'),
+  };
+}
+
+/** Postfix 3.7 built-in defaults for host `myhostname` (compatibility_level 0). */
+export function defaultRewriteParams(myhostname: string, mydomain?: string): RewriteParams {
+  const dot = myhostname.indexOf('.');
+  const dom = mydomain ?? (dot >= 0 && dot + 1 < myhostname.length ? myhostname.slice(dot + 1) : 'localdomain');
+  return {
+    swapBangpath: true,
+    allowPercentHack: true,
+    appendAtMyorigin: true,
+    appendDotMydomain: true,
+    myorigin: myhostname,
+    mydomain: dom,
+    remoteHeaderRewriteDomain: '',
+  };
+}
