@@ -58,7 +58,7 @@ export interface FindContext {
    * "Is this domain local": equals `$myorigin` or resolves local (`$mydestination`,
    * interface literals). Asked only when the full-address keys missed. May throw MapError.
    */
-  isLocal(domain: string): boolean;
+  isLocal(domain: string, lk: Lookup): boolean;
 }
 
 /** Options of one lookup. */
@@ -89,7 +89,7 @@ export interface FindHit {
 /** Probes keys in the table list; remembers the hit. */
 class Prober {
   hit: FindHit | undefined = undefined;
-  constructor(private readonly tables: readonly Table[], private readonly lk: Lookup, private readonly trace: Trace | undefined, private readonly stage: Stage) {}
+  constructor(private readonly tables: readonly Table[], readonly lk: Lookup, private readonly trace: Trace | undefined, private readonly stage: Stage) {}
   /** Probe one key in every table (fixed tables only for partial keys); true = found. */
   probe(key: string, partial: boolean, extension: string | undefined): boolean {
     if (key.length === 0) return false; // Postfix never looks up an empty key
@@ -137,7 +137,7 @@ function walk(p: Prober, addr: string, strategy: number, form: QueryForm, ctx: F
   }
   const at = addr.lastIndexOf('@');
   if (at >= 0 && strategy & (Find.LOCALPART_IF_LOCAL | Find.LOCALPART_AT_IF_LOCAL)) {
-    if (ctx.isLocal(addr.slice(at + 1))) {
+    if (ctx.isLocal(addr.slice(at + 1), p.lk)) {
       if (strategy & Find.LOCALPART_IF_LOCAL && findLocal(p, addr, at, false, strategy, form, strip)) return;
       if (strategy & Find.LOCALPART_AT_IF_LOCAL && findLocal(p, addr, at, true, strategy, form, strip)) return;
     }

@@ -6,50 +6,34 @@
  * answers gathered so far. Stages are pure functions of their input and the table answers, so
  * the replay gives exactly the result a fully asynchronous implementation would. Answers are
  * kept per Table object, so a stage must be given the same table objects on every run.
+ *
+ * A Lookup is also a match-list {@link LookupContext}, so resolve's domain lists
+ * (`mydestination` …) share the same answers and replay.
  */
+import { MapError } from '../errors.js';
 import { LookupFlags, type Table } from '../maps/types.js';
+import { NeedLookup, tableLookup, type LookupContext } from './match-list.js';
 import type { Trace } from './trace.js';
 
 /** Postfix opens every table with "fold fixed keys to lower case". */
 export const LOOKUP_FLAGS = LookupFlags.FOLD_CASE;
 
-/** Thrown inside a stage when an asynchronous table's answer is needed. */
-class NeedLookup {
-  constructor(readonly table: Table, readonly key: string) {}
-}
-
-type Answer = { v: string | undefined } | { e: unknown };
-
 /** Reads tables for a stage: direct for sync tables, from gathered answers otherwise. */
-export class Lookup {
-  private answers: Map<Table, Map<string, Answer>> | undefined;
-
+export class Lookup implements LookupContext {
+  readonly memo = new Map<Table, Map<string, string | undefined | MapError>>();
+  /** The context to hand to match-list / resolve functions (undefined = sync only). */
+  readonly ctx: LookupContext | undefined;
+  constructor(async: boolean) {
+    this.ctx = async ? this : undefined;
+  }
   /** The value, undefined when not found; throws the table's MapError on failure. */
   get(t: Table, key: string): string | undefined {
-    if (t.lookupSync !== undefined) return t.lookupSync(key, LOOKUP_FLAGS);
-    const a = this.answers?.get(t)?.get(key);
-    if (a === undefined) throw new NeedLookup(t, key);
-    if ('e' in a) throw a.e;
-    return a.v;
-  }
-
-  /** @internal Fetch one missing answer. */
-  async fill(n: NeedLookup): Promise<void> {
-    let a: Answer;
-    try {
-      a = { v: await n.table.lookup(n.key, LOOKUP_FLAGS) };
-    } catch (e) {
-      a = { e };
-    }
-    this.answers ??= new Map();
-    let m = this.answers.get(n.table);
-    if (!m) this.answers.set(n.table, (m = new Map()));
-    m.set(n.key, a);
+    return tableLookup(t, key, this.ctx, LOOKUP_FLAGS);
   }
 }
 
-/** A Lookup for sync-only use (no answers gathered; async tables throw). */
-export const DIRECT = new Lookup();
+/** A Lookup for sync-only use: async tables fail with MAP_NEEDS_ASYNC. */
+export const DIRECT = new Lookup(false);
 
 /** True when every table can answer synchronously. */
 export function allSync(tables: readonly Table[]): boolean {
@@ -62,7 +46,7 @@ export function allSync(tables: readonly Table[]): boolean {
  * back before each replay so it records each step once.
  */
 export async function withLookups<T>(fn: (lk: Lookup) => T, trace?: Trace): Promise<T> {
-  const lk = new Lookup();
+  const lk = new Lookup(true);
   const mark = trace ? trace.length : 0;
   for (;;) {
     try {
@@ -70,12 +54,13 @@ export async function withLookups<T>(fn: (lk: Lookup) => T, trace?: Trace): Prom
     } catch (e) {
       if (!(e instanceof NeedLookup)) throw e;
       if (trace) trace.length = mark;
-      await lk.fill(e);
+      let m = lk.memo.get(e.table);
+      if (m === undefined) lk.memo.set(e.table, (m = new Map()));
+      try {
+        m.set(e.key, await e.table.lookup(e.key, LOOKUP_FLAGS));
+      } catch (err) {
+        m.set(e.key, err instanceof MapError ? err : new MapError('MAP_ERROR', `${e.table.name}: ${String((err as Error)?.message ?? err)}`, {}, { cause: err }));
+      }
     }
   }
-}
-
-/** True when `e` is the internal "answer needed" signal (stages must let it through). */
-export function isNeedLookup(e: unknown): boolean {
-  return e instanceof NeedLookup;
 }

@@ -4,30 +4,26 @@
  *
  * Parameters: `masquerade_domains` (ordered; a leading `!` — any odd number — means "do not
  * masquerade this domain"; the first entry that matches decides), `masquerade_exceptions`
- * (local parts never masqueraded; a string list: names, `!name`, `type:table`),
+ * (local parts never masqueraded; a string list: names, `!name`, `/file`, `type:table`),
  * `masquerade_classes` (which addresses: envelope_sender, header_sender, header_recipient by
  * default; envelope_recipient optional).
  */
-import type { Table } from '../maps/types.js';
 import type { Lookup } from './lookup.js';
+import type { LookupContext } from './match-list.js';
 import { isTableError, type Deferral } from './outcome.js';
 import type { Trace } from './trace.js';
 
-/** One element of a string list (match_list): a name or a table, possibly negated. */
-export interface ListEntry {
-  negate: boolean;
-  /** Lower-cased literal name. */
-  name?: string;
-  /** A table: a hit on the (lower-cased) string means "matches". */
-  table?: Table;
+/** A string list (`masquerade_exceptions`): a match-list MatchList of style `string`. */
+export interface StringMatcher {
+  matchSync(key: string, addr?: string, ctx?: LookupContext): boolean;
 }
 
 /** The parameters masquerading reads. */
 export interface MasqueradeParams {
   /** `masquerade_domains`, split, each lower-cased, `!` kept. */
   domains: readonly string[];
-  /** `masquerade_exceptions`. */
-  exceptions: readonly ListEntry[];
+  /** `masquerade_exceptions` (undefined when empty). */
+  exceptions: StringMatcher | undefined;
   /** `masquerade_classes` as an AddrClass mask. */
   classes: number;
 }
@@ -39,34 +35,16 @@ export interface MasqueradeResult {
   defer?: Deferral;
 }
 
-/**
- * Match a string against a string list: the first element that matches decides (a negated
- * element that matches means "no"). Throws the table's error on a lookup failure.
- */
-export function matchStringList(list: readonly ListEntry[], s: string, lk: Lookup, trace?: Trace): boolean {
-  const lower = s.toLowerCase();
-  for (const e of list) {
-    let hit: boolean;
-    if (e.table) {
-      const v = lk.get(e.table, lower);
-      if (trace) trace.push({ stage: 'masquerade', table: e.table.name, key: lower, result: v ?? null });
-      hit = v !== undefined;
-    } else hit = e.name === lower;
-    if (hit) return !e.negate;
-  }
-  return false;
-}
-
 /** Masquerade one internal-form address (caller checks masquerade_classes). */
 export function masquerade(params: MasqueradeParams, addr: string, lk: Lookup, trace?: Trace): MasqueradeResult {
   const domains = params.domains;
   if (domains.length === 0) return { addr };
   const at = addr.lastIndexOf('@');
   if (at < 0) return { addr };
-  if (params.exceptions.length > 0) {
+  if (params.exceptions !== undefined) {
     let excluded: boolean;
     try {
-      excluded = matchStringList(params.exceptions, addr.slice(0, at), lk, trace);
+      excluded = params.exceptions.matchSync(addr.slice(0, at).toLowerCase(), undefined, lk.ctx);
     } catch (e) {
       if (!isTableError(e)) throw e;
       return {

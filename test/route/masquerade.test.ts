@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { MapError } from '../../src/errors.js';
 import type { Table } from '../../src/maps/types.js';
 import { DIRECT, withLookups } from '../../src/route/lookup.js';
-import { masquerade, masqueradeDomains, type ListEntry } from '../../src/route/masquerade.js';
+import { masquerade, masqueradeDomains } from '../../src/route/masquerade.js';
+import { MatchList } from '../../src/route/match-list.js';
 import { inline, slow } from './helpers.js';
 
 const units = JSON.parse(readFileSync(new URL('../fixtures/pipeline/postfix-units.json', import.meta.url), 'utf8')) as {
@@ -16,8 +17,8 @@ const failTable: Table = {
   lookup: async () => { throw new MapError('MAP_FAIL', 'fail:whatever lookup error'); },
 };
 
-function exceptions(value: string): ListEntry[] {
-  return value.split(/[\s,]+/).filter(Boolean).map((v) => (v === 'fail:whatever' ? { negate: false, table: failTable } : { negate: false, name: v.toLowerCase() }));
+function exceptions(value: string, tables: [string, Table][] = [['fail:whatever', failTable]]): MatchList | undefined {
+  return value === '' ? undefined : MatchList.parse(value, 'string', { name: 'masquerade_exceptions', tables: new Map(tables) });
 }
 
 describe('masquerade vectors (Postfix cleanup_masq.ref)', () => {
@@ -32,9 +33,9 @@ describe('masquerade vectors (Postfix cleanup_masq.ref)', () => {
 });
 
 describe('masquerade details', () => {
-  const p = (d: string, e: ListEntry[] = []) => ({ domains: masqueradeDomains(d.split(/[\s,]+/)), exceptions: e, classes: 0 });
+  const p = (d: string, e: MatchList | undefined = undefined) => ({ domains: masqueradeDomains(d.split(/[\s,]+/)), exceptions: e, classes: 0 });
   it('seed: masquerade_domains = isp.com, masquerade_exceptions = root', () => {
-    const params = p('isp.com', [{ negate: false, name: 'root' }]);
+    const params = p('isp.com', exceptions('root'));
     expect(masquerade(params, 'user@host.isp.com', DIRECT).addr).toBe('user@isp.com');
     expect(masquerade(params, 'root@host.isp.com', DIRECT).addr).toBe('root@host.isp.com');
     expect(masquerade(params, 'ROOT@host.isp.com', DIRECT).addr).toBe('ROOT@host.isp.com');
@@ -46,7 +47,7 @@ describe('masquerade details', () => {
   });
   it('exceptions from a table, also through the async path', async () => {
     const t = inline('inline:{ root=yes }');
-    const params = p('example.com', [{ negate: false, table: slow(t) }]);
+    const params = p('example.com', exceptions('inline:{root=yes}', [['inline:{root=yes}', slow(t)]]));
     const r = await withLookups((lk) => masquerade(params, 'root@mail.example.com', lk));
     expect(r.addr).toBe('root@mail.example.com');
     const r2 = await withLookups((lk) => masquerade(params, 'joe@mail.example.com', lk));
