@@ -13,6 +13,11 @@ const COMMANDS: Record<string, Entry> = {
   postmap: { summary: 'build or query lookup tables (Postfix postmap)', load: async () => (await import('./postmap.js')).run },
   postalias: { summary: 'build or query alias tables (Postfix postalias)', load: async () => (await import('./postalias.js')).run },
   newaliases: { summary: 'rebuild $alias_database (Postfix newaliases)', load: async () => (await import('./newaliases.js')).run },
+  sendmail: { summary: 'submit mail from the command line (Postfix sendmail)', load: async () => (await import('./sendmail.js')).run },
+  mailq: { summary: 'list the mail queue (Postfix mailq)', load: async () => (await import('./mailq.js')).run },
+  postqueue: { summary: 'list or flush the mail queue (Postfix postqueue)', load: async () => (await import('./postqueue.js')).run },
+  postsuper: { summary: 'delete, hold, release or requeue queued mail (Postfix postsuper)', load: async () => (await import('./postsuper.js')).run },
+  postcat: { summary: 'print queue files (Postfix postcat)', load: async () => (await import('./postcat.js')).run },
 };
 
 function usage(): string {

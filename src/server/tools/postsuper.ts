@@ -1,0 +1,86 @@
+/**
+ * postsuper(1) queue operations: delete (-d), hold (-h), release (-H), requeue (-r) and force
+ * expiry (-f) of one message, a list, or `ALL` (optionally limited to one queue). Returns the
+ * per-ID report lines and the count, which the CLI prints as Postfix does
+ * (`postsuper: ID: removed`, `postsuper: Deleted: 2 messages`).
+ * Requeue moves the file back to `incoming` so the queue manager routes it again (Postfix also
+ * re-runs cleanup; here the envelope is kept as queued).
+ */
+import type { FileQueue, QueueName } from '../queue/store.js';
+import { isQueueId } from '../queue/file.js';
+
+export type SuperAction = 'delete' | 'hold' | 'release' | 'requeue' | 'expire';
+
+/** Queues each action applies to by default. */
+const SOURCES: Record<SuperAction, QueueName[]> = {
+  delete: ['incoming', 'active', 'deferred', 'hold'],
+  hold: ['incoming', 'active', 'deferred'],
+  release: ['hold'],
+  requeue: ['incoming', 'active', 'deferred', 'hold'],
+  expire: ['incoming', 'active', 'deferred', 'hold'],
+};
+
+/** Per-ID log text and the summary verb. */
+export const SUPER_TEXT: Record<SuperAction, { each: string; summary: string; printEach: boolean }> = {
+  delete: { each: 'removed', summary: 'Deleted', printEach: true },
+  hold: { each: 'placed on hold', summary: 'Placed on hold', printEach: true },
+  release: { each: 'released from hold', summary: 'Released from hold', printEach: true },
+  requeue: { each: 'requeued', summary: 'Requeued', printEach: false },
+  expire: { each: 'forced to expire', summary: 'Forced to expire', printEach: true },
+};
+
+export interface SuperResult {
+  /** IDs acted on, in order. */
+  done: string[];
+}
+
+/** `Deleted: 1 message` / `Deleted: 3 messages`. */
+export function summaryLine(action: SuperAction, n: number): string {
+  return `${SUPER_TEXT[action].summary}: ${n} message${n === 1 ? '' : 's'}`;
+}
+
+/** Apply an action to `ids` (or every message when `ids` is `ALL`), optionally in one queue. */
+export async function superAction(queue: FileQueue, action: SuperAction, ids: string[] | 'ALL', only?: QueueName): Promise<SuperResult> {
+  const sources = only ? SOURCES[action].filter((q) => q === only) : SOURCES[action];
+  const targets: [string, QueueName][] = [];
+  if (ids === 'ALL') {
+    for (const q of sources) for (const id of (await queue.list(q).catch(() => [])).sort()) targets.push([id, q]);
+  } else {
+    for (const id of ids) {
+      if (!isQueueId(id)) continue;
+      const q = await queue.locate(id, sources);
+      if (q) targets.push([id, q]);
+    }
+  }
+  const done: string[] = [];
+  for (const [id, q] of targets) {
+    try {
+      switch (action) {
+        case 'delete':
+          if (!(await queue.remove(q, id))) continue;
+          break;
+        case 'hold':
+          await queue.move(id, q, 'hold');
+          break;
+        case 'release':
+          // Back to the deferred queue, due now.
+          await queue.move(id, 'hold', 'deferred', Date.now());
+          break;
+        case 'requeue':
+          await queue.move(id, q, 'incoming');
+          await queue.removeLog('defer', id);
+          break;
+        case 'expire': {
+          const qf = await queue.read(q, id, false);
+          await queue.setForcedExpire(q, id, qf, true);
+          if (q === 'deferred' || q === 'hold') await queue.move(id, q, 'deferred', Date.now());
+          break;
+        }
+      }
+      done.push(id);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return { done };
+}
