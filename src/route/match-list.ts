@@ -474,7 +474,7 @@ export class MatchList {
     try {
       return tableLookup(p.table!, key, ctx) !== undefined;
     } catch (e) {
-      if (e instanceof MapError) this.fail(`${p.text}: table lookup problem`);
+      if (e instanceof MapError && e.code !== 'MAP_NEEDS_ASYNC') this.fail(`${p.text}: table lookup problem`);
       throw e;
     }
   }
@@ -602,7 +602,8 @@ function prefixLength(mask: Uint8Array): number {
 /**
  * The `mynetworks` value Postfix computes when `mynetworks` is not set: `host` = each interface
  * address (`/32`, `/128`), `subnet` = each interface's network, `class` = the class A/B/C
- * network of each IPv4 interface (IPv6: as subnet). IPv6 networks are written `[net]/len`.
+ * network of each IPv4 interface (IPv6: as subnet). IPv6 networks are written `[net]/len`,
+ * after all IPv4 networks.
  * Interfaces are those Postfix listens on (`inet_interfaces`) — pass them in.
  */
 export function mynetworksForStyle(style: string, interfaces: readonly InterfaceAddress[]): string {
@@ -634,5 +635,6 @@ export function mynetworksForStyle(style: string, interfaces: readonly Interface
     const text = v6 ? `[${net}]/${bits}` : `${net}/${bits}`;
     if (!out.includes(text)) out.push(text);
   }
-  return out.join(' ');
+  // Postfix lists the IPv4 networks first, then the IPv6 ones.
+  return [...out.filter((x) => x[0] !== '['), ...out.filter((x) => x[0] === '[')].join(' ');
 }

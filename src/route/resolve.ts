@@ -643,6 +643,12 @@ export async function resolveParamsFromConfig(config: Config, o: ResolveConfigOp
     return v.trim() === '' ? undefined : openMatchList(v, style, listOpts(name));
   };
   const protocols = config.get('inet_protocols').toLowerCase() || 'all';
+  // Postfix refuses to start with these empty ("bad string length 0 < 1").
+  for (const name of ['local_transport', 'virtual_transport', 'relay_transport', 'default_transport', 'empty_address_recipient', 'myhostname']) {
+    if (config.get(name) === '') {
+      throw new ConfigError('CONFIG_VALUE', `bad string length 0 < 1: ${name} = `, { file: config.configDir ? `${config.configDir}/main.cf` : 'main.cf' });
+    }
+  }
   return {
     rewrite: rewriteParamsFromConfig(config),
     myhostname: config.get('myhostname'),

@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { ConfigError, MapError } from '../../src/errors.js';
+import { memoryTable } from '../../src/maps/memory.js';
+import type { Table } from '../../src/maps/types.js';
+import { MatchList, openMatchList, tableLookup } from '../../src/route/match-list.js';
+import {
+  isLocalDomain, isLocalDomainAsync, resolveAddress, resolveAddressAsync, resolveFlagNames, resolveParamsFromConfig,
+  ResolveFlags, type ResolveParams,
+} from '../../src/route/resolve.js';
+import { defaultRewriteParams } from '../../src/route/rewrite.js';
+import { oracle, oracleConfig, unsetToUndefined, vectorCases } from './oracle.js';
+
+const H = 'vm.localdomain';
+const D = 'localdomain';
+
+/** resolve_clnt test configuration: defaults, relayhost = $mydomain. */
+function params(over: Partial<ResolveParams> = {}): ResolveParams {
+  return {
+    rewrite: defaultRewriteParams(H),
+    myhostname: H,
+    mydestination: MatchList.parse(`${H}, localhost.${D}, localhost`, 'string', { name: 'mydestination' }),
+    inetInterfaces: ['127.0.0.1', '::1'],
+    proxyInterfaces: [],
+    localTransport: `local:${H}`,
+    virtualTransport: 'virtual',
+    relayTransport: 'relay',
+    defaultTransport: 'smtp',
+    relayhost: D,
+    resolveDequotedAddress: true,
+    resolveNullDomain: false,
+    resolveNumericDomain: false,
+    emptyAddressRecipient: 'MAILER-DAEMON',
+    showUserUnknownTableName: true,
+    allowMinUser: false,
+    smtputf8Enable: false,
+    helpfulWarnings: true,
+    ...over,
+  };
+}
+
+/** A table that can only answer asynchronously (like MySQL). */
+function asyncOnly(t: Table): Table {
+  return { name: t.name, kind: t.kind, lookup: (k, f) => t.lookup(k, f) };
+}
+
+interface ResolveVector {
+  op: string; address: string; expectedTransport: string | null; expectedNexthop: string | null;
+  expectedRecipient: string; expectedFlags: string[];
+}
+
+describe('resolve.json vectors (Postfix resolve_clnt test)', () => {
+  const cases = vectorCases<ResolveVector>('resolve');
+  const sub = (s: string | null): string | undefined => (s === null ? undefined : s.replaceAll('MYHOSTNAME', H).replaceAll('MYDOMAIN', D));
+  it('has the 49 recorded cases', () => expect(cases.length).toBe(49));
+  const p = params();
+  for (const c of cases) {
+    it(`${c.op} ${JSON.stringify(c.address)}`, () => {
+      const r = resolveAddress(p, sub(c.address)!);
+      expect({ transport: r.transport, nexthop: r.nexthop, recipient: r.recipient, flags: resolveFlagNames(r.flags) }).toEqual({
+        transport: sub(c.expectedTransport), nexthop: sub(c.expectedNexthop), recipient: sub(c.expectedRecipient), flags: c.expectedFlags,
+      });
+    });
+  }
+});
+
+describe('resolve-local.json vectors (Postfix resolve_local test)', () => {
+  const cases = vectorCases<{ mydestination: string; domain: string; expected: 'YES' | 'NO' | 'ERROR' }>('resolve-local');
+  for (const c of cases) {
+    it(`mydestination=${c.mydestination} ${JSON.stringify(c.domain)} → ${c.expected}`, async () => {
+      const p = params({ mydestination: await openMatchList(c.mydestination, 'string', { name: 'mydestination' }) });
+      if (c.expected === 'ERROR') {
+        expect(() => isLocalDomain(p, c.domain)).toThrow(MapError);
+        await expect(isLocalDomainAsync(p, c.domain)).rejects.toThrow(/mydestination: fail:1_resolve_local: table lookup problem/);
+      } else {
+        expect(isLocalDomain(p, c.domain)).toBe(c.expected === 'YES');
+      }
+    });
+  }
+});
+
+describe('answers recorded from the Postfix 3.7.11 trivial-rewrite daemon', () => {
+  for (const conf of oracle.configs) {
+    it(`${conf.name}: ${conf.resolve.length} resolve requests (${conf.note})`, async () => {
+      const p = await resolveParamsFromConfig(oracleConfig(conf));
+      const wrong: unknown[] = [];
+      for (const r of conf.resolve) {
+        const got = resolveAddress(p, r.input);
+        const again = await resolveAddressAsync(p, r.input);
+        // On FAIL Postfix's reply fields are placeholders: only the flags count.
+        const want = r.flags & ResolveFlags.FAIL
+          ? { flags: r.flags }
+          : { flags: r.flags, transport: unsetToUndefined(r.transport), nexthop: unsetToUndefined(r.nexthop), recipient: r.recipient };
+        const have = r.flags & ResolveFlags.FAIL
+          ? { flags: got.flags }
+          : { flags: got.flags, transport: got.transport, nexthop: got.nexthop, recipient: got.recipient };
+        if (JSON.stringify(want) !== JSON.stringify(have) || JSON.stringify(got) !== JSON.stringify(again)) {
+          wrong.push({ input: r.input, want, have });
+        }
+      }
+      expect(wrong).toEqual([]);
+    });
+  }
+});
+
+describe('resolveAddress', () => {
+  it('classifies local, virtual alias, virtual mailbox, relay and default domains', () => {
+    const p = params({
+      relayhost: '',
+      virtualAliasDomains: MatchList.parse('valias.example', 'string'),
+      virtualMailboxDomains: MatchList.parse('vmbox.example', 'string'),
+      relayDomains: MatchList.parse('relay.example', 'domain', { parentMatchesSubdomains: true }),
+    });
+    expect(resolveAddress(p, 'u@localhost')).toMatchObject({ addressClass: 'local', transport: 'local', nexthop: H });
+    expect(resolveAddress(p, 'u@valias.example')).toMatchObject({
+      addressClass: 'alias', transport: 'error', nexthop: '5.1.1 User unknown in virtual alias table',
+    });
+    expect(resolveAddress(p, 'u@vmbox.example')).toMatchObject({ addressClass: 'virtual', transport: 'virtual', nexthop: 'vmbox.example' });
+    expect(resolveAddress(p, 'u@sub.relay.example')).toMatchObject({ addressClass: 'relay', transport: 'relay', nexthop: 'sub.relay.example' });
+    expect(resolveAddress(p, 'u@other.example')).toMatchObject({ addressClass: 'default', transport: 'smtp', nexthop: 'other.example' });
+    expect(resolveAddress({ ...p, showUserUnknownTableName: false }, 'u@valias.example').nexthop).toBe('5.1.1 User unknown');
+  });
+
+  it('reports domains listed in two classes (helpful_warnings)', () => {
+    const p = params({
+      virtualAliasDomains: MatchList.parse('dup.example', 'string'),
+      virtualMailboxDomains: MatchList.parse('dup.example', 'string'),
+    });
+    expect(resolveAddress(p, 'u@dup.example').warnings).toEqual([
+      'do not list domain dup.example in BOTH virtual_alias_domains and virtual_mailbox_domains',
+    ]);
+    expect(resolveAddress({ ...p, helpfulWarnings: false }, 'u@dup.example').warnings).toBeUndefined();
+  });
+
+  it('flags bad syntax with the 5.1.3 status qmgr uses, and a leading dash unless allow_min_user', () => {
+    expect(resolveAddress(params(), 'u@1.2.3')).toMatchObject({ flags: ResolveFlags.ERROR | ResolveFlags.CLASS_DEFAULT, error: { status: '5.1.3', text: 'bad address syntax' } });
+    const dash = resolveAddress(params(), '-u@example.com');
+    expect(dash).toMatchObject({ transport: 'smtp', error: { status: '5.1.3' } });
+    expect(dash.flags & ResolveFlags.ERROR).toBeTruthy();
+    expect(resolveAddress(params({ allowMinUser: true }), '-u@example.com').error).toBeUndefined();
+  });
+
+  it('applies transport_maps values as Postfix does (transport:nexthop, transport, :nexthop, :)', () => {
+    const t = memoryTable('transport', {
+      'a.example': 'relay2:[gw.example]:2525', 'b.example': 'uucp', 'c.example': ':[mx.c.example]', 'd.example': ':',
+      'e.example': 'error', 'f.example': 'retry:',
+    });
+    const p = params({ relayhost: '', transportLookup: (_r, d, ctx) => tableLookup(t, d, ctx) });
+    const route = (a: string): [string?, string?] => { const r = resolveAddress(p, a); return [r.transport, r.nexthop]; };
+    expect(route('u@a.example')).toEqual(['relay2', '[gw.example]:2525']);
+    expect(route('u@b.example')).toEqual(['uucp', 'b.example']);
+    expect(route('u@c.example')).toEqual(['smtp', '[mx.c.example]']);
+    expect(route('u@d.example')).toEqual(['smtp', 'd.example']);
+    expect(route('u@e.example')).toEqual(['error', 'Address is undeliverable']);
+    expect(route('u@f.example')).toEqual(['retry', 'Address is undeliverable']);
+    expect(route('u@localhost')).toEqual(['local', H]);
+  });
+
+  it('does not let transport_maps override the virtual alias class; relocated_maps wins for every class', () => {
+    const p = params({
+      virtualAliasDomains: MatchList.parse('valias.example', 'string'),
+      transportLookup: () => 'smtp:elsewhere',
+      relocatedLookup: (r) => (r === 'old@localhost' ? 'new@example.com' : undefined),
+    });
+    expect(resolveAddress(p, 'u@valias.example').transport).toBe('error');
+    expect(resolveAddress(p, 'old@localhost')).toMatchObject({ transport: 'error', nexthop: '5.1.6 User has moved to new@example.com', addressClass: 'local' });
+  });
+
+  it('turns table failures into FAIL, not into a class', () => {
+    const broken: Table = { name: 'fail:x', kind: 'fixed', lookup: async () => { throw new MapError('MAP_TEMP', 'down'); }, lookupSync: () => { throw new MapError('MAP_TEMP', 'down'); } };
+    const p = params({ relayDomains: MatchList.parse('fail:x', 'domain', { name: 'relay_domains', tables: new Map([['fail:x', broken]]) }) });
+    const r = resolveAddress(p, 'u@remote.example');
+    expect(r.flags & ResolveFlags.FAIL).toBeTruthy();
+    expect(r.transport).toBeUndefined();
+    expect(r.failure).toMatch(/relay_domains lookup failure/);
+    const t = resolveAddress(params({ transportLookup: () => { throw new MapError('MAP_TEMP', 'down'); } }), 'u@x.example');
+    expect(t.flags).toBe(ResolveFlags.FAIL | ResolveFlags.CLASS_DEFAULT);
+    expect(resolveAddress(params({ localTransport: ':x' }), 'u@localhost').failure).toBe('parameter local_transport: null transport is not allowed');
+  });
+
+  it('resolves with async-only tables through resolveAddressAsync; the sync API reports FAIL', async () => {
+    const slow = asyncOnly(memoryTable('mysql:/etc/postfix/vdomains.cf', { 'db.example': 'ok' }));
+    const p = params({
+      virtualMailboxDomains: MatchList.parse('mysql:/etc/postfix/vdomains.cf', 'string', { tables: new Map([['mysql:/etc/postfix/vdomains.cf', slow]]) }),
+    });
+    expect(await resolveAddressAsync(p, 'u@db.example')).toMatchObject({ addressClass: 'virtual', transport: 'virtual', nexthop: 'db.example' });
+    expect(await resolveAddressAsync(p, 'u@other.example')).toMatchObject({ addressClass: 'default' });
+    const sync = resolveAddress(p, 'u@db.example');
+    expect(sync.flags & ResolveFlags.FAIL).toBeTruthy();
+    expect(sync.failure).toMatch(/no synchronous lookup/);
+  });
+
+  it('treats [addr] literals of inet_interfaces and proxy_interfaces as local', () => {
+    const p = params({ inetInterfaces: ['127.0.0.1', '::1'], proxyInterfaces: ['192.0.2.7'] });
+    expect(resolveAddress(p, 'bob@[127.0.0.1]').addressClass).toBe('local');
+    expect(resolveAddress(p, 'bob@[192.0.2.7]').addressClass).toBe('local');
+    expect(resolveAddress(p, 'bob@[IPv6:0::1]').addressClass).toBe('local');
+    expect(resolveAddress(p, 'bob@[192.0.2.8]')).toMatchObject({ addressClass: 'default', nexthop: D });
+  });
+});
+
+describe('resolveParamsFromConfig', () => {
+  it('reads the 3.7.11 defaults: relay_domains = $mydestination at level 0, empty at 3.6', async () => {
+    const c0 = await resolveParamsFromConfig(loadConfig({ mainCfText: 'myhostname = mx.example.org\ninet_interfaces = loopback-only\n' }));
+    expect(resolveAddress(c0, 'u@localhost')).toMatchObject({ addressClass: 'local', transport: 'local', nexthop: 'mx.example.org' });
+    expect(resolveAddress(c0, 'u@[127.0.0.1]').addressClass).toBe('local');
+    expect(resolveAddress(c0, 'u@x.localhost').addressClass).toBe('relay');
+    const c36 = await resolveParamsFromConfig(loadConfig({ mainCfText: 'myhostname = mx.example.org\ncompatibility_level = 3.6\ninet_interfaces = 127.0.0.1\n' }));
+    expect(resolveAddress(c36, 'u@x.localhost').addressClass).toBe('default');
+  });
+
+  it('opens tables named in domain lists (virtual_alias_domains defaults to $virtual_alias_maps)', async () => {
+    const p = await resolveParamsFromConfig(loadConfig({
+      mainCfText: 'myhostname = mx.example.org\ninet_interfaces = 127.0.0.1\nvirtual_alias_maps = inline:{ test.net=anything, tom@test.net=tom }\n',
+    }));
+    expect(resolveAddress(p, 'joe@test.net')).toMatchObject({ addressClass: 'alias', nexthop: '5.1.1 User unknown in virtual alias table' });
+  });
+
+  it('rejects empty transports as Postfix does at startup', async () => {
+    await expect(resolveParamsFromConfig(loadConfig({ mainCfText: 'myhostname = h.example\ndefault_transport =\n' })))
+      .rejects.toThrow(ConfigError);
+  });
+});
