@@ -37,3 +37,5 @@ export {
 export type { ExtensionOptions } from './extension.js';
 export { mailAddrCrunch, mailAddrCrunchAsync } from './crunch.js';
 export type { AddressForm, CrunchOptions, CrunchAsyncOptions } from './crunch.js';
+export { headerAddresses, rewriteHeaderAddresses, rewriteHeaderField } from './header.js';
+export type { HeaderAddress, HeaderAddressMapper, HeaderRewriteOptions, HeaderRewriteResult } from './header.js';
