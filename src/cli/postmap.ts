@@ -17,7 +17,10 @@
  */
 import { loadConfig } from '../config/index.js';
 import { MapError, ReaddressError, formatWarning, type Warning } from '../errors.js';
+import { statSync } from 'node:fs';
 import { buildTable, deleteKey, isBuildableType } from '../maps/build.js';
+import { errnoText } from '../maps/cdbfile.js';
+import { COMPILED_SUFFIX, staleWarning } from '../maps/hash.js';
 import { openTable, parseTableSpec, type OpenOptions } from '../maps/registry.js';
 import type { Table } from '../maps/types.js';
 import type { CliIO, Command } from './io.js';
@@ -215,6 +218,15 @@ export async function runMapTool(tool: Tool, args: string[], io: CliIO): Promise
             await openTable(spec, openOpts);
             throw new Fatal(`${spec} map requires O_RDONLY access mode`);
           }
+          const dbName = name + (COMPILED_SUFFIX[type] as string);
+          let mtime: number;
+          try {
+            mtime = statSync(dbName).mtimeMs;
+          } catch (e) {
+            throw new Fatal(`open database ${dbName}: ${errnoText(e)}`);
+          }
+          const stale = staleWarning(name, dbName, {}, mtime);
+          if (stale) warn(stale);
           for (const k of keys) if (deleteKey(type, name, k, { fold: o.fold })) deleted = true;
         }
         return deleted ? 0 : 1;
@@ -243,9 +255,10 @@ export async function runMapTool(tool: Tool, args: string[], io: CliIO): Promise
       const stdinText = o.incremental ? (await stdinLines(io)).map((l) => l + '\n').join('') : undefined;
       for (const arg of o.files) {
         const { type, name, spec } = specOf(arg);
-        if (type === 'fail') throw new Fatal(`table ${spec}: write error: Application error`);
-        if (!isBuildableType(type)) {
-          throw new Fatal(`unsupported dictionary type: ${type} does not support bulk-mode creation.`);
+        if (type === 'fail') {
+          // fail: accepts the open and fails the first write.
+          if (stdinText === undefined || stdinText.trim() !== '') throw new Fatal(`table ${spec}: write error: Application error`);
+          continue;
         }
         const r = buildTable(type, name, {
           fold: o.fold,

@@ -45,12 +45,7 @@ export function isBuildableType(type: string): boolean {
  * the number of entries written. Throws MapError when the source cannot be read.
  */
 export function buildTable(type: string, name: string, opts: BuildOptions = {}): { warnings: Warning[]; count: number } {
-  if (!isBuildableType(type)) {
-    throw new MapError('MAP_UNSUPPORTED', `unsupported dictionary type: ${type}`, {}, { temporary: false });
-  }
-  const suffix = COMPILED_SUFFIX[type] as string;
-  const dbName = name + suffix;
-  const dbPath = resolveName(dbName, opts);
+  // Like Postfix, read the source first: a missing file is reported before a bad type.
   const label = opts.sourceLabel ?? name;
   let text = opts.sourceText;
   if (text === undefined) {
@@ -60,6 +55,12 @@ export function buildTable(type: string, name: string, opts: BuildOptions = {}):
       throw new MapError('MAP_OPEN', `open ${name}: ${errnoText(e)}`, {}, { cause: e, temporary: true });
     }
   }
+  if (!isBuildableType(type)) {
+    throw new MapError('MAP_UNSUPPORTED', `unsupported dictionary type: ${type} does not support bulk-mode creation.`, {}, { temporary: false });
+  }
+  const suffix = COMPILED_SUFFIX[type] as string;
+  const dbName = name + suffix;
+  const dbPath = resolveName(dbName, opts);
   const warnings: Warning[] = [];
   const fold = opts.fold ?? true;
   const dups = opts.duplicates ?? 'warn';
@@ -72,11 +73,13 @@ export function buildTable(type: string, name: string, opts: BuildOptions = {}):
       old.close();
     }
   }
+  // Postfix names the table differently per type: Berkeley DB by file, LMDB/CDB by type:name.
+  const dupLabel = type === 'hash' || type === 'btree' ? dbName : `${type}:${name}`;
   const put = (key: string, value: string): void => {
     const k = fold ? key.toLowerCase() : key;
     if (map.has(k)) {
       if (dups === 'replace') map.set(k, value);
-      else if (dups === 'warn') warnings.push({ code: 'MAP_DUPLICATE', file: dbName, message: `duplicate entry: "${k}"` });
+      else if (dups === 'warn') warnings.push({ code: 'MAP_DUPLICATE', file: dupLabel, message: `duplicate entry: "${k}"` });
       return;
     }
     map.set(k, value);
@@ -89,7 +92,7 @@ export function buildTable(type: string, name: string, opts: BuildOptions = {}):
       map.set('@', '@');
     }
   } else {
-    for (const kv of parseKeyValueSource(text, label, warnings)) {
+    for (const kv of parseKeyValueSource(text, label, warnings, 'postmap')) {
       let value = kv.value;
       if (opts.rhsIsFile) {
         try {

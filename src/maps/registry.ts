@@ -82,9 +82,10 @@ export function listTableTypes(): string[] {
  */
 export function parseTableSpec(spec: string, defaultType?: string): TableSpec {
   const colon = spec.indexOf(':');
-  // A leading '/' or '.' means a path, even if it contains ':' later on.
-  if (colon <= 0 || colon === spec.length - 1 || spec.charCodeAt(0) === 0x2f /* / */) {
-    if (defaultType !== undefined) return { type: defaultType, name: spec };
+  // No type (or a leading '/': a path that may contain ':'): the default type, if allowed.
+  const untyped = colon < 0 || spec.charCodeAt(0) === 0x2f; /* / */
+  if (untyped && defaultType !== undefined) return { type: defaultType, name: spec };
+  if (untyped || colon === 0 || colon === spec.length - 1) {
     throw new MapError('MAP_SPEC', `open dictionary: expecting "type:name" form instead of "${spec}"`, {}, { temporary: false });
   }
   return { type: spec.slice(0, colon), name: spec.slice(colon + 1) };

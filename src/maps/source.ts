@@ -85,7 +85,7 @@ export interface KeyValue {
  * the value is the rest with surrounding whitespace removed. Returns undefined (after a
  * warning) for lines Postfix ignores.
  */
-export function parseKeyValue(ll: LogicalLine, file: string, warnings: Warning[]): KeyValue | undefined {
+export function parseKeyValue(ll: LogicalLine, file: string, warnings: Warning[], dialect: 'postmap' | 'texthash' = 'texthash'): KeyValue | undefined {
   const s = trimEnd(ll.text);
   const n = s.length;
   let i = 0;
@@ -110,7 +110,9 @@ export function parseKeyValue(ll: LogicalLine, file: string, warnings: Warning[]
   let v = i;
   while (v < n && isSpaceCode(s.charCodeAt(v))) v++;
   if (v >= n || i >= n) {
-    warnings.push({ code: 'MAP_SYNTAX', file, line: ll.line, message: 'expected format: key whitespace value -- ignoring this line' });
+    // postmap's own parser says less than texthash's (both texts as Postfix 3.7 prints them).
+    const message = dialect === 'postmap' ? 'expected format: key whitespace value' : 'expected format: key whitespace value -- ignoring this line';
+    warnings.push({ code: 'MAP_SYNTAX', file, line: ll.line, message });
     return undefined;
   }
   if (key.charCodeAt(key.length - 1) === 0x3a /* : */) {
@@ -120,10 +122,10 @@ export function parseKeyValue(ll: LogicalLine, file: string, warnings: Warning[]
 }
 
 /** Parse a whole postmap source. */
-export function parseKeyValueSource(text: string, file: string, warnings: Warning[]): KeyValue[] {
+export function parseKeyValueSource(text: string, file: string, warnings: Warning[], dialect: 'postmap' | 'texthash' = 'texthash'): KeyValue[] {
   const out: KeyValue[] = [];
   for (const ll of logicalLines(text, file, warnings)) {
-    const kv = parseKeyValue(ll, file, warnings);
+    const kv = parseKeyValue(ll, file, warnings, dialect);
     if (kv) out.push(kv);
   }
   return out;

@@ -1,0 +1,119 @@
+/**
+ * Replays test/fixtures/maps/real/CASE/steps against readdress postmap/postalias and compares
+ * stdout, stderr and exit code byte for byte with what real Postfix 3.7.11 printed
+ * (recorded by test/fixtures/maps/record.sh).
+ */
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCaptured } from '../../src/cli/io.js';
+import { run as postalias } from '../../src/cli/postalias.js';
+import { run as postmap } from '../../src/cli/postmap.js';
+import { tmpDir } from '../maps/helpers/vectors.js';
+
+const fixtures = new URL('../fixtures/maps/', import.meta.url).pathname;
+const realDir = path.join(fixtures, 'real');
+
+/** Split a command line as sh would for the quoting used in steps files. */
+function shellWords(s: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i] as string;
+    if (c === "'") {
+      const e = s.indexOf("'", i + 1);
+      cur += s.slice(i + 1, e);
+      i = e;
+      inWord = true;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < s.length && s[j] !== '"'; j++) {
+        if (s[j] === '\\' && (s[j + 1] === '"' || s[j + 1] === '\\')) j++;
+        cur += s[j];
+      }
+      i = j;
+      inWord = true;
+    } else if (c === '\\') {
+      cur += s[++i] ?? '';
+      inWord = true;
+    } else if (c === ' ' || c === '\t') {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}
+
+const cases = readdirSync(realDir).filter((d) => statSync(path.join(realDir, d)).isDirectory()).sort();
+const cwd0 = process.cwd();
+
+describe('postmap/postalias against recorded Postfix 3.7.11 output', () => {
+  afterAll(() => process.chdir(cwd0));
+  for (const name of cases) {
+    it(name, async () => {
+      const src = path.join(realDir, name);
+      const work = tmpDir('readdress-postmap-');
+      mkdirSync(path.join(work, '.conf'));
+      cpSync(path.join(fixtures, 'real-main.cf'), path.join(work, '.conf', 'main.cf'));
+      const old = new Date('2020-01-01T00:00:00');
+      for (const f of readdirSync(src)) {
+        const p = path.join(src, f);
+        if (f === 'steps' || !statSync(p).isFile()) continue;
+        cpSync(p, path.join(work, f));
+        utimesSync(path.join(work, f), old, old);
+      }
+      const steps = readFileSync(path.join(src, 'steps'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+      process.chdir(work);
+      try {
+        let n = 0;
+        const got: unknown[] = [];
+        const want: unknown[] = [];
+        for (let step of steps) {
+          n++;
+          const exp = (suffix: string): string => readFileSync(path.join(src, 'expected', `${n}.${suffix}`), 'utf8');
+          let sort = false;
+          let noyp = false;
+          for (;;) {
+            if (step.startsWith('@sort ')) [sort, step] = [true, step.slice(6)];
+            else if (step.startsWith('@noyp ')) [noyp, step] = [true, step.slice(6)];
+            else break;
+          }
+          if (step.startsWith('!touch ')) {
+            const [file, date] = step.slice(7).split(' ') as [string, string];
+            const t = new Date(`${date}T00:00:00`);
+            utimesSync(file, t, t);
+            continue;
+          }
+          let stdin = '';
+          const lt = step.lastIndexOf(' < ');
+          if (lt >= 0) {
+            stdin = readFileSync(step.slice(lt + 3), 'utf8');
+            step = step.slice(0, lt);
+          }
+          const [tool, ...args] = shellWords(step);
+          const cmd = tool === 'postalias' ? postalias : postmap;
+          const r = await runCaptured(cmd, ['-c', '.conf', ...args], stdin);
+          let out = r.stdout;
+          if (noyp) out = out.split('\n').filter((l) => !l.startsWith('YP_LAST_MODIFIED')).join('\n');
+          if (sort) {
+            const lines = out.split('\n').filter((l) => l !== '');
+            lines.sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+            out = lines.map((l) => l + '\n').join('');
+          }
+          const label = `${name} step ${n}: ${step}`;
+          got.push({ label, stdout: out, stderr: r.stderr, rc: r.code });
+          want.push({ label, stdout: exp('out'), stderr: exp('err'), rc: Number(exp('rc').trim()) });
+        }
+        expect(got).toEqual(want);
+      } finally {
+        process.chdir(cwd0);
+      }
+    });
+  }
+});
