@@ -14,7 +14,7 @@ import type { Config } from './types.js';
 import { parseMainCf, type MainCfEntry } from './main-cf.js';
 import { parseMasterCf, serviceParameters, type MasterService } from './master-cf.js';
 import { expandMacros, type ExpandResult } from './expand.js';
-import { parseBool, parseInteger, parseTime, splitList, type TimeUnit } from './lists.js';
+import { defaultTimeUnit, parseBool, parseInteger, parseTime, splitList, type TimeUnit } from './lists.js';
 import {
   STATIC_DEFAULTS, currentHostInfo, deriveMydomain, deriveMyhostname, deriveMynetworks, selectInterfaces,
   type HostInfo,
@@ -27,7 +27,7 @@ export {
   expandMacros, compatLevelFromString, MAX_MACRO_NESTING,
   type ExpandOptions, type ExpandResult, type MacroLookup, type MacroMode, type RelOp, type RelopEval,
 } from './expand.js';
-export { splitList, parseTime, parseBool, parseInteger, TIME_UNITS, type TimeUnit } from './lists.js';
+export { splitList, parseTime, parseBool, parseInteger, defaultTimeUnit, TIME_UNITS, type TimeUnit } from './lists.js';
 export {
   STATIC_DEFAULTS, DERIVED_PARAMETERS, MAIL_VERSION, DEFAULT_MYDOMAIN, currentHostInfo, deriveMyhostname,
   deriveMydomain, deriveMynetworks, selectInterfaces, type HostInfo, type InterfaceAddress,
@@ -184,11 +184,12 @@ export class PostfixConfig implements Config {
   }
 
   int(name: string): number {
-    return parseInteger(this.get(name), name);
+    return parseInteger(this.get(name), name, LONG_PARAMETERS.has(name) ? 64 : 32);
   }
 
-  time(name: string, defaultUnit: TimeUnit = 's'): number {
-    return parseTime(this.get(name), defaultUnit, name);
+  /** Time in seconds; without `defaultUnit`, the unit that ends the parameter's default (`5d` → d). */
+  time(name: string, defaultUnit?: TimeUnit): number {
+    return parseTime(this.get(name), defaultUnit ?? defaultTimeUnit(this.defaultRaw(name)), name);
   }
 
   withOverrides(overrides: Record<string, string>): PostfixConfig {
@@ -301,6 +302,9 @@ export const RAW_PARAMETERS: ReadonlySet<string> = new Set([
   'command_execution_directory', 'default_rbl_reply', 'forward_path', 'luser_relay', 'mailbox_command',
   'postscreen_expansion_filter', 'postscreen_reject_footer', 'smtpd_expansion_filter', 'smtpd_reject_footer',
 ]);
+
+/** Integer parameters Postfix keeps in a long (64-bit) rather than an int. */
+export const LONG_PARAMETERS: ReadonlySet<string> = new Set(['message_size_limit', 'mailbox_size_limit', 'virtual_mailbox_limit', 'queue_minfree']);
 
 /** Parameters a program sets itself; assigning them in main.cf only draws a warning. */
 export const READ_ONLY_PARAMETERS: ReadonlySet<string> = new Set(['process_id', 'process_name', 'service_name']);

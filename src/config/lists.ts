@@ -41,41 +41,66 @@ export function splitList(value: string): string[] {
   return out;
 }
 
+const INT_MAX = 2147483647;
+
 /**
- * Parse a time value: decimal number with an optional unit letter (`s m h d w`); plain numbers
- * use `defaultUnit`. Returns seconds.
- * @throws ConfigError `CONFIG_VALUE` (`bad time value or unit: name = value` style).
+ * Parse a time value as Postfix's conv_time: a decimal number (leading whitespace and a sign
+ * allowed, as strtol), then an optional unit letter `s m h d w`; plain numbers use `defaultUnit`.
+ * Text after the unit letter is ignored, as Postfix ignores it. The result must be ≥ 0 and fit
+ * an int; with a unit other than `s` the number must stay below INT_MAX / unit.
+ * Returns seconds.
+ * @throws ConfigError `CONFIG_VALUE` `parameter NAME: bad time value or unit: VALUE`.
  */
-export function parseTime(value: string, defaultUnit: TimeUnit = 's', name?: string): number {
-  const m = /^[ \t\r\n\f\v]*([+-]?\d+)([a-z]?)$/.exec(value);
-  const unit = (m?.[2] || defaultUnit) as string;
-  if (!m || !Object.hasOwn(TIME_UNITS, unit)) {
-    throw new ConfigError('CONFIG_VALUE', `invalid time value or unit: ${name ?? 'value'} = ${value}`,
-      name !== undefined ? { text: value } : {});
+export function parseTime(value: string, defaultUnit: TimeUnit = 's', name = 'value'): number {
+  const bad = () => new ConfigError('CONFIG_VALUE', `parameter ${name}: bad time value or unit: ${value}`);
+  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)/.exec(value);
+  if (!m) throw bad();
+  const n = Number(m[2]) * (m[1] === '-' ? -1 : 1);
+  if (n < 0 || n > INT_MAX) throw bad();
+  const unit = value.length > m[0].length ? (value[m[0].length] as string) : defaultUnit;
+  if (!Object.hasOwn(TIME_UNITS, unit)) throw bad();
+  const factor = TIME_UNITS[unit as TimeUnit];
+  if (factor > 1 && n >= Math.floor(INT_MAX / factor)) throw bad();
+  return n * factor;
+}
+
+/**
+ * The default unit of a time parameter: the unit letter that ends its default value
+ * (`maximal_queue_lifetime = 5d` → `d`), as Postfix derives it; `s` otherwise.
+ */
+export function defaultTimeUnit(defaultValue: string | undefined): TimeUnit {
+  if (defaultValue && defaultValue.length >= 2) {
+    const last = defaultValue[defaultValue.length - 1] as string;
+    const before = defaultValue.charCodeAt(defaultValue.length - 2);
+    // A digit or the '}' of ${stress?{1}:{10}}s before the letter.
+    if (Object.hasOwn(TIME_UNITS, last) && ((before >= 48 && before <= 57) || before === 125)) return last as TimeUnit;
   }
-  const n = Number(m[1]);
-  if (n < 0) throw new ConfigError('CONFIG_VALUE', `invalid time value: ${name ?? 'value'} = ${value}`);
-  return n * TIME_UNITS[unit as TimeUnit];
+  return 's';
 }
 
 /**
  * Parse a boolean: `yes` or `no` in any case, nothing else (Postfix's conv_bool).
  * @throws ConfigError `CONFIG_VALUE` `bad boolean configuration: name = value`.
  */
-export function parseBool(value: string, name?: string): boolean {
+export function parseBool(value: string, name = 'value'): boolean {
   const v = value.toLowerCase();
   if (v === 'yes') return true;
   if (v === 'no') return false;
-  throw new ConfigError('CONFIG_VALUE', `bad boolean configuration: ${name ?? 'value'} = ${value}`);
+  throw new ConfigError('CONFIG_VALUE', `bad boolean configuration: ${name} = ${value}`);
 }
 
 /**
- * Parse a decimal integer (optional sign, no trailing text: Postfix's conv_int/conv_long).
- * @throws ConfigError `CONFIG_VALUE` `bad numerical configuration: name = value`.
+ * Parse a decimal integer as Postfix's conv_int / conv_long: optional leading whitespace and
+ * sign, digits, nothing after; `bits` 32 for int parameters, 64 for long ones
+ * (message_size_limit, mailbox_size_limit …).
+ * @throws ConfigError `CONFIG_VALUE` `bad numerical configuration: NAME = VALUE`.
  */
-export function parseInteger(value: string, name?: string): number {
-  if (!/^[ \t\r\n\f\v]*[+-]?\d+$/.test(value)) {
-    throw new ConfigError('CONFIG_VALUE', `bad numerical configuration: ${name ?? 'value'} = ${value}`);
+export function parseInteger(value: string, name = 'value', bits: 32 | 64 = 32): number {
+  const m = /^[ \t\n\v\f\r]*[+-]?\d+$/.exec(value);
+  const n = m ? BigInt(value.trim()) : undefined;
+  const max = bits === 32 ? 2n ** 31n : 2n ** 63n;
+  if (n === undefined || n >= max || n < -max) {
+    throw new ConfigError('CONFIG_VALUE', `bad numerical configuration: ${name} = ${value}`);
   }
-  return Number(value);
+  return Number(n);
 }

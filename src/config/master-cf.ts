@@ -131,7 +131,7 @@ export function parseMasterCf(text: string, file = 'master.cf'): MasterService[]
         continue;
       }
       const nv = splitNameValue(setting);
-      if ('error' in nv) throw new ConfigError('CONFIG_SYNTAX', `${nv.error}: "-o ${setting}"`, where);
+      if ('error' in nv) throw new ConfigError('CONFIG_SYNTAX', nv.error, { file, line: ll.line, text: `-o ${setting}` });
       overrides[nv.name] = nv.value;
     }
     services.push({

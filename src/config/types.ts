@@ -15,11 +15,14 @@ export interface Config {
   isSet(name: string): boolean;
   /** Expanded and split on commas/whitespace, `{…}` groups kept whole. */
   list(name: string): string[];
-  /** yes/no (also true/false, 1/0). */
+  /** `yes`/`no` in any case, nothing else (Postfix's conv_bool); ConfigError otherwise. */
   bool(name: string): boolean;
   /** Integer value. */
   int(name: string): number;
-  /** Time value in seconds; plain numbers use `defaultUnit` (`s` unless given). */
+  /**
+   * Time value in seconds; plain numbers use `defaultUnit`, else the unit that ends the
+   * parameter's Postfix default (`maximal_queue_lifetime = 5d` → days), else seconds.
+   */
   time(name: string, defaultUnit?: 's' | 'm' | 'h' | 'd' | 'w'): number;
   /** A copy with some parameters replaced (as master.cf `-o name=value` does). */
   withOverrides(overrides: Record<string, string>): Config;
