@@ -33,8 +33,11 @@ export interface CleanupRewriter {
   rewriteSender(sender: string): Promise<string>;
   /** One envelope recipient → the recipients it becomes (canonical + virtual alias expansion). */
   rewriteRecipient(recipient: string): Promise<string[]>;
-  /** Rewrite address headers in the given context; fields not changed are returned as they came. */
-  rewriteHeaders(fields: HeaderField[], context: 'local' | 'remote'): Promise<HeaderField[]>;
+  /**
+   * Rewrite the address headers of a header block (fields separated by `\n`, folded lines
+   * kept) in the given context; returns the block, unchanged text for unchanged headers.
+   */
+  rewriteHeaders(block: string, context: 'local' | 'remote'): Promise<string>;
 }
 
 export interface CleanupOptions {
@@ -71,6 +74,13 @@ export function splitHeaders(content: string): { fields: HeaderField[]; body: st
     pos = nl < 0 ? content.length : nl + 1;
   }
   return { fields, body: content.slice(pos), hasSeparator };
+}
+
+/** DSN NOTIFY flags as Postfix's bit mask (part of the duplicate filter key). */
+function notifyMask(n: string[] | undefined): number {
+  if (!n) return 0;
+  const bits: Record<string, number> = { NEVER: 1, SUCCESS: 2, FAILURE: 4, DELAY: 8 };
+  return n.reduce((m, w) => m | (bits[w] ?? 0), 0);
 }
 
 /** cleanup as a {@link MessageReceiver} for smtpd. */
@@ -129,24 +139,26 @@ export class Cleanup implements MessageReceiver {
 
     // Envelope recipients.
     const given = s.redirect !== undefined ? [{ address: s.redirect, orcpt: `rfc822;${s.redirect}` }] : s.recipients;
-    const input: { address: string; original: string; orcpt?: string; notify?: string[] }[] = given.map((r) => {
-      const e: { address: string; original: string; orcpt?: string; notify?: string[] } = { address: r.address, original: r.address };
-      const given = r.orcpt;
-      // Keep only a client-supplied ORCPT (smtpd passes `rfc822;<as typed>` otherwise).
-      if (given !== undefined && given !== `rfc822;${r.address}`) e.orcpt = given;
+    interface In { address: string; original: string; dsnOrcpt: string; orcpt?: string; notify?: string[] }
+    const input: In[] = given.map((r) => {
+      const e: In = { address: r.address, original: r.address, dsnOrcpt: r.orcpt };
+      // Queue only a client-supplied ORCPT (smtpd records `rfc822;<as typed>` otherwise).
+      if ('orcptGiven' in r && r.orcptGiven) e.orcpt = r.orcpt;
       if ('notify' in r && r.notify) e.notify = r.notify;
       return e;
     });
-    for (const b of s.bcc) input.push({ address: b, original: b });
+    for (const b of s.bcc) input.push({ address: b, original: b, dsnOrcpt: '' });
     const empty = cfg.get('empty_address_recipient') || 'MAILER-DAEMON';
     const recipients: QueuedRecipient[] = [];
+    // Postfix's duplicate filter (been_here with BH_FLAG_FOLD): case-insensitive; with
+    // enable_original_recipient the key also holds the DSN ORCPT, NOTIFY and original recipient.
     const seen = new Set<string>();
     const limit = cfg.int('duplicate_filter_limit');
     const withOriginal = cfg.bool('enable_original_recipient');
     for (const r of input) {
       const outs = await rw.rewriteRecipient(r.address === '' ? empty : r.address);
       for (const a of outs) {
-        const key = withOriginal ? JSON.stringify([a, r.original, r.orcpt ?? '', r.notify ?? []]) : a;
+        const key = (withOriginal ? `${r.dsnOrcpt}\n${notifyMask(r.notify)}\n${r.original}\n${a}` : a).toLowerCase();
         if (seen.has(key)) continue;
         if (limit <= 0 || seen.size < limit) seen.add(key);
         const q: QueuedRecipient = { address: a, original: r.original };
@@ -178,7 +190,10 @@ export class Cleanup implements MessageReceiver {
     const context: 'local' | 'remote' | undefined = s.rewriteContext === 'local' ? 'local' : remoteDomain ? 'remote' : undefined;
     // smtpd's own Received: header (first field) is never rewritten.
     let out = kept;
-    if (context !== undefined && kept.length > 0) out = await rw.rewriteHeaders(kept, context);
+    if (context !== undefined && kept.length > 0) {
+      const block = await rw.rewriteHeaders(kept.map((f) => f.text + '\n').join(''), context);
+      out = splitHeaders(block).fields;
+    }
 
     const addMissing = s.rewriteContext === 'local' || cfg.bool('always_add_missing_headers');
     const present = new Set(out.map((f) => f.name.toLowerCase()));

@@ -637,12 +637,14 @@ export class SmtpSession {
       }
       this.log.info(`${st.queueId ?? 'NOQUEUE'}: client=${st.client.namaddr}`);
     }
+    const orcptGiven = orcpt !== undefined;
     if (orcpt === undefined) {
       let given = argv[2]!.text;
       if (given.startsWith('<') && given.endsWith('>')) given = given.slice(1, -1);
       orcpt = `rfc822;${given}`;
     }
     const entry: SessionState['recipients'][number] = { address: rcpt, orcpt };
+    if (orcptGiven) entry.orcptGiven = true;
     if (notify) entry.notify = notify;
     st.recipients.push(entry);
     st.firstRecipient ??= rcpt;

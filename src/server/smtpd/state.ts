@@ -33,6 +33,8 @@ export interface RcptEntry {
   address: string;
   /** DSN ORCPT (`type;addr`), or the address as given when the client sent none. */
   orcpt: string;
+  /** The client sent ORCPT= (otherwise `orcpt` is smtpd's `rfc822;<as typed>`). */
+  orcptGiven?: boolean;
   notify?: string[];
 }
 

@@ -1,8 +1,8 @@
 /**
  * Builds smtpd's {@link AccessDeps} from a configuration over the SDK: tables from the maps
- * registry (opened once per `type:name`), trivial-rewrite resolve from src/route (with
- * `transport_maps` and `relocated_maps` plugged in, so RCPT sees the same `error` routes qmgr
- * would), `mynetworks` as a host-or-address match list, `inet_interfaces` addresses, the
+ * registry (opened once per `type:name`, shared with the route pipeline), trivial-rewrite
+ * resolve from src/route followed by `transport_maps` and `relocated_maps` (so RCPT sees the
+ * same `error` routes qmgr would), `mynetworks` as a host-or-address match list, `inet_interfaces` addresses, the
  * address parser from src/address, and the queue file system's free space (`queue_minfree`).
  */
 import { statfs } from 'node:fs/promises';
@@ -10,12 +10,15 @@ import type { Config } from '../../config/types.js';
 import type { Table } from '../../maps/types.js';
 import { openTable as registryOpenTable } from '../../maps/registry.js';
 import { parseAddressList, internalizeAddress } from '../../address/tokenize.js';
-import { findAddressSync, findKeySync, Find, FIND_DEFAULT, type FindContext } from '../../route/addr-find.js';
+import type { FindContext } from '../../route/addr-find.js';
+import { withLookups } from '../../route/lookup.js';
+import { MatchList, openMatchList, parseIp, formatIp } from '../../route/match-list.js';
+import { lookupRelocated } from '../../route/relocated.js';
+import { isLocalDomain, resolveAddressAsync, ResolveFlags, type ResolveParams } from '../../route/resolve.js';
 import { extensionSplit } from '../../route/addr-util.js';
-import { Lookup } from '../../route/lookup.js';
-import { MatchList, openMatchList, tableLookup, parseIp, formatIp, type LookupContext } from '../../route/match-list.js';
-import { isLocalDomain, resolveAddressAsync, resolveParamsFromConfig, ResolveFlags, type ResolveParams } from '../../route/resolve.js';
 import { rewriteAddress } from '../../route/rewrite.js';
+import { createRewriter, type Rewriter } from '../../route/rewriter.js';
+import { lookupTransport } from '../../route/transport.js';
 import type { AccessDeps, ResolveReply } from './access.js';
 import { nodeDns, type DnsResolver } from './dns.js';
 import type { SmtpdLog } from './session.js';
@@ -29,19 +32,11 @@ export interface WiringOptions {
   interfaceAddresses?: () => string[];
 }
 
-/** A route/lookup.ts Lookup that reads through match-list's async context (so async tables work). */
-class CtxLookup extends Lookup {
-  constructor(private readonly ctx: LookupContext | undefined) {
-    super();
-  }
-  override get(t: Table, key: string): string | undefined {
-    return tableLookup(t, key, this.ctx, 1 /* FOLD_CASE */);
-  }
-}
-
 /** Everything built from one configuration (rebuilt on SIGHUP). */
 export interface SmtpdRouting {
   deps: AccessDeps;
+  /** The route pipeline (cleanup uses it for the envelope and headers). */
+  rewriter: Rewriter;
   resolveParams: ResolveParams;
   findContext: FindContext;
   table: (spec: string) => Promise<Table>;
@@ -59,42 +54,20 @@ export async function createSmtpdRouting(config: Config, opts: WiringOptions): P
     }
     return t;
   };
-  const tables = (param: string): Promise<Table[]> => Promise.all(config.list(param).map(table));
 
-  const split = extensionSplit(config.get('recipient_delimiter'), config.bool('owner_request_special'), config.get('double_bounce_sender') || 'double-bounce');
-  const myorigin = config.get('myorigin').toLowerCase();
-  // Filled in below; isLocal needs the resolve parameters.
-  let params: ResolveParams | undefined;
-  const findContext: FindContext = {
-    split,
-    isLocal: (domain) => domain.toLowerCase() === myorigin || (params !== undefined && isLocalDomain(params, domain)),
-  };
-
-  const transportTables = await tables('transport_maps');
-  const relocatedTables = await tables('relocated_maps');
-  const transportParent = config.list('parent_domain_matches_subdomains').includes('transport_maps');
-  params = await resolveParamsFromConfig(config, {
+  const rewriter = await createRewriter(config, {
     openTable: table,
-    ...(opts.interfaceAddresses ? { interfaceAddresses: opts.interfaceAddresses } : {}),
-    ...(transportTables.length
-      ? {
-          transportLookup: (rcpt: string, _domain: string, ctx?: LookupContext) => {
-            const lk = new CtxLookup(ctx);
-            const strategy = Find.FULL | Find.NOEXT | Find.DOMAIN | (transportParent ? Find.PDMS : Find.PDDMS);
-            const hit = findAddressSync(transportTables, rcpt, findContext, { strategy, stage: 'transport_maps' }, undefined, lk);
-            if (hit) return hit.value;
-            return findKeySync(transportTables, '*', false, undefined, 'transport_maps', lk)?.value;
-          },
-        }
-      : {}),
-    ...(relocatedTables.length
-      ? {
-          relocatedLookup: (rcpt: string, ctx?: LookupContext) =>
-            findAddressSync(relocatedTables, rcpt, findContext, { strategy: FIND_DEFAULT, stage: 'relocated_maps' }, undefined, new CtxLookup(ctx))?.value,
-        }
-      : {}),
+    ...(opts.interfaceAddresses ? { resolve: { interfaceAddresses: opts.interfaceAddresses } } : {}),
   });
-  const rp = params;
+  const rp = rewriter.resolveParams;
+  const myorigin = rewriter.rewriteParams.myorigin.toLowerCase();
+  const findContext: FindContext = {
+    split: extensionSplit(config.get('recipient_delimiter'), config.bool('owner_request_special'), config.get('double_bounce_sender') || 'double-bounce'),
+    isLocal: (domain, lk) => domain.toLowerCase() === myorigin || isLocalDomain(rp, domain, lk.ctx),
+  };
+  const transportParent = config.list('parent_domain_matches_subdomains').includes('transport_maps');
+  const transportTables = rewriter.tables.transport_maps;
+  const relocatedTables = rewriter.tables.relocated_maps;
 
   const own = new Set(rp.inetInterfaces.map(canonIp));
   const pdms = new Set(config.list('parent_domain_matches_subdomains'));
@@ -105,18 +78,42 @@ export async function createSmtpdRouting(config: Config, opts: WiringOptions): P
     onWarning: (w) => opts.log.warn(w.message),
   });
 
+  /** smtpd_resolve_addr: rewrite (local), resolve, then transport_maps and relocated_maps as qmgr would. */
   const resolve = async (_sender: string, address: string): Promise<ResolveReply> => {
-    const rewritten = rewriteAddress(rp.rewrite, 'local', address);
+    const rewritten = rewriteAddress(rewriter.rewriteParams, 'local', address);
     const r = await resolveAddressAsync(rp, rewritten);
+    let transport = r.transport ?? '';
+    let nexthop = r.nexthop ?? '';
+    let flags = r.flags;
+    if (r.transport !== undefined && r.nexthop !== undefined && !(flags & ResolveFlags.FAIL)) {
+      const routed = await withLookups((lk) => {
+        let cur = { transport, nexthop };
+        if (r.addressClass !== 'alias' && transportTables.length > 0) {
+          const hit = lookupTransport({ parentMatchesSubdomains: transportParent }, transportTables, findContext, r.recipient, cur, lk);
+          if (hit) cur = { transport: hit.transport, nexthop: hit.nexthop };
+        }
+        if (relocatedTables.length > 0) {
+          const moved = lookupRelocated(relocatedTables, findContext, r.recipient, lk);
+          if (moved) cur = { transport: 'error', nexthop: moved.nexthop };
+        }
+        return cur;
+      }).catch((e: unknown) => {
+        opts.log.warn(`${address}: ${(e as Error).message}`);
+        flags |= ResolveFlags.FAIL;
+        return { transport, nexthop };
+      });
+      transport = routed.transport;
+      nexthop = routed.nexthop;
+    }
     return {
-      transport: r.transport ?? '',
-      nexthop: r.nexthop ?? '',
+      transport,
+      nexthop,
       // smtpd folds the resolved recipient to lower case for its checks.
       recipient: r.recipient.toLowerCase(),
       cls: r.addressClass ?? 'default',
-      error: (r.flags & ResolveFlags.ERROR) !== 0,
-      fail: (r.flags & ResolveFlags.FAIL) !== 0,
-      routed: (r.flags & ResolveFlags.ROUTED) !== 0,
+      error: (flags & ResolveFlags.ERROR) !== 0,
+      fail: (flags & ResolveFlags.FAIL) !== 0,
+      routed: (flags & ResolveFlags.ROUTED) !== 0,
     };
   };
 
@@ -140,7 +137,7 @@ export async function createSmtpdRouting(config: Config, opts: WiringOptions): P
     dns: opts.dns ?? nodeDns(),
     log: opts.log,
   };
-  return { deps, resolveParams: rp, findContext, table };
+  return { deps, rewriter, resolveParams: rp, findContext, table };
 }
 
 function canonIp(a: string): string {
