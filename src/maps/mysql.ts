@@ -1,7 +1,7 @@
 /**
  * `mysql:/path/file.cf` tables (Postfix's mysql_table(5)) on top of the mysql2 driver.
  *
- * Behaviour matched to Postfix 3.7's dict_mysql: the key is case-folded (ASCII) when folding is on,
+ * Behaviour matched to Postfix 3.7's dict_mysql: the key is case-folded when folding is on,
  * filtered by `domain`, expanded into `query` with MySQL escaping, and every non-NULL field of every
  * row is formatted with `result_format` and joined with commas (`expansion_limit` caps the count).
  * Hosts from `hosts` are chosen at random, UNIX sockets before TCP, hosts with a live connection
@@ -30,8 +30,13 @@ export { parseMysqlConfig, type MysqlConfig, type MysqlHost } from './mysql-conf
 
 /** Options of {@link openMysqlTable}. Times are in milliseconds. */
 export interface MysqlTableOptions {
-  /** Fold ASCII upper case in keys before the query (Postfix's default for fixed tables). Default true. */
+  /** Case-fold keys before the query (Postfix's default for fixed tables). Default true. */
   foldCase?: boolean;
+  /**
+   * Fold as UTF-8 (smtputf8_enable = yes, the Postfix 3.7 default at compatibility_level >= 1);
+   * false folds ASCII letters only (smtputf8_enable = no). Default true.
+   */
+  utf8?: boolean;
   /** Random source for host selection (default Math.random). `() => 0` tries hosts in file order. */
   random?: () => number;
   /** How long a failed host is skipped. Default 60 000 (Postfix's RETRY_CONN_INTV). */
@@ -114,13 +119,27 @@ export function escapeMysql(s: string): string {
   return out;
 }
 
-/** ASCII-only lower-casing, as Postfix's lowercase() folds dict keys. */
-function asciiLower(s: string): string {
+/** ASCII-only lower-casing: Postfix's lowercase(), used when smtputf8_enable = no. */
+export function asciiFold(s: string): string {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x41 && c <= 0x5a) return s.replace(/[A-Z]+/g, (m) => m.toLowerCase()); // 'A'..'Z'
   }
   return s;
+}
+
+/**
+ * Full Unicode case folding, as Postfix's casefold() does with smtputf8_enable = yes (ICU fold):
+ * `ß` → `ss`, `ς` and `Σ` → `σ`. Approximated per code point as lower(upper(c)), which avoids the
+ * context rule of toLowerCase (final sigma). ASCII-only keys take the fast path.
+ */
+export function utf8Fold(s: string): string {
+  let i = 0;
+  for (; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) break;
+  if (i === s.length) return asciiFold(s);
+  let out = asciiFold(s.slice(0, i));
+  for (const ch of s.slice(i)) out += ch.charCodeAt(0) < 0x80 ? ch.toLowerCase() : ch.toUpperCase().toLowerCase();
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -468,6 +487,7 @@ export class MysqlTable implements Table {
   private readonly domain: DomainPattern[] | undefined;
   private readonly domainTables = new Map<string, Promise<Table>>();
   private readonly fold: boolean;
+  private readonly utf8: boolean;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly retryInterval: number;
@@ -480,6 +500,7 @@ export class MysqlTable implements Table {
     this.config = config;
     this.name = `mysql:${config.file}`;
     this.fold = opts.foldCase ?? true;
+    this.utf8 = opts.utf8 ?? true;
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
     this.retryInterval = opts.retryInterval ?? 60_000;
@@ -517,7 +538,7 @@ export class MysqlTable implements Table {
 
   async lookup(key: string, flags = 0): Promise<string | undefined> {
     if (this.closed) throw new MapError('MAP_CLOSED', `${this.name}: table is closed`, { file: this.config.file }, { temporary: true });
-    if (this.fold || (flags & LookupFlags.FOLD_CASE) !== 0) key = asciiLower(key);
+    if (this.fold || (flags & LookupFlags.FOLD_CASE) !== 0) key = this.utf8 ? utf8Fold(key) : asciiFold(key);
     if (this.domain !== undefined) {
       let ok = domainAllowsSync(this.domain, key);
       if (ok === undefined) {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, MapError, type Warning } from '../../src/errors.js';
 import { parseMysqlConfig, parseHost, readParameters } from '../../src/maps/mysql-config.js';
-import { escapeMysql, openMysqlFromRegistry, openMysqlTable, parseDomainList } from '../../src/maps/mysql.js';
+import { asciiFold, escapeMysql, openMysqlFromRegistry, utf8Fold, openMysqlTable, parseDomainList } from '../../src/maps/mysql.js';
 
 const base = 'hosts = 127.0.0.1\ndbname = db\n';
 
@@ -37,6 +37,24 @@ describe('escapeMysql (mysql_real_escape_string, backslash mode)', () => {
     ['ünï', 'ünï'],
   ];
   for (const [input, want] of cases) it(JSON.stringify(input), () => expect(escapeMysql(input)).toBe(want));
+});
+
+describe('key folding', () => {
+  const cases: Array<[string, string, string]> = [
+    // [key, UTF-8 fold (smtputf8_enable = yes), ASCII fold]; UTF-8 results checked with postmap.
+    ['ALICE@Example.COM', 'alice@example.com', 'alice@example.com'],
+    ['STRAßE@Example.com', 'strasse@example.com', 'straße@example.com'],
+    ['ΣΣ@example.com', 'σσ@example.com', 'ΣΣ@example.com'],
+    ['σς@example.com', 'σσ@example.com', 'σς@example.com'],
+    ['Ünï@Example.COM', 'ünï@example.com', 'Ünï@example.com'],
+    ['İ@example.com', 'i̇@example.com', 'İ@example.com'],
+  ];
+  for (const [key, utf8, ascii] of cases) {
+    it(key, () => {
+      expect(utf8Fold(key)).toBe(utf8);
+      expect(asciiFold(key)).toBe(ascii);
+    });
+  }
 });
 
 describe('reading the .cf file', () => {

@@ -311,7 +311,14 @@ describe.skipIf(!server)('mysql table on a live server', () => {
     expect(await t.lookup("it''s")).toBeUndefined();
   });
 
-  it('folds ASCII upper case by default and not with foldCase: false', async () => {
+  it('folds only ASCII letters with utf8: false (Postfix with smtputf8_enable = no)', async () => {
+    // Checked with postmap at compatibility_level 0: "Ünï@Example.COM" matched the row "Ünï@example.com".
+    const t = await open(writeCf('ascii-fold', substitute(readFileSync(path.join(fixtures, 'configs', 'query-binary.cf'), 'utf8'))), { utf8: false });
+    expect(await t.lookup('Ünï@Example.COM')).toBe('ascii-fold-only@example.net');
+    expect(await t.lookup('STRAßE@Example.com')).toBeUndefined();
+  });
+
+  it('folds upper case by default and not with foldCase: false', async () => {
     const file = writeCf('fold', substitute(readFileSync(path.join(fixtures, 'configs', 'query.cf'), 'utf8')));
     const folded = await open(file);
     const exact = await open(file, { foldCase: false });
