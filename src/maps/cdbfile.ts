@@ -238,7 +238,12 @@ export class CompiledFile {
     if (pos + len > this.size) this.corrupt(pos);
     const no = Math.floor(pos / PAGE);
     const off = pos - no * PAGE;
-    if (off + len <= PAGE) return this.page(no).subarray(off, off + len);
+    if (off + len <= PAGE) {
+      const pg = this.page(no);
+      // A file truncated under us (rewritten in place instead of renamed) reads short.
+      if (off + len > pg.length) this.corrupt(pos);
+      return pg.subarray(off, off + len);
+    }
     const out = Buffer.allocUnsafe(len);
     let done = 0;
     while (done < len) {
@@ -246,7 +251,9 @@ export class CompiledFile {
       const pn = Math.floor(p / PAGE);
       const po = p - pn * PAGE;
       const n = Math.min(PAGE - po, len - done);
-      this.page(pn).copy(out, done, po, po + n);
+      const pg = this.page(pn);
+      if (po + n > pg.length) this.corrupt(p);
+      pg.copy(out, done, po, po + n);
       done += n;
     }
     return out;
