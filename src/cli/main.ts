@@ -18,6 +18,8 @@ const COMMANDS: Record<string, Entry> = {
   postqueue: { summary: 'list or flush the mail queue (Postfix postqueue)', load: async () => (await import('./postqueue.js')).run },
   postsuper: { summary: 'delete, hold, release or requeue queued mail (Postfix postsuper)', load: async () => (await import('./postsuper.js')).run },
   postcat: { summary: 'print queue files (Postfix postcat)', load: async () => (await import('./postcat.js')).run },
+  rewrite: { summary: 'canonicalise addresses as trivial-rewrite does (local/remote context)', load: async () => (await import('./rewrite.js')).run },
+  resolve: { summary: 'route addresses: transport, nexthop, recipient, address class', load: async () => (await import('./resolve.js')).run },
 };
 
 function usage(): string {
