@@ -39,3 +39,29 @@ export { mailAddrCrunch, mailAddrCrunchAsync } from './crunch.js';
 export type { AddressForm, CrunchOptions, CrunchAsyncOptions } from './crunch.js';
 export { headerAddresses, rewriteHeaderAddresses, rewriteHeaderField } from './header.js';
 export type { HeaderAddress, HeaderAddressMapper, HeaderRewriteOptions, HeaderRewriteResult } from './header.js';
+export {
+  MAX_HOSTNAME_LENGTH,
+  MAX_LABEL_LENGTH,
+  IPV6_COL,
+  validHostname,
+  validHostaddr,
+  validIpv4Hostaddr,
+  validIpv6Hostaddr,
+  validHostport,
+  validMailhostAddr,
+  validMailhostLiteral,
+  publicSuffix,
+  registrableDomain,
+} from './domain.js';
+export type { Gripe, ValidHostnameOptions, PublicSuffixOptions } from './domain.js';
+export {
+  isAscii,
+  needsSmtputf8,
+  hasNonAsciiLocalPart,
+  hasNonAsciiDomain,
+  hasALabel,
+  domainToAscii,
+  domainToUnicode,
+  addressDomainToAscii,
+  addressDomainToUnicode,
+} from './idn.js';
