@@ -161,13 +161,28 @@ export async function runMapTool(tool: Tool, args: string[], io: CliIO): Promise
     };
     const decode = (v: string): string => (o.rhsIsFile ? Buffer.from(v, 'base64').toString('latin1') : v);
     const lookup = async (n: number, key: string): Promise<string | undefined> => {
-      const t = await open(n);
+      const t = opened.get(n) ?? (await open(n));
       let v: string | undefined;
       try {
         v = t.lookupSync ? t.lookupSync(key) : await t.lookup(key);
       } catch (e) {
         throw new Fatal(`table ${t.name}: query error: ${(e as Error).message}`);
       }
+      return checkEmpty(t, key, v);
+    };
+    /** Synchronous path for tables already open with a sync lookup (the -q - hot loop). */
+    const lookupNow = (n: number, key: string): string | undefined | null => {
+      const t = opened.get(n);
+      if (!t?.lookupSync) return null;
+      let v: string | undefined;
+      try {
+        v = t.lookupSync(key);
+      } catch (e) {
+        throw new Fatal(`table ${t.name}: query error: ${(e as Error).message}`);
+      }
+      return checkEmpty(t, key, v);
+    };
+    const checkEmpty = (t: Table, key: string, v: string | undefined): string | undefined => {
       if (v === '') {
         io.stderr(`${tool}: warning: table ${t.name}: key ${key}: empty string result is not allowed\n`);
         io.stderr(`${tool}: warning: table ${t.name} should return NO RESULT in case of NOT FOUND\n`);
@@ -183,7 +198,8 @@ export async function runMapTool(tool: Tool, args: string[], io: CliIO): Promise
           let out = '';
           for (const key of await stdinLines(io)) {
             for (let n = 0; n < o.files.length; n++) {
-              const v = await lookup(n, key);
+              let v = lookupNow(n, key);
+              if (v === null) v = await lookup(n, key);
               if (v !== undefined) {
                 out += `${key}${sep}${decode(v)}\n`;
                 found = true;

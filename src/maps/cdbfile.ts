@@ -162,7 +162,11 @@ export class CompiledFile {
   private readonly dataEnd: number;
   private readonly size: number;
   private fd: number;
-  private readonly pages = new Map<number, Buffer>();
+  /** Page cache indexed by page number (sparse), bounded by a FIFO ring of loaded pages. */
+  private pages: Array<Buffer | undefined> = [];
+  private ring: Int32Array;
+  private ringPos = 0;
+  private loaded = 0;
   private readonly maxPages: number;
 
   /**
@@ -213,23 +217,31 @@ export class CompiledFile {
       throw e;
     }
     this.maxPages = Math.max(16, Math.floor((opts.cacheBytes ?? 64 * 2 ** 20) / PAGE));
+    this.ring = new Int32Array(this.maxPages).fill(-1);
     this.label = label;
   }
 
   private readonly label: string;
 
   private page(no: number): Buffer {
-    let p = this.pages.get(no);
-    if (p) return p;
-    if (this.pages.size >= this.maxPages) {
-      // Drop the oldest page (Map keeps insertion order): a cheap FIFO bound.
-      const first = this.pages.keys().next().value as number;
-      this.pages.delete(first);
+    const p = this.pages[no];
+    return p === undefined ? this.loadPage(no) : p;
+  }
+
+  private loadPage(no: number): Buffer {
+    if (this.loaded >= this.maxPages) {
+      // Evict the oldest loaded page: a cheap FIFO bound on memory.
+      const old = this.ring[this.ringPos] as number;
+      if (old >= 0) this.pages[old] = undefined;
+      this.loaded--;
     }
-    p = Buffer.allocUnsafe(PAGE);
+    let p = Buffer.allocUnsafe(PAGE);
     const got = readSync(this.fd, p, 0, PAGE, no * PAGE);
     if (got < PAGE) p = p.subarray(0, got);
-    this.pages.set(no, p);
+    this.pages[no] = p;
+    this.ring[this.ringPos] = no;
+    this.ringPos = (this.ringPos + 1) % this.maxPages;
+    this.loaded++;
     return p;
   }
 
@@ -266,28 +278,81 @@ export class CompiledFile {
   /** Value for `key`, or undefined. Throws MapError on I/O errors and corruption. */
   get(key: string): string | undefined {
     if (this.fd < 0) throw new MapError('MAP_CLOSED', `table ${this.label}: lookup after close`, {}, { temporary: true });
-    const { hash, bytes } = hashKey(key);
-    const klen = bytes ? bytes.length : key.length;
-    let s = hash & this.mask;
-    for (let probes = 0; probes < this.nslots; probes++) {
+    // FNV-1a over the key; ASCII keys need no encoding (the common case on the hot path).
+    let h = 0x811c9dc5;
+    const klen = key.length;
+    for (let i = 0; i < klen; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) return this.getBytes(key);
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    h >>>= 0;
+    const mask = this.mask;
+    let s = h & mask;
+    for (let probes = 0; probes <= mask; probes++) {
       const sp = this.slotsOffset + s * SLOT_SIZE;
-      const slot = this.readAt(sp, SLOT_SIZE);
+      // Slots are 16-byte aligned and pages are 4096 bytes: a slot never spans pages.
+      const pg = this.page(Math.floor(sp / PAGE));
+      const o = sp % PAGE;
+      if (o + SLOT_SIZE > pg.length) this.corrupt(sp);
+      const lo = pg.readUInt32LE(o + 8);
+      const hi = pg.readUInt32LE(o + 12);
+      if (lo === 0 && hi === 0) return undefined;
+      if (pg.readUInt32LE(o) === h && pg.readUInt32LE(o + 4) === klen) {
+        const off = hi * 4294967296 + lo;
+        const v = this.recordValue(off, key, null, klen);
+        if (v !== undefined) return v;
+      }
+      s = (s + 1) & mask;
+    }
+    return undefined;
+  }
+
+  /** Slow path for keys with non-ASCII characters: hash and compare UTF-8 bytes. */
+  private getBytes(key: string): string | undefined {
+    const bytes = Buffer.from(key, 'utf8');
+    const h = hashBytes(bytes);
+    const klen = bytes.length;
+    let s = h & this.mask;
+    for (let probes = 0; probes <= this.mask; probes++) {
+      const slot = this.readAt(this.slotsOffset + s * SLOT_SIZE, SLOT_SIZE);
       const lo = slot.readUInt32LE(8);
       const hi = slot.readUInt32LE(12);
       if (lo === 0 && hi === 0) return undefined;
-      if (slot.readUInt32LE(0) === hash && slot.readUInt32LE(4) === klen) {
-        const off = hi * 2 ** 32 + lo;
-        if (off < this.dataOffset || off + 8 > this.dataEnd) this.corrupt(off);
-        const rh = this.readAt(off, 8);
-        const rk = rh.readUInt32LE(0);
-        const rv = rh.readUInt32LE(4);
-        if (rk !== klen || off + 8 + rk + rv > this.dataEnd) this.corrupt(off);
-        const rec = this.readAt(off + 8, rk + rv);
-        if (sameKey(rec, key, bytes, klen)) return rec.toString('utf8', rk, rk + rv);
+      if (slot.readUInt32LE(0) === h && slot.readUInt32LE(4) === klen) {
+        const v = this.recordValue(hi * 4294967296 + lo, key, bytes, klen);
+        if (v !== undefined) return v;
       }
       s = (s + 1) & this.mask;
     }
     return undefined;
+  }
+
+  /** The value of the record at `off` if its key equals the query, else undefined. */
+  private recordValue(off: number, key: string, bytes: Buffer | null, klen: number): string | undefined {
+    if (off < this.dataOffset || off + 8 > this.dataEnd) this.corrupt(off);
+    const pn = Math.floor(off / PAGE);
+    const pg = this.page(pn);
+    const o = off - pn * PAGE;
+    if (o + 8 <= pg.length) {
+      const rk = pg.readUInt32LE(o);
+      const rv = pg.readUInt32LE(o + 4);
+      if (rk !== klen || off + 8 + rk + rv > this.dataEnd) this.corrupt(off);
+      const end = o + 8 + rk + rv;
+      if (end <= pg.length && bytes === null) {
+        // Whole record in one page: compare and decode in place.
+        const k0 = o + 8;
+        for (let i = 0; i < klen; i++) if (pg[k0 + i] !== key.charCodeAt(i)) return undefined;
+        return pg.toString('utf8', k0 + rk, end);
+      }
+    }
+    const rh = this.readAt(off, 8);
+    const rk = rh.readUInt32LE(0);
+    const rv = rh.readUInt32LE(4);
+    if (rk !== klen || off + 8 + rk + rv > this.dataEnd) this.corrupt(off);
+    const rec = this.readAt(off + 8, rk + rv);
+    if (!sameKey(rec, key, bytes, klen)) return undefined;
+    return rec.toString('utf8', rk, rk + rv);
   }
 
   /** Every record, in file (build) order. */
@@ -306,7 +371,7 @@ export class CompiledFile {
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-    this.pages.clear();
+    this.pages = [];
   }
 }
 
