@@ -59,6 +59,8 @@ export class RecipientDelimiter {
   /** The delimiter set as configured. */
   readonly delimiters: string;
   private readonly single: number; // char code when the set has one character, else -1
+  private readonly ascii: Uint8Array; // 1 for each ASCII delimiter character
+  private readonly nonAscii: string; // delimiter characters >= 128, if any
   private readonly hasDash: boolean;
   private readonly ownerRequestSpecial: boolean;
   private readonly doubleBounce: string;
@@ -70,6 +72,14 @@ export class RecipientDelimiter {
   constructor(delimiters: string, opts: ExtensionOptions = {}) {
     this.delimiters = delimiters;
     this.single = delimiters.length === 1 ? delimiters.charCodeAt(0) : -1;
+    this.ascii = new Uint8Array(128);
+    let nonAscii = '';
+    for (let i = 0; i < delimiters.length; i++) {
+      const c = delimiters.charCodeAt(i);
+      if (c < 128) this.ascii[c] = 1;
+      else nonAscii += delimiters[i];
+    }
+    this.nonAscii = nonAscii;
     this.hasDash = delimiters.includes('-');
     this.ownerRequestSpecial = opts.ownerRequestSpecial ?? true;
     this.doubleBounce = opts.doubleBounceSender ?? DEFAULT_DOUBLE_BOUNCE_SENDER;
@@ -87,8 +97,12 @@ export class RecipientDelimiter {
       for (let i = from; i < to; i++) if (s.charCodeAt(i) === single) return i;
       return -1;
     }
-    const set = this.delimiters;
-    for (let i = from; i < to; i++) if (set.indexOf(s[i]!) >= 0) return i;
+    const ascii = this.ascii;
+    const nonAscii = this.nonAscii;
+    for (let i = from; i < to; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 128 ? ascii[c] === 1 : nonAscii !== '' && nonAscii.indexOf(s[i]!) >= 0) return i;
+    }
     return -1;
   }
 

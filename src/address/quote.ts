@@ -31,6 +31,18 @@ function localStart(addr: string): number {
   return 0;
 }
 
+const C_OK = 0;
+const C_BAD = 1; // space, control, ( ) < > , ; : \ " [ ]
+const C_DOT = 2; // '.'
+const C_AT = 3; // '@'
+/** Classes of ASCII characters for the dot-string test. */
+const DOT_STRING_CLASS = new Uint8Array(128);
+for (let c = 0; c <= 32; c++) DOT_STRING_CLASS[c] = C_BAD;
+DOT_STRING_CLASS[127] = C_BAD;
+for (const c of '()<>,;:\\"[]') DOT_STRING_CLASS[c.charCodeAt(0)] = C_BAD;
+DOT_STRING_CLASS[46] = C_DOT;
+DOT_STRING_CLASS[64] = C_AT;
+
 /**
  * Is `addr[start, end)` an RFC 822 dot-string that can stay unquoted?
  * Non-empty, no leading/trailing dot, no `..`, no space/control, none of
@@ -46,26 +58,13 @@ function isDotString(addr: string, start: number, end: number, flags: number): b
       if ((flags & QUOTE_8BITCLEAN) === 0) return false;
       continue;
     }
-    if (ch <= 32 || ch === 127) return false; // space and controls
-    switch (ch) {
-      case 46: // '.'
-        if (i + 1 < end && addr.charCodeAt(i + 1) === 46) return false; // ".."
-        break;
-      case 40: // '('
-      case 41: // ')'
-      case 60: // '<'
-      case 62: // '>'
-      case 44: // ','
-      case 59: // ';'
-      case 58: // ':'
-      case 92: // '\'
-      case 34: // '"'
-      case 91: // '['
-      case 93: // ']'
-        return false;
-      case 64: // '@'
-        if ((flags & QUOTE_EXPOSE_AT) === 0) return false;
-        break;
+    const cls = DOT_STRING_CLASS[ch]!;
+    if (cls === C_OK) continue;
+    if (cls === C_BAD) return false;
+    if (cls === C_DOT) {
+      if (i + 1 < end && addr.charCodeAt(i + 1) === 46) return false; // ".."
+    } else if (cls === C_AT && (flags & QUOTE_EXPOSE_AT) === 0) {
+      return false;
     }
   }
   return true;
@@ -137,24 +136,25 @@ export function unquote822Local(addr: string): string {
     atOut = early;
     atSrc = early;
   }
+  let run = i; // start of the pending verbatim run in `addr`
   for (; i < n; i++) {
-    let ch = addr.charCodeAt(i);
+    const ch = addr.charCodeAt(i);
     if (ch === 34 /* " */) {
+      out += addr.slice(run, i);
+      run = i + 1;
       inQuote = !inQuote;
-      continue;
-    }
-    if (ch === 64 /* @ */) {
+    } else if (ch === 64 /* @ */) {
       if (!inQuote) {
-        atOut = out.length;
+        atOut = out.length + (i - run);
         atSrc = i;
       }
     } else if (ch === 92 /* \ */) {
-      if (i + 1 >= n) continue; // trailing lone backslash: dropped
-      i++;
-      ch = addr.charCodeAt(i);
+      out += addr.slice(run, i);
+      run = i + 1; // drop the backslash; a trailing lone one is simply dropped
+      if (i + 1 < n) i++; // the escaped character is part of the next run
     }
-    out += addr[i];
   }
+  out += addr.slice(run, n);
   if (atSrc >= 0) return out.slice(0, atOut) + addr.slice(atSrc);
   return out;
 }
