@@ -1,22 +1,35 @@
 /**
- * `readdress postconf`: Postfix's postconf(1) for main.cf parameters.
+ * `readdress postconf`: Postfix's postconf(1).
  *
- *   readdress postconf [-c DIR] [-d] [-n] [-h] [-x] [-m] [-M] [NAME...]
+ *   readdress postconf [-c DIR] [-d | -n] [-h] [-x] [NAME...]
+ *   readdress postconf [-c DIR] -e NAME=VALUE... | -X NAME... | -# NAME...   (or NAME=VALUE...)
+ *   readdress postconf [-c DIR] -M | -F | -P [SERVICE[/TYPE[/NAME]]...]
+ *   readdress postconf [-c DIR] -m | -l
  *
  * -c config dir (else $MAIL_CONFIG, else /etc/postfix); -d built-in defaults; -n only parameters
- * set in main.cf; -h values only; -x expand `$name`; -m table types; -M master.cf services.
+ * set in main.cf; -h values only; -x expand `$name`; -e/-X/-# edit main.cf (set, remove, comment
+ * out); -M master.cf services, -F their fields, -P their `-o` parameters; -m table types; -l
+ * mailbox lock methods.
  * Output, warnings and their order follow Postfix 3.7.11: values printed with whitespace runs
  * collapsed, `name =` for an empty value, `postconf: warning: NAME: unknown parameter`,
  * `…/main.cf: undefined parameter: NAME` and `…/main.cf: unused parameter: name=value`.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command, CliIO } from './io.js';
 import { ReaddressError, formatWarning, type Warning } from '../errors.js';
-import { ConfigExpandError, RAW_PARAMETERS, expandMacros, loadConfig, type HostInfo, type PostfixConfig } from '../config/index.js';
+import {
+  ConfigExpandError, RAW_PARAMETERS, editMainCf, expandMacros, loadConfig, splitNameValue,
+  type HostInfo, type MasterService, type PostfixConfig,
+} from '../config/index.js';
 
-const USAGE = 'usage: postconf [-c config_dir] [-d (parameter defaults)] [-h (no names)] [-m (map types)] '
-  + '[-M (master.cf)] [-n (non-default parameters)] [-x (expand parameter values)] [name...]';
+const USAGE = 'usage: postconf [-c config_dir] [-d (parameter defaults)] [-e (edit configuration)] '
+  + '[-F (master.cf fields)] [-h (no names)] [-l (lock types)] [-m (map types)] [-M (master.cf)] '
+  + '[-n (non-default parameters)] [-P (master.cf parameters)] [-x (expand parameter values)] '
+  + '[-X (exclude)] [-# (comment-out)] [name...]';
+
+/** Mailbox lock methods of the Linux build, as `postconf -l` lists them. */
+const LOCK_METHODS = ['flock', 'fcntl', 'dotlock'];
 
 interface Flags {
   configDir: string | undefined;
@@ -26,6 +39,10 @@ interface Flags {
   expand: boolean;
   mapTypes: boolean;
   master: boolean;
+  fields: boolean;
+  masterParams: boolean;
+  locks: boolean;
+  edit: 'set' | 'remove' | 'comment' | undefined;
   names: string[];
 }
 
@@ -36,7 +53,17 @@ class Fatal extends Error {
 
 /** getopt-style parsing: bundled flags (`-nx`), `-c DIR` or `-cDIR`, `--` ends options. */
 function parseArgs(args: string[], io: CliIO): Flags | number {
-  const f: Flags = { configDir: undefined, defaults: false, nonDefault: false, hideNames: false, expand: false, mapTypes: false, master: false, names: [] };
+  const f: Flags = { configDir: undefined, defaults: false, nonDefault: false, hideNames: false, expand: false, mapTypes: false, master: false, fields: false, masterParams: false, locks: false, edit: undefined, names: [] };
+  const setEdit = (m: 'set' | 'remove' | 'comment'): string | undefined => {
+    if (f.edit !== undefined && f.edit !== m) {
+      // Postfix names the pair in its fixed order -e, -X, -#.
+      const flag = { set: '-e', remove: '-X', comment: '-#' };
+      const pair = (['set', 'remove', 'comment'] as const).filter((x) => x === m || x === f.edit).map((x) => flag[x]);
+      return `specify one of ${pair.join(' ')}`;
+    }
+    f.edit = m;
+    return undefined;
+  };
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i] as string;
@@ -63,6 +90,14 @@ function parseArgs(args: string[], io: CliIO): Flags | number {
         case 'x': f.expand = true; break;
         case 'm': f.mapTypes = true; break;
         case 'M': f.master = true; break;
+        case 'F': f.fields = true; break;
+        case 'P': f.masterParams = true; break;
+        case 'l': f.locks = true; break;
+        case 'e': case 'X': case '#': {
+          const err = setEdit(ch === 'e' ? 'set' : ch === 'X' ? 'remove' : 'comment');
+          if (err) { io.stderr(`postconf: fatal: ${err}\n`); return 1; }
+          break;
+        }
         default:
           io.stderr(`postconf: invalid option -- '${ch}'\n`);
           io.stderr(`postconf: fatal: ${USAGE}\n`);
@@ -71,6 +106,12 @@ function parseArgs(args: string[], io: CliIO): Flags | number {
     }
   }
   f.names = args.slice(i);
+  // `postconf name=value` edits, as -e does.
+  if (f.edit === undefined && f.names.some((n) => n.includes('='))) f.edit = 'set';
+  if ((f.edit === 'remove' || f.edit === 'comment') && f.names.some((n) => n.includes('='))) {
+    io.stderr(`postconf: fatal: specify one of -e ${f.edit === 'remove' ? '-X' : '-#'}\n`);
+    return 1;
+  }
   return f;
 }
 
@@ -104,6 +145,12 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
   try {
     if (f.defaults && f.nonDefault) fatal('specify one of -d -n');
     const configDir = f.configDir ?? io.env.MAIL_CONFIG ?? '/etc/postfix';
+    if (f.locks) {
+      for (const m of LOCK_METHODS) io.stdout(`${m}\n`);
+      return 0;
+    }
+    if (f.edit !== undefined) return editCommand(join(configDir, 'main.cf'), f, warn);
+    if (f.master && f.hideNames) fatal('with option -M, do not specify -h');
     const config = loadConfig({ configDir, defaultsOnly: f.defaults, processName: 'postconf', ...(options.host ? { host: options.host } : {}) });
     const late = new Set(['CONFIG_UNDEFINED_PARAMETER', 'CONFIG_UNUSED_PARAMETER', 'CONFIG_READ_ONLY_PARAMETER']);
     for (const w of config.warnings.filter((x) => !late.has(x.code))) warn(w);
@@ -124,8 +171,10 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
       return 0;
     }
     if (!existsSync(join(configDir, 'master.cf'))) warn(`open ${join(configDir, 'master.cf')}: No such file or directory`);
-    if (f.master) {
-      printMaster(config, f, io);
+    if (f.master || f.fields || f.masterParams) {
+      if (f.master) printMaster(config, f, io);
+      else if (f.fields) printFields(config, f, io);
+      else printMasterParams(config, f, io);
       for (const w of config.usageWarnings()) if (w.code === 'CONFIG_UNUSED_PARAMETER' && w.file === config.masterCfPath) warn(w);
       return 0;
     }
@@ -192,24 +241,122 @@ function expandForPrint(config: PostfixConfig, raw: string): string {
   return r.value;
 }
 
+/** The command and its arguments as postconf shows them: `-o {name=value with spaces}`. */
+function commandText(s: MasterService): string {
+  const args = s.args.map((a, k) => {
+    // Settings are shown as name=value with the spaces around '=' removed, braced if needed.
+    if (k > 0 && s.args[k - 1] === '-o') {
+      const eq = a.indexOf('=');
+      const nv = eq > 0 ? `${a.slice(0, eq).trim()}=${a.slice(eq + 1).trim()}` : a;
+      return /\s/.test(nv) ? `{${nv}}` : nv;
+    }
+    return /\s/.test(a) ? `{${a}}` : a;
+  });
+  return [s.command, ...args].join(' ');
+}
+
+const FIELD_NAMES = ['service', 'type', 'private', 'unprivileged', 'chroot', 'wakeup', 'process_limit', 'command'];
+
+/**
+ * Which services (and which attributes of each) the NAME arguments select, in master.cf order:
+ * `service`, `service/type`, `service/type/attribute`. Also returns the unmatched requests.
+ */
+function selectServices(config: PostfixConfig, names: string[], validate?: (attr: string) => void): {
+  picks: Array<{ service: MasterService; attrs: Set<string> | undefined }>; unmatched: string[];
+} {
+  const services = config.services ?? [];
+  if (names.length === 0) return { picks: services.map((service) => ({ service, attrs: undefined })), unmatched: [] };
+  const wanted = new Map<MasterService, Set<string> | undefined>();
+  const unmatched: string[] = [];
+  for (const n of names) {
+    const [svc, type, attr] = n.split('/', 3) as [string, string | undefined, string | undefined];
+    if (attr !== undefined) validate?.(attr);
+    const hits = services.filter((s) => s.service === svc && (type === undefined || s.type === type));
+    if (hits.length === 0) unmatched.push(n);
+    for (const s of hits) {
+      // A request for the whole service wins over requests for single attributes.
+      if (wanted.has(s) && wanted.get(s) === undefined) continue;
+      if (attr === undefined) wanted.set(s, undefined);
+      else wanted.set(s, new Set([...(wanted.get(s) ?? []), attr]));
+    }
+  }
+  const picks = services.filter((s) => wanted.has(s)).map((service) => ({ service, attrs: wanted.get(service) }));
+  return { picks, unmatched };
+}
+
+function warnUnmatched(unmatched: string[], io: CliIO): void {
+  for (const u of unmatched) io.stderr(`postconf: warning: unmatched request: "${u}"\n`);
+}
+
 /** `-M`: master.cf services, one per line, columns as postconf aligns them. */
 function printMaster(config: PostfixConfig, f: Flags, io: CliIO): void {
-  for (const s of config.services ?? []) {
-    if (f.names.length > 0 && !f.names.some((n) => n === s.service || n === `${s.service}/${s.type}`)) continue;
-    const [name, type, priv, unpriv, chroot, wakeup, maxproc, command] = s.fields as [string, string, string, string, string, string, string, string];
-    const args = s.args.map((a, k) => {
-      // Braced settings are shown as {name=value} with the spaces around '=' removed.
-      const prevO = k > 0 && s.args[k - 1] === '-o';
-      if (prevO) {
-        const eq = a.indexOf('=');
-        const nv = eq > 0 ? `${a.slice(0, eq).trim()}=${a.slice(eq + 1).trim()}` : a;
-        return /\s/.test(nv) ? `{${nv}}` : nv;
-      }
-      return /\s/.test(a) ? `{${a}}` : a;
-    });
-    const cols = columns([name, type, priv, unpriv, chroot, wakeup, maxproc, [command, ...args].join(' ')]);
-    io.stdout(`${cols}\n`);
+  const { picks, unmatched } = selectServices(config, f.names);
+  warnUnmatched(unmatched, io);
+  for (const { service: s } of picks) {
+    const [name, type, priv, unpriv, chroot, wakeup, maxproc] = s.fields as [string, string, string, string, string, string, string];
+    io.stdout(`${columns([name, type, priv, unpriv, chroot, wakeup, maxproc, commandText(s)])}\n`);
   }
+}
+
+/** `-F`: `service/type/field = value` for the 8 fields of each selected service. */
+function printFields(config: PostfixConfig, f: Flags, io: CliIO): void {
+  const { picks, unmatched } = selectServices(config, f.names, (attr) => {
+    if (!FIELD_NAMES.includes(attr)) throw new Fatal(`invalid service attribute name: "${attr}"`);
+  });
+  warnUnmatched(unmatched, io);
+  for (const { service: s, attrs } of picks) {
+    const values = [...s.fields.slice(0, 7), commandText(s)];
+    FIELD_NAMES.forEach((field, k) => {
+      if (attrs === undefined || attrs.has(field)) io.stdout(line(`${s.service}/${s.type}/${field}`, values[k] as string, f.hideNames));
+    });
+  }
+}
+
+/** `-P`: `service/type/name = value` for the `-o` settings of each selected service, by name. */
+function printMasterParams(config: PostfixConfig, f: Flags, io: CliIO): void {
+  const { picks, unmatched } = selectServices(config, f.names);
+  warnUnmatched(unmatched, io);
+  for (const { service: s, attrs } of picks) {
+    for (const name of Object.keys(s.overrides).sort()) {
+      if (attrs === undefined || attrs.has(name)) io.stdout(line(`${s.service}/${s.type}/${name}`, s.overrides[name] as string, f.hideNames));
+    }
+  }
+}
+
+/** `-e`, `-X`, `-#`: edit main.cf through a temporary file, keeping its permissions. */
+function editCommand(path: string, f: Flags, warn: (w: Warning | string) => void): number {
+  const edits = new Map<string, string>();
+  const requests = new Map<string, string>();
+  if (f.names.length === 0) throw new Fatal(f.edit === 'set' ? '-e requires name=value argument' : 'missing service argument');
+  for (const arg of f.names) {
+    let name = arg;
+    let value = '';
+    if (f.edit === 'set') {
+      const nv = splitNameValue(arg);
+      if ('error' in nv) throw new Fatal(`${nv.error}: "${arg}"`);
+      ({ name, value } = nv);
+    }
+    const earlier = requests.get(name);
+    if (earlier !== undefined) warn(`ignoring earlier request: '${earlier}'`);
+    requests.set(name, arg);
+    edits.delete(name);
+    edits.set(name, value);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Fatal(`open ${path}: ${code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`);
+  }
+  const r = editMainCf(text, edits, f.edit ?? 'set', path);
+  for (const w of r.warnings) warn(w);
+  const tmp = `${path}.tmp`;
+  rmSync(tmp, { force: true });
+  // Postfix writes a new file (mode 0644 before umask) and renames it over main.cf.
+  writeFileSync(tmp, r.text, { mode: 0o644 });
+  renameSync(tmp, path);
+  return 0;
 }
 
 /** Start columns of the master.cf fields in `postconf -M` output; a longer field gets one space. */

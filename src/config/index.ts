@@ -27,6 +27,7 @@ export {
   expandMacros, compatLevelFromString, MAX_MACRO_NESTING,
   type ExpandOptions, type ExpandResult, type MacroLookup, type MacroMode, type RelOp, type RelopEval,
 } from './expand.js';
+export { editMainCf, type MainCfEditMode, type MainCfEditResult } from './edit.js';
 export { splitList, parseTime, parseBool, parseInteger, defaultTimeUnit, TIME_UNITS, type TimeUnit } from './lists.js';
 export {
   STATIC_DEFAULTS, DERIVED_PARAMETERS, MAIL_VERSION, DEFAULT_MYDOMAIN, currentHostInfo, deriveMyhostname,

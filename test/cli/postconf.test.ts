@@ -11,7 +11,7 @@ import type { HostInfo } from '../../src/config/defaults.js';
  * machine. Each run is replayed against `readdress postconf` with the same main.cf/master.cf and
  * the recorded host facts (host name, interfaces), so host-derived values are comparable anywhere.
  */
-interface Run { name: string; args: string[]; mainCf: string; masterCf: string | null; configDir: string; stdout: string; stderr: string[]; rc: number }
+interface Run { name: string; args: string[]; mainCf: string; masterCf: string | null; configDir: string; stdout: string; stderr: string[]; rc: number; mainCfAfter?: string }
 const recorded = JSON.parse(readFileSync(new URL('../fixtures/config/postconf-recorded.json', import.meta.url), 'utf8')) as { host: HostInfo; cases: Run[] };
 const postconf = createPostconf({ host: recorded.host });
 
@@ -44,6 +44,8 @@ describe('readdress postconf vs recorded Postfix 3.7.11 postconf', () => {
       expect(maskPid(out.stdout)).toBe(maskPid(sub(r.stdout)));
       expect(normErr(out.stderr.split('\n').filter((l) => l !== ''))).toEqual(normErr(r.stderr.map(sub)));
       expect(out.code).toBe(r.rc);
+      // Editing runs (-e, -X, -#): main.cf afterwards, byte for byte.
+      expect(readFileSync(join(dir, 'main.cf'), 'utf8')).toBe(r.mainCfAfter ?? r.mainCf);
     });
   }
 });
