@@ -49,7 +49,8 @@ export class SmtpInput {
       this.stream.off('error', this.onEnd);
     }
     this.buf = Buffer.alloc(0);
-    this.ended = false;
+    // The client may be gone already (it closed while its name was being looked up).
+    this.ended = stream.destroyed || stream.readableEnded;
     this.stream = stream;
     stream.on('data', this.onData);
     stream.on('end', this.onEnd);

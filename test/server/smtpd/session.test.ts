@@ -252,3 +252,29 @@ describe('smtpd protocol replies (Postfix 3.7 wording)', () => {
     listener = undefined;
   });
 });
+
+describe('client going away', () => {
+  it('a client that closes before the greeting is logged as lost connection after CONNECT', async () => {
+    const log = memLog();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    listener = new SmtpListener(() => ({
+      settings: testSettings(),
+      policy: acceptAll(),
+      receiver: new RecordingReceiver(),
+      log,
+      // The client hangs up while its name is being looked up.
+      peerLookup: async () => {
+        await gate;
+        return { name: 'unknown', nameStatus: 'perm', reverseName: 'unknown', reverseNameStatus: 'perm' };
+      },
+    }));
+    const port = await listener.listen(0, '127.0.0.1');
+    const c = await TestClient.open(port);
+    c.close();
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    for (let i = 0; i < 100 && !log.lines.some((l) => l.startsWith('disconnect')); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(log.lines).toEqual(['connect from unknown[127.0.0.1]', 'lost connection after CONNECT from unknown[127.0.0.1]', 'disconnect from unknown[127.0.0.1] commands=0/0']);
+  });
+});
