@@ -276,14 +276,15 @@ for (let c = 97; c <= 122; c++) PLAIN[c] = 1;
 for (const ch of "#$&'*+-/=?^_`{}~") PLAIN[ch.charCodeAt(0)] = 1;
 
 /**
- * The stripping loop: returns the recipient and whether it ended on a non-local domain.
- * Throws Fail.
+ * The stripping loop: returns the recipient and sets {@link stripRemote} when it ended on a
+ * non-local domain. Throws Fail.
  */
-function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefined): { rcpt: string; remote: boolean } {
+function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefined): string {
   const simple = simpleRecipient(addr);
   if (simple !== undefined) {
     const at = simple.lastIndexOf('@');
-    return { rcpt: simple, remote: !localOrFail(p, simple.slice(at + 1), ctx) };
+    stripRemote = !localOrFail(p, simple.slice(at + 1), ctx);
+    return simple;
   }
   const rw = p.rewrite;
   const cv = localContextOf(rw);
@@ -354,8 +355,12 @@ function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefine
     tok.t.push(...saved.t);
     tok.v.push(...saved.v);
   }
-  return { rcpt: internalizeTokens(tok), remote };
+  stripRemote = remote;
+  return internalizeTokens(tok);
 }
+
+/** Second result of {@link stripLoop}: the loop ended on a non-local domain (no allocation). */
+let stripRemote = false;
 
 function isWellFormedUnicode(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -370,11 +375,19 @@ function isWellFormedUnicode(s: string): boolean {
   return true;
 }
 
+/** Postfix's "do not list domain … in BOTH …" warning, appended to a (lazily created) list. */
+function both(list: string[] | undefined, d: string, a: string, b: string): string[] {
+  const out = list ?? [];
+  out.push(`do not list domain ${d} in BOTH ${a} and ${b}`);
+  return out;
+}
+
 function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefined): ResolveResult {
   let rcpt: string;
   let remote: boolean;
   try {
-    ({ rcpt, remote } = stripLoop(p, addr, ctx));
+    rcpt = stripLoop(p, addr, ctx);
+    remote = stripRemote;
   } catch (e) {
     if (e instanceof Fail) return failed(addr, e.why);
     throw e;
@@ -418,9 +431,6 @@ function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefi
   if (firstOp !== at) flags |= ResolveFlags.ROUTED;
 
   let warnings: string[] | undefined;
-  const warn = (d: string, a: string, b: string): void => {
-    (warnings ??= []).push(`do not list domain ${d} in BOTH ${a} and ${b}`);
-  };
   let cls: AddressClass;
   let channel: string;
   let nexthop: string;
@@ -429,8 +439,8 @@ function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefi
     if (remote) {
       if (listMatch(p.virtualAliasDomains, domain, 'virtual_alias_domains', ctx)) {
         if (p.helpfulWarnings) {
-          if (warnMatch(p.virtualMailboxDomains, domain, ctx)) warn(domain, 'virtual_alias_domains', 'virtual_mailbox_domains');
-          if (warnMatch(p.relayDomains, domain, ctx)) warn(domain, 'virtual_alias_domains', 'relay_domains');
+          if (warnMatch(p.virtualMailboxDomains, domain, ctx)) warnings = both(warnings, domain, 'virtual_alias_domains', 'virtual_mailbox_domains');
+          if (warnMatch(p.relayDomains, domain, ctx)) warnings = both(warnings, domain, 'virtual_alias_domains', 'relay_domains');
         }
         cls = 'alias';
         channel = 'error';
@@ -438,7 +448,7 @@ function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefi
         blame = 'virtual_alias_domains';
       } else if (listMatch(p.virtualMailboxDomains, domain, 'virtual_mailbox_domains', ctx)) {
         if (p.helpfulWarnings && warnMatch(p.relayDomains, domain, ctx)) {
-          warn(domain, 'virtual_mailbox_domains', 'relay_domains');
+          warnings = both(warnings, domain, 'virtual_mailbox_domains', 'relay_domains');
         }
         cls = 'virtual';
         channel = p.virtualTransport;
@@ -458,8 +468,8 @@ function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefi
       }
     } else {
       if (p.helpfulWarnings) {
-        if (warnMatch(p.virtualAliasDomains, domain, ctx)) warn(domain, 'mydestination', 'virtual_alias_domains');
-        if (warnMatch(p.virtualMailboxDomains, domain, ctx)) warn(domain, 'mydestination', 'virtual_mailbox_domains');
+        if (warnMatch(p.virtualAliasDomains, domain, ctx)) warnings = both(warnings, domain, 'mydestination', 'virtual_alias_domains');
+        if (warnMatch(p.virtualMailboxDomains, domain, ctx)) warnings = both(warnings, domain, 'mydestination', 'virtual_mailbox_domains');
       }
       cls = 'local';
       channel = p.localTransport;

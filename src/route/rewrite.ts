@@ -386,70 +386,109 @@ function rewriteSlow(p: RewriteParams, cv: ContextValues, address: string): stri
   return internalizeTokens(tok);
 }
 
+/** A character that is one atom character or one single-character operator token (`. ! % |`). */
+function isSimple(ch: number): boolean {
+  if (ch >= 128) return true; // 8-bit text stays in atoms
+  return (CC[ch]! & C_PLAIN) !== 0 || ch === DOT || ch === BANG || ch === PERCENT || ch === 124 /* | */;
+}
+
 /**
- * Char-code fast path for internal-form addresses made of plain atom text, dots, `@`, `!`, `%`,
- * `|` and 8-bit characters. Returns undefined when the token path is needed.
+ * Char-code fast path for internal-form addresses. It only looks at the input string (never at
+ * a concatenation, which V8 would have to flatten) and returns undefined when the token path is
+ * needed. Equivalent to tokenizing quote(s) because: a local part before the last `@` becomes
+ * atoms or exactly one quoted string that internalizes back to the same text (barring control
+ * characters), and rewrite never looks inside it; a domain of atom characters and single-char
+ * operators internalizes to itself.
  */
 function rewriteFast(p: RewriteParams, cv: ContextValues, s: string): string | undefined {
   const n = s.length;
   if (n === 0) return '';
-  let lastAt = -1;
+  if (s.charCodeAt(0) === AT) {
+    const colon = s.indexOf(':');
+    if (colon >= 0) {
+      // Source route @a,@b:rest → rest, when the route is plain and tokens follow the ':'.
+      for (let i = 1; i < colon; i++) {
+        const ch = s.charCodeAt(i);
+        if (!isSimple(ch) && ch !== COMMA && ch !== AT) return undefined;
+      }
+      if (colon + 1 >= n || s.charCodeAt(colon + 1) === AT) return undefined;
+      return rewriteNoRoute(p, cv, s.slice(colon + 1));
+    }
+  }
+  return rewriteNoRoute(p, cv, s);
+}
+
+function rewriteNoRoute(p: RewriteParams, cv: ContextValues, s: string): string | undefined {
+  const n = s.length;
+  // Domain part: simple characters back to the last '@'.
+  let lastAt = n - 1;
+  for (; lastAt >= 0; lastAt--) {
+    const ch = s.charCodeAt(lastAt);
+    if (ch === AT) break;
+    if (!isSimple(ch)) {
+      lastAt = -2;
+      break;
+    }
+  }
+  if (lastAt >= 0) {
+    // user@domain: the local part (any text without control characters) is left alone.
+    for (let i = 0; i < lastAt; i++) {
+      const ch = s.charCodeAt(i);
+      if (ch < 32 || ch === 127) return undefined;
+    }
+    return finishDomain(p, cv, s, lastAt + 1, n, undefined);
+  }
+  if (lastAt === -2) return undefined;
+  // No '@': the whole string is a local part; routing operators count only in a dot-string.
   let firstBang = -1;
   let lastPct = -1;
-  let dotString = true; // the local part (whole string when no '@') is an unquoted dot-string
-  let prev = DOT; // a leading dot is not a dot-string
+  let dotString = s.charCodeAt(0) !== DOT && s.charCodeAt(n - 1) !== DOT;
   for (let i = 0; i < n; i++) {
     const ch = s.charCodeAt(i);
-    if (ch < 128) {
-      const cls = CC[ch]!;
-      if ((cls & C_PLAIN) === 0) {
-        switch (ch) {
-          case AT: lastAt = i; dotString = false; break; // re-checked below for the last '@'
-          case DOT: if (prev === DOT) dotString = false; break;
-          case BANG: if (firstBang < 0) firstBang = i; break;
-          case PERCENT: lastPct = i; break;
-          case 124: break; // '|': an operator token, never rewritten
-          default: return undefined;
-        }
-      }
-    }
-    prev = ch;
-  }
-  let r: string;
-  let at: number;
-  if (lastAt >= 0) {
-    // The local part is either atoms/operators or one quoted string: rewrite does not look at it.
-    r = s;
-    at = lastAt;
-  } else {
-    if (prev === DOT) dotString = false; // trailing dot
-    if (dotString && firstBang >= 0 && p.swapBangpath) {
-      // site!user → user@site
-      r = s.slice(firstBang + 1) + '@' + s.slice(0, firstBang);
-      at = n - firstBang - 1;
-    } else if (dotString && lastPct >= 0 && p.allowPercentHack) {
-      r = s.slice(0, lastPct) + '@' + s.slice(lastPct + 1);
-      at = lastPct;
-    } else if (p.appendAtMyorigin && cv.origin !== '') {
-      if (!cv.originPlain) return undefined;
-      r = s + '@' + cv.origin;
-      at = n;
-    } else {
-      return s; // no '@': nothing else applies (a dot-string cannot end in '.')
+    if (ch === DOT) {
+      if (i + 1 < n && s.charCodeAt(i + 1) === DOT) dotString = false;
+    } else if (ch === BANG) {
+      if (firstBang < 0) firstBang = i;
+    } else if (ch === PERCENT) {
+      lastPct = i;
     }
   }
+  if (dotString && firstBang >= 0 && p.swapBangpath) {
+    // site!user → user@site
+    return finishDomain(p, cv, s, 0, firstBang, s.slice(firstBang + 1) + '@');
+  }
+  if (dotString && lastPct >= 0 && p.allowPercentHack) {
+    return finishDomain(p, cv, s, lastPct + 1, n, s.slice(0, lastPct) + '@');
+  }
+  if (p.appendAtMyorigin && cv.origin !== '') {
+    if (!cv.originPlain) return undefined;
+    if (p.appendDotMydomain && cv.domain !== '' && !cv.originHasDot) {
+      if (!cv.domainPlain) return undefined;
+      return s + '@' + cv.origin + '.' + cv.domain;
+    }
+    return s + '@' + cv.origin;
+  }
+  return s; // nothing applies (a dot-string cannot end in '.')
+}
+
+/**
+ * Steps 4–5 for the domain `s[ds, de)`. `head` is the text before it (ending in '@'), or
+ * undefined when the result is `s` itself up to `de` (then `de` is `s.length`).
+ */
+function finishDomain(p: RewriteParams, cv: ContextValues, s: string, ds: number, de: number, head: string | undefined): string | undefined {
   // Append .mydomain to a non-empty domain without dots.
-  if (p.appendDotMydomain && cv.domain !== '' && at !== r.length - 1 && r.indexOf('.', at + 1) < 0) {
-    if (!cv.domainPlain) return undefined;
-    return r + '.' + cv.domain;
+  if (p.appendDotMydomain && cv.domain !== '' && de > ds) {
+    let dot = false;
+    for (let i = ds; i < de; i++) if (s.charCodeAt(i) === DOT) { dot = true; break; }
+    if (!dot) {
+      if (!cv.domainPlain) return undefined;
+      return (head === undefined ? s : head + s.slice(ds, de)) + '.' + cv.domain;
+    }
   }
   // One trailing dot, not after '.' or '@'.
-  const len = r.length;
-  if (len >= 2 && r.charCodeAt(len - 1) === DOT && at < len - 1) {
-    const b = r.charCodeAt(len - 2);
-    if (b !== DOT && b !== AT) return r.slice(0, len - 1);
-  }
-  return r;
+  if (de - ds >= 2 && s.charCodeAt(de - 1) === DOT && s.charCodeAt(de - 2) !== DOT) de--;
+  if (head === undefined) return de === s.length ? s : s.slice(0, de);
+  return head + s.slice(ds, de);
 }
 
 /* ------------------------------------------------------------------------------------------ */
