@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, MapError, type Warning } from '../../src/errors.js';
 import { openMysqlTable, type MysqlTableOptions } from '../../src/maps/mysql.js';
 import type { Table } from '../../src/maps/types.js';
+import { openTable as registryOpenTable } from '../../src/maps/registry.js';
 import { mysqlForTests } from '../helpers/mysql-server.js';
 import { runCaptured } from '../../src/cli/io.js';
 
@@ -94,7 +95,7 @@ describe.skipIf(!server)('mysql table on a live server', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'readdress-mysql-test-'));
     await s.exec(readFileSync(path.join(fixtures, 'seed.sql'), 'utf8'));
-    await s.exec(readFileSync(path.join(fixtures, 'proc.sql'), 'utf8'));
+    for (const stmt of readFileSync(path.join(fixtures, 'proc.sql'), 'utf8').split(/^@@$/m)) if (stmt.trim()) await s.exec(stmt);
     writeFileSync(path.join(dir, 'domains.txt'), readFileSync(path.join(fixtures, 'domains.txt')));
   });
   afterAll(async () => {
@@ -109,7 +110,12 @@ describe.skipIf(!server)('mysql table on a live server', () => {
         const file = writeCf(rec.config, substitute(readFileSync(path.join(fixtures, 'configs', `${rec.config}.cf`), 'utf8')));
         const warnings: Warning[] = [];
         // Each postmap run is a new process: no host is remembered as down from an earlier key.
-        const opts: MysqlTableOptions = { warn: (w) => warnings.push(w), connectTimeout: 3000, retryInterval: 0 };
+        const opts: MysqlTableOptions = {
+          warn: (w) => warnings.push(w),
+          connectTimeout: 3000,
+          retryInterval: 0,
+          openTable: (spec) => registryOpenTable(spec),
+        };
         const first = rec.results[0]!;
         if (first.stderr.includes('fatal:') && !first.stderr.includes('fatal: table ')) {
           // Postfix refused the configuration at open: so must we, with the same complaint.
@@ -327,6 +333,52 @@ describe.skipIf(!server)('mysql table on a live server', () => {
     const bin = await open(writeCf('fold-bin', substitute(`hosts = @HOSTS@\nuser = @USER@\npassword = @PASSWORD@\ndbname = @DBNAME@\nquery = SELECT forward_addr FROM mytable WHERE BINARY alias='%s'\n`)), { foldCase: false });
     expect(await bin.lookup('CAROL')).toBeUndefined();
     expect(await exact.lookup('carol')).toBe('carol@example.com');
+  });
+
+  it('reads the MySQL option file: [client] and option_group settings fill in what the .cf leaves out', async () => {
+    // The port and database come only from the option file; a wrong port in [client] is overridden
+    // by the later option_group section, as the MySQL client reads groups in that order.
+    const proxy = new Proxy({ host: s.host, port: s.port });
+    await proxy.start();
+    try {
+      const opt = path.join(dir, 'my.cnf');
+      writeFileSync(opt, `[client]\nport = 1\ndatabase = ${s.database}\n\n[readdress]\nport = ${proxy.port}\n`);
+      const t = await open(
+        writeCf('optfile', substitute(`hosts = 127.0.0.1\nuser = @USER@\npassword = @PASSWORD@\ndbname = @DBNAME@\noption_file = ${opt}\noption_group = readdress\nquery = SELECT forward_addr FROM mytable WHERE alias='%s'\n`)),
+      );
+      expect(await t.lookup('carol')).toBe('carol@example.com');
+      const only = await open(
+        writeCf('optfile-client', substitute(`hosts = 127.0.0.1\nuser = @USER@\npassword = @PASSWORD@\ndbname = @DBNAME@\noption_file = ${opt}\nquery = SELECT 1\n`)),
+        { warn: () => {}, connectTimeout: 1000 },
+      );
+      // option_group defaults to "client": port 1 is used and nothing listens there.
+      await expect(only.lookup('carol')).rejects.toBeInstanceOf(MapError);
+    } finally {
+      await proxy.cut();
+    }
+  });
+
+  it('closes idle connections after idleInterval and the host becomes "untried" again', async () => {
+    const t = await open(writeCf('idle', substitute(readFileSync(path.join(fixtures, 'configs', 'query.cf'), 'utf8'))), { idleInterval: 100 });
+    expect(await t.lookup('carol')).toBe('carol@example.com');
+    const status = () => (t as unknown as { hostStatus(): Array<{ state: string; connections: number }> }).hostStatus()[0]!;
+    expect(status()).toMatchObject({ state: 'active', connections: 1 });
+    for (let i = 0; i < 30 && status().connections > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(status()).toMatchObject({ state: 'untried', connections: 0 });
+    expect(await t.lookup('carol')).toBe('carol@example.com');
+  });
+
+  it('a query that outlives queryTimeout is a temporary error and marks the host down', async () => {
+    const t = await open(
+      writeCf('slow', substitute(`hosts = @HOSTS@\nuser = @USER@\npassword = @PASSWORD@\ndbname = @DBNAME@\nquery = SELECT CONCAT('%s', SLEEP(2))\n`)),
+      { queryTimeout: 200, warn: () => {} },
+    );
+    const t0 = Date.now();
+    const err = await t.lookup('x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MapError);
+    expect((err as MapError).temporary).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(1800);
+    expect((t as unknown as { hostStatus(): Array<{ state: string }> }).hostStatus()[0]!.state).toBe('failed');
   });
 
   it('many lookups in flight share a bounded pool and all get their own answer', async () => {
