@@ -306,9 +306,11 @@ const STAT_FAILED = 2;
 
 /** Thrown inside the host loop; carries the driver's message for Postfix-style warnings. */
 class HostFailure extends Error {
-  /** The connection is unusable (lost, reset, timed out), as opposed to an SQL-level error. */
-  constructor(message: string, readonly fatal = false) {
+  /** The connection died under the query (lost, reset): worth one retry on a fresh connection. */
+  readonly stale: boolean;
+  constructor(message: string, code?: string) {
     super(message);
+    this.stale = code === 'PROTOCOL_CONNECTION_LOST' || code === 'ECONNRESET' || code === 'EPIPE';
   }
 }
 
@@ -323,6 +325,7 @@ class HostPool {
   total = 0;
   private readonly waiters: Array<{ resolve: (c: Conn) => void; reject: (e: Error) => void }> = [];
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     readonly host: MysqlHost,
@@ -331,6 +334,7 @@ class HostPool {
   ) {}
 
   acquire(): Promise<Conn> {
+    if (this.stopped) return Promise.reject(new HostFailure('table closed'));
     const c = this.idle.pop();
     if (c) {
       (c as unknown as { stream?: { ref?: () => void } }).stream?.ref?.();
@@ -375,6 +379,10 @@ class HostPool {
   }
 
   release(c: Conn): void {
+    if (this.stopped) {
+      this.discard(c);
+      return;
+    }
     const w = this.waiters.shift();
     if (w) {
       w.resolve(c);
@@ -403,9 +411,10 @@ class HostPool {
 
   /** Close every connection and fail the waiters (host marked down, or table closed). */
   closeAll(reason: string): void {
-    for (const c of [...this.idle]) this.discard(c);
+    // Fail the waiters first, so that discarding idle connections does not open new ones for them.
     const ws = this.waiters.splice(0);
     for (const w of ws) w.reject(new HostFailure(reason));
+    for (const c of [...this.idle]) this.discard(c);
   }
 
   private armIdleTimer(): void {
@@ -426,6 +435,7 @@ class HostPool {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.closeAll('table closed');
@@ -439,7 +449,7 @@ function runQuery(conn: Conn, sql: string, timeout: number): Promise<QueryOutcom
   return new Promise((resolve, reject) => {
     conn.query({ sql, rowsAsArray: true, timeout, typeCast: typeCast as unknown as mysql.TypeCast }, (err, results, fields) => {
       if (err) {
-        reject(new HostFailure(err.message, (err as { fatal?: boolean }).fatal === true));
+        reject(new HostFailure(err.message, (err as { code?: string }).code));
         return;
       }
       // A single statement: rows + field list, or a header (no result set). With MULTI_RESULTS a
@@ -638,7 +648,7 @@ export class MysqlTable implements Table {
         out = await runQuery(conn, sql, this.queryTimeout);
       } catch (e) {
         p.discard(conn);
-        if (reused && stale === 0 && (e as HostFailure).fatal) continue;
+        if (reused && stale === 0 && (e as HostFailure).stale) continue;
         const why = (e as Error).message;
         this.markDown(p, why, 'query');
         return why;
