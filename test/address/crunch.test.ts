@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mailAddrCrunch, mailAddrCrunchAsync, type AddressForm } from '../../src/address/crunch.js';
+import { quote822Local } from '../../src/address/quote.js';
+import { internalizeAddress, scanAddress } from '../../src/address/tokenize.js';
 import { loadSharedVectors, loadVectors } from './fixtures.js';
 
 interface CrunchCase {
@@ -58,4 +60,22 @@ describe('mailAddrCrunch', () => {
       'y@d',
     ]);
   });
+});
+
+describe('table values crunched as recorded from Postfix 3.7 cleanup (canonical_maps)', () => {
+  const rec = loadVectors<{ cases: Array<{ value: string; envelope: string; header: string }> }>('crunch-postfix.json');
+  /** trivial-rewrite "canonicalize" for these values: requote, append @$myorigin, leave "" alone. */
+  const canonicalize = (ext: string): string => {
+    let internal = internalizeAddress(scanAddress(ext).tokens);
+    if (internal === '') return '""';
+    if (!internal.includes('@')) internal += '@example.com';
+    return quote822Local(internal);
+  };
+  for (const c of rec.cases) {
+    it(JSON.stringify(c.value), () => {
+      const internal = mailAddrCrunch(c.value, { canonicalize });
+      expect(internal[0]).toBe(c.envelope);
+      expect(mailAddrCrunch(c.value, { canonicalize, outForm: 'external' })[0]).toBe(c.header);
+    });
+  }
 });
