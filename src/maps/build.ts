@@ -12,6 +12,7 @@ import { parseAliasSource } from './aliasfile.js';
 import { CompiledFile, FLAG_ALIAS, FLAG_FOLDED, errnoText, writeCompiled } from './cdbfile.js';
 import { COMPILED_SUFFIX, resolveName } from './hash.js';
 import { parseKeyValueSource } from './source.js';
+import { foldKey } from './fold.js';
 
 /** Options of {@link buildTable}. */
 export interface BuildOptions {
@@ -76,7 +77,7 @@ export function buildTable(type: string, name: string, opts: BuildOptions = {}):
   // Postfix names the table differently per type: Berkeley DB by file, LMDB/CDB by type:name.
   const dupLabel = type === 'hash' || type === 'btree' ? dbName : `${type}:${name}`;
   const put = (key: string, value: string): void => {
-    const k = fold ? key.toLowerCase() : key;
+    const k = fold ? foldKey(key) : key;
     if (map.has(k)) {
       if (dups === 'replace') map.set(k, value);
       else if (dups === 'warn') warnings.push({ code: 'MAP_DUPLICATE', file: dupLabel, message: `duplicate entry: "${k}"` });
@@ -125,7 +126,7 @@ export function deleteKey(type: string, name: string, key: string, opts: { fold?
   } finally {
     f.close();
   }
-  const k = (opts.fold ?? true) ? key.toLowerCase() : key;
+  const k = (opts.fold ?? true) ? foldKey(key) : key;
   if (!map.delete(k)) return false;
   writeCompiled(dbPath, map, (opts.fold ?? true) ? FLAG_FOLDED : 0);
   return true;

@@ -14,6 +14,7 @@ import type { Warning } from '../errors.js';
 import { CompiledFile } from './cdbfile.js';
 import type { OpenOptions } from './registry.js';
 import type { Table } from './types.js';
+import { maybeFold } from './fold.js';
 
 /** Types stored in the compiled format, with their file suffix. */
 export const COMPILED_SUFFIX: Readonly<Record<string, string>> = { hash: '.db', btree: '.db', lmdb: '.lmdb', cdb: '.cdb' };
@@ -58,16 +59,16 @@ export function openCompiledTable(type: string, name: string, opts: OpenOptions,
     opts.onWarning?.(w);
   }
   const fold = opts.fold ?? true;
-  const lookupSync = (key: string): string | undefined => file.get(fold ? key.toLowerCase() : key);
+  const lookupSync = (key: string, flags?: number): string | undefined => file.get(maybeFold(key, fold, flags));
   return {
     name: spec,
     kind: 'fixed',
     warnings,
     count: file.count,
     lookupSync,
-    lookup: (key) => {
+    lookup: (key, flags) => {
       try {
-        return Promise.resolve(lookupSync(key));
+        return Promise.resolve(lookupSync(key, flags));
       } catch (e) {
         return Promise.reject(e);
       }

@@ -5,6 +5,7 @@
  */
 import type { Warning } from '../errors.js';
 import type { Table, TableKind } from './types.js';
+import { foldKey, maybeFold } from './fold.js';
 
 /** Options of {@link memoryTable}. */
 export interface MemoryTableOptions {
@@ -41,16 +42,16 @@ export function memoryTable(
       ? (entries as Iterable<readonly [string, string]>)
       : Object.entries(entries as Record<string, string>);
   for (const [k, v] of pairs) {
-    const key = fold ? k.toLowerCase() : k;
+    const key = fold ? foldKey(k) : k;
     if (keepFirst && map.has(key)) continue;
     map.set(key, v);
   }
-  const lookupSync = (key: string): string | undefined => map.get(fold ? key.toLowerCase() : key);
+  const lookupSync = (key: string, flags?: number): string | undefined => map.get(maybeFold(key, fold, flags));
   const table: MemoryTable = {
     name,
     kind: opts.kind ?? 'fixed',
     lookupSync,
-    lookup: async (key) => lookupSync(key),
+    lookup: async (key, flags) => lookupSync(key, flags),
     entries: () => map.entries(),
     get size() {
       return map.size;

@@ -165,11 +165,35 @@ export function matchRules(rules: readonly Rule[], key: string): string | undefi
 
 const EMPTY: ArrayLike<string | undefined> = [];
 
-/** A pattern table over a rule list (sync and async lookups). */
-export function ruleTable(name: string, rules: readonly Rule[], warnings: readonly Warning[]): Table & {
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * UTF-8 text as a "byte string" (one char per byte). Postfix's regex libraries see bytes, so
+ * `.` matches one byte of `ä` and `[ä]` is a set of two bytes; running JavaScript RegExp on
+ * byte strings reproduces that. ASCII text is returned unchanged (the common, fast case).
+ */
+export function toBytes(s: string): string {
+  return NON_ASCII.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
+}
+
+/** Inverse of {@link toBytes}. */
+export function fromBytes(s: string): string {
+  return NON_ASCII.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
+}
+
+/**
+ * A pattern table over a rule list (sync and async lookups). With `bytes`, rules were compiled
+ * on byte strings: keys are converted before matching and results back after.
+ */
+export function ruleTable(name: string, rules: readonly Rule[], warnings: readonly Warning[], bytes = false): Table & {
   lookupSync(key: string): string | undefined;
 } {
-  const lookupSync = (key: string): string | undefined => matchRules(rules, key);
+  const lookupSync = bytes
+    ? (key: string): string | undefined => {
+        const r = matchRules(rules, toBytes(key));
+        return r === undefined ? r : fromBytes(r);
+      }
+    : (key: string): string | undefined => matchRules(rules, key);
   return {
     name,
     kind: 'pattern',

@@ -14,7 +14,7 @@
  * `(?>…)`, recursion `(?R)`/`(?1)`, conditionals `(?(…)…)`, branch reset `(?|…)`, callouts,
  * option settings after the start or scoped `(?i:…)`, `\G \K \C \X`, `\p{…}` properties.
  */
-import { PatternSyntaxError, POSIX_CLASSES, openRegexFamily, type RegexDialect } from './regexp.js';
+import { PatternSyntaxError, POSIX_CLASSES, icaseChar, icaseClassExtras, openRegexFamily, type RegexDialect } from './regexp.js';
 import type { OpenOptions } from './registry.js';
 import type { Table } from './types.js';
 
@@ -118,7 +118,7 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
         case 'Q': {
           const e = p.indexOf('\\E', i);
           const lit = p.slice(i, e < 0 ? n : e);
-          out += lit.replace(/[\\^$.|?*+()[\]{}/]/g, '\\$&');
+          for (const ch of lit) out += /[\\^$.|?*+()[\]{}/]/.test(ch) ? '\\' + ch : f.i ? icaseChar(ch) : ch;
           i = e < 0 ? n : e + 2;
           break;
         }
@@ -144,7 +144,7 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
       continue;
     }
     if (c === '[') {
-      const r = translatePcreClass(p, i);
+      const r = translatePcreClass(p, i, f.i);
       out += r.out;
       i = r.next;
       canRepeat = true;
@@ -237,7 +237,7 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
       canRepeat = false;
       continue;
     }
-    out += c === '/' || c === '}' || c === ']' ? '\\' + c : c;
+    out += c === '/' || c === '}' || c === ']' ? '\\' + c : f.i ? icaseChar(c) : c;
     i++;
     canRepeat = true;
   }
@@ -246,18 +246,19 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
 }
 
 /** A PCRE character class: backslash escapes stay, `[:name:]` expands, `]` first is literal. */
-function translatePcreClass(p: string, start: number): { out: string; next: number } {
+function translatePcreClass(p: string, start: number, icase: boolean): { out: string; next: number } {
   let j = start + 1;
-  let out = '[';
+  let out = '';
+  let neg = '';
   if (p[j] === '^') {
-    out += '^';
+    neg = '^';
     j++;
   }
   let first = true;
   for (;;) {
     if (j >= p.length) throw err(p.length, 'missing terminating ] for character class');
     const c = p[j] as string;
-    if (c === ']' && !first) return { out: out + ']', next: j + 1 };
+    if (c === ']' && !first) return { out: `[${neg}${out}${icase ? icaseClassExtras(out) : ''}]`, next: j + 1 };
     first = false;
     if (c === '[' && p[j + 1] === ':') {
       const e = p.indexOf(':]', j + 2);
@@ -302,7 +303,8 @@ const PCRE_DIALECT: RegexDialect = {
     const t = translatePcre(pattern, fl);
     let re: RegExp;
     try {
-      re = new RegExp(t.source, (t.flags.i ? 'i' : '') + (t.flags.m ? 'm' : '') + (t.flags.s ? 's' : '') + (t.flags.A ? 'y' : ''));
+      // No 'i' flag: case-insensitivity was compiled in as ASCII-only classes (see icaseChar).
+      re = new RegExp(t.source, (t.flags.m ? 'm' : '') + (t.flags.s ? 's' : '') + (t.flags.A ? 'y' : ''));
     } catch (e) {
       throw new PatternSyntaxError(`error in regex: ${(e as Error).message} (JavaScript RegExp)`);
     }

@@ -21,8 +21,10 @@ import {
   buildRules,
   directiveOf,
   isSpace,
+  fromBytes,
   parseTemplate,
   rhsFromFiles,
+  toBytes,
   ruleTable,
   skipSpace,
   type Matcher,
@@ -56,18 +58,19 @@ export class PatternSyntaxError extends Error {}
  * Translate a bracket expression starting at `s[i] === '['`. Returns the JS class and the index
  * after it. `backslashLiteral`: POSIX brackets treat `\` as an ordinary character.
  */
-export function translateBracket(s: string, i: number, backslashLiteral: boolean, unmatched: string): { out: string; next: number } {
+export function translateBracket(s: string, i: number, backslashLiteral: boolean, unmatched: string, icase = false): { out: string; next: number } {
   let j = i + 1;
-  let out = '[';
+  let neg = '';
+  let out = '';
   if (s[j] === '^') {
-    out += '^';
+    neg = '^';
     j++;
   }
   let first = true;
   for (;;) {
     if (j >= s.length) throw new PatternSyntaxError(unmatched);
     const c = s[j] as string;
-    if (c === ']' && !first) return { out: out + ']', next: j + 1 };
+    if (c === ']' && !first) return { out: `[${neg}${out}${icase ? icaseClassExtras(out) : ''}]`, next: j + 1 };
     first = false;
     if (c === '[' && (s[j + 1] === ':' || s[j + 1] === '.' || s[j + 1] === '=')) {
       const kind = s[j + 1] as string;
@@ -99,6 +102,42 @@ export function translateBracket(s: string, i: number, backslashLiteral: boolean
   }
 }
 
+/** True for ASCII letters. */
+function isAsciiLetter(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+/**
+ * A literal character under case-insensitive matching, folded on ASCII only as Postfix's
+ * regex libraries do (C locale): `a` → `[aA]`; other characters unchanged. JavaScript's `i`
+ * flag would also fold non-ASCII letters, so it is never used.
+ */
+export function icaseChar(c: string): string {
+  const code = c.charCodeAt(0);
+  if (!isAsciiLetter(code)) return c;
+  return `[${c.toLowerCase()}${c.toUpperCase()}]`;
+}
+
+/** The other-case ASCII letters a class body matches only in one case. */
+export function icaseClassExtras(body: string): string {
+  let re: RegExp;
+  try {
+    re = new RegExp(`[${body}]`);
+  } catch {
+    return '';
+  }
+  let extra = '';
+  for (let c = 0x41; c <= 0x5a; c++) {
+    const up = String.fromCharCode(c);
+    const lo = String.fromCharCode(c | 0x20);
+    const u = re.test(up);
+    const l = re.test(lo);
+    if (u && !l) extra += lo;
+    else if (l && !u) extra += up;
+  }
+  return extra;
+}
+
 function escapeClassChar(t: string): string {
   return t.replace(/[\]\\^[-]/g, (m) => '\\' + m);
 }
@@ -110,7 +149,7 @@ const ERE_UNMATCHED_BRACKET = 'Unmatched [, [^, [:, [., or [=';
  * extensions glibc accepts) to a JavaScript RegExp source. Returns the source and the number
  * of capture groups.
  */
-export function translatePosix(s: string, extended: boolean): { source: string; groups: number } {
+export function translatePosix(s: string, extended: boolean, icase = false): { source: string; groups: number } {
   let out = '';
   let groups = 0;
   let depth = 0;
@@ -184,14 +223,14 @@ export function translatePosix(s: string, extended: boolean): { source: string; 
       else if ('wWsSbB'.includes(d)) out += '\\' + d;
       else if (d === '`') out += '(?<![\\s\\S])';
       else if (d === "'") out += '(?![\\s\\S])';
-      else if (/[0-9A-Za-z]/.test(d)) out += d;
+      else if (/[0-9A-Za-z]/.test(d)) out += icase ? icaseChar(d) : d;
       else out += '\\' + d;
       canRepeat = !(d === '<' || d === '>' || d === 'b' || d === 'B' || d === '`' || d === "'");
       lastWasQuant = false;
       continue;
     }
     if (c === '[') {
-      const r = translateBracket(s, i, true, ERE_UNMATCHED_BRACKET);
+      const r = translateBracket(s, i, true, ERE_UNMATCHED_BRACKET, icase);
       out += r.out;
       i = r.next;
       canRepeat = true;
@@ -261,7 +300,7 @@ export function translatePosix(s: string, extended: boolean): { source: string; 
     }
     if (c === '.') out += '.';
     else if ('\\^$.|?*+()[]{}/'.includes(c)) out += '\\' + c;
-    else out += c;
+    else out += icase ? icaseChar(c) : c;
     canRepeat = true;
     lastWasQuant = false;
     i++;
@@ -344,10 +383,10 @@ const POSIX_DIALECT: RegexDialect = {
       else if (f === 'x') x = !x;
       else if (f === 'm') m = !m;
     }
-    const t = translatePosix(pattern, x);
+    const t = translatePosix(pattern, x, i);
     let re: RegExp;
     try {
-      re = new RegExp(t.source, (i ? 'i' : '') + (m ? 'm' : 's'));
+      re = new RegExp(t.source, m ? 'm' : 's');
     } catch (e) {
       throw new PatternSyntaxError(`${(e as Error).message} (JavaScript RegExp)`);
     }
@@ -364,11 +403,12 @@ export function regexTableFromLines(dialect: RegexDialect, spec: string, label: 
 } {
   const warnings: Warning[] = [];
   const where = `${dialect.type} map ${label}`;
+  // Rules are compiled on byte strings (see toBytes); messages go back to text.
   const warn = (line: number, message: string): void => {
-    warnings.push({ code: 'MAP_SYNTAX', file: where, line, message });
+    warnings.push({ code: 'MAP_SYNTAX', file: where, line, message: fromBytes(message) });
   };
   const bare = (message: string): void => {
-    warnings.push({ code: 'MAP_SYNTAX', message });
+    warnings.push({ code: 'MAP_SYNTAX', message: fromBytes(message) });
   };
 
   const getPattern = (s: string, p: number, line: number): ParsedPattern | null => {
@@ -443,7 +483,7 @@ export function regexTableFromLines(dialect: RegexDialect, spec: string, label: 
   };
 
   const parseLine = (ll: LogicalLine): ParsedLine => {
-    const s = trimEnd(ll.text);
+    const s = trimEnd(toBytes(ll.text));
     const d = directiveOf(s);
     if (d === 'unknown') {
       warn(ll.line, 'ignoring unrecognized request');
@@ -472,7 +512,7 @@ export function regexTableFromLines(dialect: RegexDialect, spec: string, label: 
       result = '';
     }
     if (opts.rhsIsFile) {
-      const f = rhsFromFiles(result, (p) => readFileSync(resolveName(p, opts), 'latin1'));
+      const f = rhsFromFiles(fromBytes(result), (p) => readFileSync(resolveName(p, opts), 'latin1'));
       if ('error' in f) {
         warn(ll.line, `${f.error}: skipping this rule`);
         return null;
@@ -498,7 +538,7 @@ export function regexTableFromLines(dialect: RegexDialect, spec: string, label: 
 
   const rules = buildRules(lines, parseLine, warn, 'ignoring ENDIF without matching IF');
   if (opts.onWarning) for (const w of warnings) opts.onWarning(w);
-  return ruleTable(spec, rules, warnings);
+  return ruleTable(spec, rules, warnings, true);
 }
 
 /** A regexp: table from source lines. */

@@ -12,6 +12,7 @@ import { resolveName } from './hash.js';
 import { memoryTable, type MemoryTable } from './memory.js';
 import type { OpenOptions } from './registry.js';
 import { parseKeyValueSource } from './source.js';
+import { foldKey } from './fold.js';
 
 /** Factory for `texthash:` (see registry.ts). */
 export function openTexthashTable(name: string, opts: OpenOptions, spec: string): MemoryTable {
@@ -26,7 +27,7 @@ export function openTexthashTable(name: string, opts: OpenOptions, spec: string)
   const seen = new Set<string>();
   const pairs: Array<[string, string]> = [];
   for (const kv of parseKeyValueSource(text, name, warnings)) {
-    const k = fold ? kv.key.toLowerCase() : kv.key;
+    const k = fold ? foldKey(kv.key) : kv.key;
     if (seen.has(k)) {
       warnings.push({ code: 'MAP_DUPLICATE', file: name, line: kv.line, message: `duplicate entry: "${kv.key}"` });
       continue;

@@ -11,6 +11,7 @@ import { MapError } from '../errors.js';
 import { errnoText } from './cdbfile.js';
 import { memoryTable, type MemoryTable } from './memory.js';
 import type { OpenOptions } from './registry.js';
+import { maybeFold } from './fold.js';
 
 /** Parse passwd(5)/group(5) text into `name → normalized entry`. */
 export function parseUnixDb(text: string, kind: 'passwd' | 'group'): Array<[string, string]> {
@@ -54,6 +55,6 @@ export function openUnixTable(name: string, opts: OpenOptions, spec: string): Me
   const byName = new Map<string, string>();
   for (const [k, v] of entries) if (!byName.has(k)) byName.set(k, v);
   const t = memoryTable(spec, byName, { fold: false });
-  const lookupSync = (key: string): string | undefined => t.lookupSync(fold ? key.toLowerCase() : key);
-  return { ...t, lookupSync, lookup: async (key) => lookupSync(key) };
+  const lookupSync = (key: string, flags?: number): string | undefined => t.lookupSync(maybeFold(key, fold, flags));
+  return { ...t, lookupSync, lookup: async (key, flags) => lookupSync(key, flags) };
 }
