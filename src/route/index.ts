@@ -22,3 +22,18 @@ export {
   validIpv6Hostaddr, validMailhostAddr, validMailhostLiteral,
   type HostPort, type HostPortDefaults, type Nexthop,
 } from './nexthop.js';
+export {
+  createRewriter, Rewriter, splitHeaderBlock, PIPELINE_TABLE_PARAMETERS,
+  type RewriterOptions, type CallOptions, type SenderResult, type RecipientResult, type FinalRecipient, type RecipientOutcome,
+  type HeadersResult, type HeaderContext, type PipelineTableParameter,
+} from './rewriter.js';
+export { Find, FIND_DEFAULT, findAddress, findAddressSync, type FindContext, type FindOptions, type FindHit, type QueryForm, type AddrForm } from './addr-find.js';
+export { mapAddressSync, crunch, type MapEnv, type MapResult } from './addr-map.js';
+export { Lookup, DIRECT, withLookups, allSync } from './lookup.js';
+export { AddrClass, canonicalize, parseClasses, type CanonicalParams, type CanonicalTables, type CanonicalResult } from './canonical.js';
+export { masquerade, masqueradeDomains, type MasqueradeParams, type MasqueradeResult } from './masquerade.js';
+export { expandVirtualAlias, DuplicateFilter, type VirtualAliasParams, type VirtualAliasResult } from './virtual-alias.js';
+export { lookupTransport, applyTransportValue, type TransportParams, type Route, type TransportHit } from './transport.js';
+export { lookupRelocated, RELOCATED_STATUS, type RelocatedHit } from './relocated.js';
+export type { Deferral } from './outcome.js';
+export type { Trace, TraceStep, Stage } from './trace.js';

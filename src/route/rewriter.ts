@@ -1,0 +1,655 @@
+/**
+ * The whole address pipeline of Postfix behind one object: what cleanup does to envelope
+ * senders, envelope recipients and header addresses (trivial-rewrite "rewrite", canonical
+ * maps, masquerading, virtual alias expansion, duplicate elimination) and what qmgr asks
+ * trivial-rewrite's "resolve" for each recipient (address class, transport, nexthop,
+ * transport_maps, relocated_maps), optionally followed by local(8) alias expansion.
+ *
+ * Every result is data: a table failure becomes the deferral Postfix would give (451 4.3.0),
+ * an alias loop or an expansion over a limit its 4.6.0 deferral, a relocated user its 5.1.6
+ * bounce. Nothing from bad data or failing tables is thrown out of these methods.
+ *
+ * Traces (`{ trace: true }`) list every table probe and stage outcome; without it no trace
+ * is built. With tables that all answer synchronously the `*Sync` methods run without
+ * promises; the async methods accept any tables.
+ *
+ * Parameters: those of every stage module (canonical.ts, masquerade.ts, virtual-alias.ts,
+ * transport.ts, relocated.ts, rewrite.ts, resolve.ts), plus `empty_address_recipient`,
+ * `remote_header_rewrite_domain`, `header_address_token_limit`, `duplicate_filter_limit`,
+ * `propagate_unmatched_extensions`, `recipient_delimiter`, `myorigin`.
+ */
+import { readFileSync } from 'node:fs';
+import { quote822Local, QUOTE_DEFAULT } from '../address/quote.js';
+import { rewriteHeaderAddresses } from '../address/header.js';
+import type { Config } from '../config/types.js';
+import { MapError, type Warning } from '../errors.js';
+import { openTable as registryOpenTable } from '../maps/registry.js';
+import type { Table } from '../maps/types.js';
+import type { MapEnv } from './addr-map.js';
+import { extensionSplit } from './addr-util.js';
+import { AddrClass, canonicalize, parseClasses, type CanonicalParams, type CanonicalTables } from './canonical.js';
+import { DIRECT, Lookup, allSync, withLookups } from './lookup.js';
+import { masquerade, masqueradeDomains, type MasqueradeParams } from './masquerade.js';
+import { MatchList, openMatchList } from './match-list.js';
+import { isTableError, type Deferral } from './outcome.js';
+import { lookupRelocated } from './relocated.js';
+import {
+  isLocalDomain,
+  resolveAddress,
+  resolveAddressAsync,
+  resolveParamsFromConfig,
+  ResolveFlags,
+  type AddressClass,
+  type ResolveConfigOptions,
+  type ResolveParams,
+  type ResolveResult,
+} from './resolve.js';
+import { rewriteAddress, rewriteExternal, rewriteParamsFromConfig, type RewriteContext, type RewriteParams } from './rewrite.js';
+import type { Stage, Trace } from './trace.js';
+import { lookupTransport } from './transport.js';
+import { DuplicateFilter, expandVirtualAlias, type VirtualAliasParams } from './virtual-alias.js';
+
+/** Table-valued parameters the pipeline reads. */
+export const PIPELINE_TABLE_PARAMETERS = [
+  'canonical_maps',
+  'sender_canonical_maps',
+  'recipient_canonical_maps',
+  'virtual_alias_maps',
+  'transport_maps',
+  'relocated_maps',
+] as const;
+/** One of {@link PIPELINE_TABLE_PARAMETERS}. */
+export type PipelineTableParameter = (typeof PIPELINE_TABLE_PARAMETERS)[number];
+
+/** How {@link createRewriter} gets its tables. */
+export interface RewriterOptions {
+  /** Tables already opened, per parameter (overrides the configuration's value). */
+  tables?: Partial<Record<PipelineTableParameter, readonly Table[]>>;
+  /** Opens `type:name` (default: the table registry, relative to the config directory). */
+  openTable?: (spec: string) => Promise<Table>;
+  /** Passed to resolve's configuration (interface addresses, host lookups, table opener). */
+  resolve?: ResolveConfigOptions;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Record every step (default false: no trace is built at all). */
+  trace?: boolean;
+  /** The address is in external (quoted) form, as in SMTP (default: internal form). */
+  external?: boolean;
+}
+
+/** Result of {@link Rewriter.rewriteSender}. */
+export interface SenderResult {
+  /** The envelope sender to queue (internal form; `''` is the null sender). */
+  address: string;
+  /** The same in external (quoted) form. */
+  external: string;
+  /** The message cannot be accepted now (a table failed). */
+  defer?: Deferral;
+  warnings?: string[];
+  trace?: Trace;
+}
+
+/** Why a recipient will not be delivered normally. */
+export interface RecipientOutcome {
+  /** `bounce`: permanent failure; `defer`: try later. */
+  kind: 'bounce' | 'defer';
+  /** Enhanced status code (`5.1.1`, `5.1.6`, `4.3.0` …). */
+  status: string;
+  /** Text after the status code (`User unknown in virtual alias table` …). */
+  text: string;
+}
+
+/** One recipient as qmgr would hand it to a delivery agent. */
+export interface FinalRecipient {
+  /** Recipient after resolve (internal form). */
+  address: string;
+  /** The same in external form. */
+  external: string;
+  /** Address class; undefined when resolve failed. */
+  addressClass: AddressClass | undefined;
+  /** Transport (master.cf service); undefined when resolve failed or the syntax is bad. */
+  transport: string | undefined;
+  /** Nexthop (or the bounce/defer text for the error/retry transports). */
+  nexthop: string | undefined;
+  /** Resolve flags (ResolveFlags bits). */
+  flags: number;
+  /** Set for recipients that bounce or are deferred instead of being delivered. */
+  outcome?: RecipientOutcome;
+  /** Matched transport_maps entry. */
+  transportTable?: { table: string; key: string; value: string };
+  /** Matched relocated_maps entry (the new location). */
+  relocated?: { table: string; key: string; value: string };
+}
+
+/** Result of {@link Rewriter.rewriteRecipient}. */
+export interface RecipientResult {
+  /** The recipient as given. */
+  original: string;
+  /** After rewrite, canonical maps and masquerading, before virtual aliasing (internal form). */
+  canonical: string;
+  /** Final recipients, after virtual alias expansion and duplicate elimination. */
+  recipients: FinalRecipient[];
+  /** The message cannot be accepted now (table failure, alias expansion limits). */
+  defer?: Deferral;
+  warnings?: string[];
+  trace?: Trace;
+}
+
+/** Header rewrite context: `none` = headers untouched (remote client, no remote domain). */
+export type HeaderContext = 'local' | 'remote' | 'none';
+
+/** Result of {@link Rewriter.rewriteHeaders}. */
+export interface HeadersResult {
+  /** The header block; identical (same string) when nothing changed. */
+  headers: string;
+  changed: boolean;
+  /** Names of the headers that were regenerated, in order. */
+  rewritten: string[];
+  defer?: Deferral;
+  warnings?: Warning[];
+  trace?: Trace;
+}
+
+/** Sender-type address headers (class header_sender). The header keeps its name as written. */
+const SENDER_HEADERS = ['From', 'Sender', 'Reply-To', 'Errors-To', 'Return-Path', 'Return-Receipt-To', 'Disposition-Notification-To', 'Mail-Followup-To', 'Resent-From', 'Resent-Sender'];
+/** Recipient-type address headers (class header_recipient); Resent-Reply-To is one, as in Postfix. */
+const RECIPIENT_HEADERS = ['To', 'Cc', 'Bcc', 'Apparently-To', 'Resent-To', 'Resent-Cc', 'Resent-Bcc', 'Resent-Reply-To'];
+const HEADER_CLASS = new Map<string, { name: string; cls: number }>([
+  ...SENDER_HEADERS.map((n) => [n.toLowerCase(), { name: n, cls: AddrClass.HEADER_SENDER }] as const),
+  ...RECIPIENT_HEADERS.map((n) => [n.toLowerCase(), { name: n, cls: AddrClass.HEADER_RECIPIENT }] as const),
+]);
+
+/** The compiled pipeline. Create with {@link createRewriter}. */
+export class Rewriter {
+  /** True when every table (and domain list) answers synchronously: the `*Sync` methods work. */
+  readonly isSync: boolean;
+  private readonly env: MapEnv;
+  private readonly myoriginLower: string;
+  private readonly mailerDaemonCanon: string;
+
+  /** @internal Use {@link createRewriter}. */
+  constructor(
+    readonly rewriteParams: RewriteParams,
+    readonly resolveParams: ResolveParams,
+    readonly canonicalParams: CanonicalParams,
+    readonly canonicalTables: CanonicalTables,
+    readonly masqueradeParams: MasqueradeParams,
+    readonly virtualParams: VirtualAliasParams,
+    readonly tables: Readonly<Record<PipelineTableParameter, readonly Table[]>>,
+    readonly settings: {
+      delimiter: string;
+      ownerRequestSpecial: boolean;
+      doubleBounceSender: string;
+      emptyAddressRecipient: string;
+      duplicateFilterLimit: number;
+      headerTokenLimit: number;
+      transportParentStyle: boolean;
+      remoteHeaderDomain: string;
+      myorigin: string;
+    },
+  ) {
+    this.myoriginLower = settings.myorigin.toLowerCase();
+    const rp = resolveParams;
+    const originLower = this.myoriginLower;
+    this.env = {
+      split: extensionSplit(settings.delimiter, settings.ownerRequestSpecial, settings.doubleBounceSender),
+      isLocal: (domain: string, lk: Lookup) => domain.toLowerCase() === originLower || isLocalDomain(rp, domain, lk.ctx),
+      rewriteLocal: (ext: string) => rewriteExternal(rewriteParams, 'local', ext),
+    };
+    this.mailerDaemonCanon = rewriteAddress(rewriteParams, 'local', 'MAILER-DAEMON').toLowerCase();
+    const lists = [rp.mydestination, rp.virtualAliasDomains, rp.virtualMailboxDomains, rp.relayDomains];
+    this.isSync =
+      lists.every((l) => l === undefined || l.isSync) &&
+      PIPELINE_TABLE_PARAMETERS.every((n) => allSync(tables[n])) &&
+      ((masqueradeParams.exceptions as MatchList | undefined)?.isSync ?? true);
+  }
+
+  /* ----------------------------------------------------------------------------------- */
+  /* Envelope sender                                                                      */
+  /* ----------------------------------------------------------------------------------- */
+
+  /** Envelope sender, as cleanup rewrites it (any tables). */
+  async rewriteSender(addr: string, o: CallOptions = {}): Promise<SenderResult> {
+    if (this.isSync) return this.rewriteSenderSync(addr, o);
+    const trace = o.trace ? [] : undefined;
+    return this.guard(addr, () => withLookups((lk) => this.senderCore(addr, o, lk, trace), trace));
+  }
+
+  /** Envelope sender, synchronously (requires {@link isSync}). */
+  rewriteSenderSync(addr: string, o: CallOptions = {}): SenderResult {
+    return this.senderCore(addr, o, DIRECT, o.trace ? [] : undefined);
+  }
+
+  private senderCore(addr: string, o: CallOptions, lk: Lookup, trace: Trace | undefined): SenderResult {
+    const input = o.external ? unquoteInput(addr) : addr;
+    if (trace) trace.push({ stage: 'input', input: addr, output: input });
+    let a = input.length === 0 ? '' : rewriteAddress(this.rewriteParams, 'local', input);
+    if (trace && a !== input) trace.push({ stage: 'rewrite', input, output: a, note: 'context local' });
+    // MAILER-DAEMON@<canonical form of MAILER-DAEMON> is the null sender.
+    if (a.length > 14 && a.charCodeAt(13) === 0x40 /* @ */ && a.toLowerCase() === this.mailerDaemonCanon) {
+      if (trace) trace.push({ stage: 'null-sender', input: a, output: '' });
+      a = '';
+    }
+    const res: SenderResult = { address: a, external: '' };
+    const c = canonicalize(this.canonicalParams, this.canonicalTables, this.env, a, AddrClass.ENVELOPE_SENDER, lk, trace);
+    a = c.addr;
+    if (c.warnings) res.warnings = c.warnings;
+    if (c.defer) res.defer = c.defer;
+    else if (this.masqueradeParams.classes & AddrClass.ENVELOPE_SENDER) {
+      const m = masquerade(this.masqueradeParams, a, lk, trace);
+      a = m.addr;
+      if (m.defer) res.defer = m.defer;
+    }
+    res.address = a;
+    res.external = a.length === 0 ? '' : quote822Local(a, QUOTE_DEFAULT);
+    if (trace) {
+      trace.push({ stage: 'result', input: addr, output: a });
+      res.trace = trace;
+    }
+    return res;
+  }
+
+  /* ----------------------------------------------------------------------------------- */
+  /* Envelope recipient                                                                   */
+  /* ----------------------------------------------------------------------------------- */
+
+  /** Envelope recipient: cleanup's processing, then resolve for each final recipient. */
+  async rewriteRecipient(addr: string, o: CallOptions = {}): Promise<RecipientResult> {
+    if (this.isSync) return this.rewriteRecipientSync(addr, o);
+    const trace = o.trace ? [] : undefined;
+    return this.guard(addr, async () => {
+      const r = await withLookups((lk) => this.recipientCleanup(addr, o, lk, trace), trace);
+      const finals: FinalRecipient[] = [];
+      for (const a of r.addrs) {
+        const mark = trace?.length ?? 0;
+        const resolved = await resolveAddressAsync(this.resolveParams, a);
+        finals.push(await withLookups((lk) => {
+          if (trace) trace.length = mark;
+          return this.route(a, resolved, lk, trace);
+        }, trace));
+      }
+      return this.finishRecipient(r, finals, trace);
+    });
+  }
+
+  /** Envelope recipient, synchronously (requires {@link isSync}). */
+  rewriteRecipientSync(addr: string, o: CallOptions = {}): RecipientResult {
+    const trace = o.trace ? [] : undefined;
+    const r = this.recipientCleanup(addr, o, DIRECT, trace);
+    const finals: FinalRecipient[] = new Array(r.addrs.length);
+    for (let i = 0; i < r.addrs.length; i++) {
+      const a = r.addrs[i]!;
+      finals[i] = this.route(a, resolveAddress(this.resolveParams, a), DIRECT, trace);
+    }
+    return this.finishRecipient(r, finals, trace);
+  }
+
+  /**
+   * Cleanup's part only (no resolve): rewrite, canonical maps, masquerade, virtual alias
+   * expansion and duplicate elimination. The addresses to queue, in internal form.
+   */
+  rewriteRecipientCleanupSync(addr: string, o: CallOptions = {}): { canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[]; trace?: Trace } {
+    const trace = o.trace ? [] : undefined;
+    const r = this.recipientCleanup(addr, o, DIRECT, trace);
+    if (trace) r.trace = trace;
+    return r;
+  }
+
+  private recipientCleanup(addr: string, o: CallOptions, lk: Lookup, trace: Trace | undefined): { original: string; canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[]; trace?: Trace } {
+    const input0 = o.external ? unquoteInput(addr) : addr;
+    if (trace) trace.push({ stage: 'input', input: addr, output: input0 });
+    // An empty recipient becomes $empty_address_recipient before rewriting.
+    const input = input0.length === 0 ? this.settings.emptyAddressRecipient : input0;
+    let a = rewriteAddress(this.rewriteParams, 'local', input);
+    if (trace && a !== input0) trace.push({ stage: 'rewrite', input: input0, output: a, note: 'context local' });
+    const out: { original: string; canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[] } = { original: addr, canonical: a, addrs: [] };
+    const c = canonicalize(this.canonicalParams, this.canonicalTables, this.env, a, AddrClass.ENVELOPE_RECIPIENT, lk, trace);
+    a = c.addr;
+    if (c.warnings) out.warnings = c.warnings;
+    if (c.defer) {
+      out.defer = c.defer;
+      out.canonical = a;
+      out.addrs = [a];
+      return out;
+    }
+    if (this.masqueradeParams.classes & AddrClass.ENVELOPE_RECIPIENT) {
+      const m = masquerade(this.masqueradeParams, a, lk, trace);
+      a = m.addr;
+      if (m.defer) {
+        out.defer = m.defer;
+        out.canonical = a;
+        out.addrs = [a];
+        return out;
+      }
+    }
+    out.canonical = a;
+    const v = expandVirtualAlias(this.virtualParams, this.tables.virtual_alias_maps, this.env, a, lk, trace);
+    if (v.defer) out.defer = v.defer;
+    const list = v.addrs;
+    if (list.length === 1) {
+      out.addrs = list;
+      return out;
+    }
+    // Duplicate elimination (exact string, as cleanup's been_here table).
+    const dups = new DuplicateFilter(this.settings.duplicateFilterLimit);
+    for (const x of list) {
+      if (dups.check(x)) {
+        if (trace) trace.push({ stage: 'duplicate', input: x, note: 'duplicate recipient removed' });
+      } else out.addrs.push(x);
+    }
+    return out;
+  }
+
+  /** qmgr's view of one queued recipient: resolve, transport_maps, relocated_maps. */
+  private route(a: string, r: ResolveResult, lk: Lookup, trace: Trace | undefined): FinalRecipient {
+    const f: FinalRecipient = {
+      address: r.recipient,
+      external: r.recipient.length === 0 ? '""' : quote822Local(r.recipient, QUOTE_DEFAULT),
+      addressClass: r.addressClass,
+      transport: r.transport,
+      nexthop: r.nexthop,
+      flags: r.flags,
+    };
+    if (trace) trace.push({ stage: 'resolve', input: a, output: r.recipient, note: `class ${r.addressClass ?? '-'}, transport ${r.transport ?? '-'}, nexthop ${r.nexthop ?? '-'}${r.failure ? `, failure: ${r.failure}` : ''}` });
+    if (r.failure !== undefined || r.transport === undefined || r.nexthop === undefined) {
+      f.outcome = r.error ? { kind: 'bounce', status: r.error.status, text: r.error.text } : { kind: 'defer', status: '4.3.0', text: 'address resolver failure' };
+      return f;
+    }
+    const rcpt = r.recipient;
+    try {
+      if (r.addressClass !== 'alias' && this.tables.transport_maps.length > 0) {
+        const hit = lookupTransport({ parentMatchesSubdomains: this.settings.transportParentStyle }, this.tables.transport_maps, this.env, rcpt, { transport: f.transport!, nexthop: f.nexthop! }, lk, trace);
+        if (hit) {
+          f.transport = hit.transport;
+          f.nexthop = hit.nexthop;
+          f.transportTable = { table: hit.table, key: hit.key, value: hit.value };
+          if (trace) trace.push({ stage: 'transport_maps', table: hit.table, key: hit.key, input: rcpt, output: `${hit.transport}:${hit.nexthop}` });
+        }
+      }
+      if (this.tables.relocated_maps.length > 0) {
+        const moved = lookupRelocated(this.tables.relocated_maps, this.env, rcpt, lk, trace);
+        if (moved) {
+          f.transport = 'error';
+          f.nexthop = moved.nexthop;
+          f.relocated = { table: moved.table, key: moved.key, value: moved.newLocation };
+        }
+      }
+    } catch (e) {
+      if (!isTableError(e)) throw e;
+      f.transport = undefined;
+      f.nexthop = undefined;
+      f.flags |= ResolveFlags.FAIL;
+      f.outcome = { kind: 'defer', status: '4.3.0', text: 'address resolver failure' };
+      if (trace) trace.push({ stage: 'result', input: rcpt, note: `lookup failure: ${(e as Error).message}` });
+      return f;
+    }
+    if (r.error) f.outcome = { kind: 'bounce', status: r.error.status, text: r.error.text };
+    else if (f.transport === 'error' || f.transport === 'retry') f.outcome = statusFromText(f.transport === 'error' ? 'bounce' : 'defer', f.nexthop!);
+    return f;
+  }
+
+  private finishRecipient(r: { original: string; canonical: string; defer?: Deferral; warnings?: string[] }, finals: FinalRecipient[], trace: Trace | undefined): RecipientResult {
+    const out: RecipientResult = { original: r.original, canonical: r.canonical, recipients: finals };
+    if (r.defer) out.defer = r.defer;
+    if (r.warnings) out.warnings = r.warnings;
+    if (trace) {
+      trace.push({ stage: 'result', input: r.original, output: finals.map((f) => f.address) });
+      out.trace = trace;
+    }
+    return out;
+  }
+
+  /* ----------------------------------------------------------------------------------- */
+  /* Headers                                                                              */
+  /* ----------------------------------------------------------------------------------- */
+
+  /**
+   * Rewrite the address headers of a header block (the message text up to the empty line;
+   * anything after it is returned unchanged). Sender-type headers get sender canonical maps,
+   * recipient-type headers recipient canonical maps; never virtual aliasing. A header whose
+   * addresses do not change is kept byte for byte.
+   */
+  async rewriteHeaders(block: string, o: { context: HeaderContext; trace?: boolean }): Promise<HeadersResult> {
+    if (this.isSync) return this.rewriteHeadersSync(block, o);
+    const trace = o.trace ? [] : undefined;
+    return withLookups((lk) => this.headersCore(block, o.context, lk, trace), trace);
+  }
+
+  /** {@link rewriteHeaders}, synchronously (requires {@link isSync}). */
+  rewriteHeadersSync(block: string, o: { context: HeaderContext; trace?: boolean }): HeadersResult {
+    return this.headersCore(block, o.context, DIRECT, o.trace ? [] : undefined);
+  }
+
+  /** The effective context: `remote` without remote_header_rewrite_domain means no rewriting. */
+  headerContext(context: HeaderContext): HeaderContext {
+    return context === 'remote' && this.settings.remoteHeaderDomain === '' ? 'none' : context;
+  }
+
+  private headersCore(block: string, context0: HeaderContext, lk: Lookup, trace: Trace | undefined): HeadersResult {
+    const context = this.headerContext(context0);
+    const res: HeadersResult = { headers: block, changed: false, rewritten: [] };
+    if (trace) res.trace = trace;
+    if (context === 'none') {
+      if (trace) trace.push({ stage: 'input', note: context0 === 'remote' ? 'remote client and empty remote_header_rewrite_domain: headers not rewritten' : 'header rewriting off' });
+      return res;
+    }
+    const rw: RewriteContext = context;
+    const parts = splitHeaderBlock(block);
+    let changed = false;
+    const warnings: Warning[] = [];
+    for (const h of parts.headers) {
+      const info = HEADER_CLASS.get(h.name.toLowerCase());
+      if (info === undefined) continue;
+      const mapper = (internal: string): string | undefined => {
+        if (res.defer) return undefined;
+        let a = internal.length === 0 ? internal : rewriteAddress(this.rewriteParams, rw, internal);
+        if (trace && a !== internal) trace.push({ stage: 'rewrite', input: internal, output: a, note: `${info.name}: context ${rw}` });
+        const c = canonicalize(this.canonicalParams, this.canonicalTables, this.env, a, info.cls, lk, trace);
+        a = c.addr;
+        if (c.defer) {
+          res.defer = c.defer;
+          return undefined;
+        }
+        if (this.masqueradeParams.classes & info.cls) {
+          const m = masquerade(this.masqueradeParams, a, lk, trace);
+          if (m.defer) {
+            res.defer = m.defer;
+            return undefined;
+          }
+          a = m.addr;
+        }
+        return a;
+      };
+      // Regenerated and folded as cleanup does (name given), byte-identical when unchanged.
+      const eol = h.eol === '' ? parts.eol : h.eol;
+      const r = rewriteHeaderAddresses(h.value, mapper, {
+        tokenLimit: this.settings.headerTokenLimit,
+        name: h.name,
+        newline: eol,
+        onWarning: (w) => warnings.push(w),
+      });
+      if (res.defer) break;
+      if (r.changed) {
+        changed = true;
+        h.text = `${h.name}: ${r.value}${h.eol}`;
+        res.rewritten.push(h.name);
+        if (trace) trace.push({ stage: 'result', input: h.name, output: h.text, note: 'header regenerated' });
+      }
+    }
+    if (warnings.length) res.warnings = warnings;
+    if (res.defer || !changed) return res;
+    res.changed = true;
+    res.headers = parts.headers.map((h) => h.text).join('') + parts.rest;
+    return res;
+  }
+
+  /** Turn unexpected exceptions (bugs in glue, foreign tables) into a deferral. */
+  private async guard<T extends { defer?: Deferral }>(addr: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof MapError)) throw e;
+      return { address: addr, external: addr, original: addr, canonical: addr, recipients: [], defer: { kind: 'defer', code: 451, status: '4.3.0', text: 'Error: queue file write error', reason: e.message } } as unknown as T;
+    }
+  }
+}
+
+/** Bounce/defer status from an error/retry nexthop such as `5.1.1 User unknown`. */
+function statusFromText(kind: 'bounce' | 'defer', text: string): RecipientOutcome {
+  const m = /^([245])\.(\d{1,3})\.(\d{1,3})(?:\s+|$)/.exec(text);
+  if (m) return { kind, status: `${m[1]}.${m[2]}.${m[3]}`, text: text.slice(m[0].length) };
+  return { kind, status: kind === 'bounce' ? '5.0.0' : '4.0.0', text };
+}
+
+/** External → internal form for an envelope address given as in SMTP (`<>` is the null address). */
+function unquoteInput(addr: string): string {
+  let a = addr;
+  if (a.charCodeAt(0) === 0x3c /* < */ && a.charCodeAt(a.length - 1) === 0x3e /* > */) a = a.slice(1, -1);
+  if (a.indexOf('"') < 0 && a.indexOf('\\') < 0) return a;
+  // Same as Postfix's unquote_822_local for the local part.
+  let out = '';
+  let inQuote = false;
+  let atOut = -1;
+  let atSrc = -1;
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i);
+    if (c === 0x22) { inQuote = !inQuote; continue; }
+    if (c === 0x40 && !inQuote) { atOut = out.length; atSrc = i; }
+    if (c === 0x5c) { i++; if (i >= a.length) break; }
+    out += a[i];
+  }
+  return atOut >= 0 ? out.slice(0, atOut) + a.slice(atSrc) : out;
+}
+
+interface HeaderPart {
+  name: string;
+  /** Text after `Name:` up to (not including) the final line ending. */
+  value: string;
+  /** Final line ending of this header (`\r\n`, `\n` or `''` at the end of input). */
+  eol: string;
+  /** The whole header as it will be written. */
+  text: string;
+}
+
+/** Split a header block into headers (with their folding) and the rest (empty line + body). */
+export function splitHeaderBlock(block: string): { headers: HeaderPart[]; rest: string; eol: string } {
+  const headers: HeaderPart[] = [];
+  let pos = 0;
+  let eol = '\n';
+  const crlf = block.indexOf('\r\n');
+  if (crlf >= 0 && crlf === block.indexOf('\n') - 1) eol = '\r\n';
+  while (pos < block.length) {
+    const c = block.charCodeAt(pos);
+    if (c === 0x0a /* LF */ || (c === 0x0d /* CR */ && block.charCodeAt(pos + 1) === 0x0a)) break; // empty line
+    // One header: this line plus continuation lines (starting with space or TAB).
+    let end = pos;
+    for (;;) {
+      const nl = block.indexOf('\n', end);
+      if (nl < 0) { end = block.length; break; }
+      end = nl + 1;
+      const n = block.charCodeAt(end);
+      if (n !== 0x20 && n !== 0x09) break;
+    }
+    const text = block.slice(pos, end);
+    const lineEnd = text.endsWith('\r\n') ? '\r\n' : text.endsWith('\n') ? '\n' : '';
+    const body = text.slice(0, text.length - lineEnd.length);
+    const colon = body.indexOf(':');
+    const name = colon > 0 ? body.slice(0, colon).trimEnd() : '';
+    headers.push({ name, value: colon > 0 ? body.slice(colon + 1) : '', eol: lineEnd, text });
+    pos = end;
+  }
+  return { headers, rest: block.slice(pos), eol };
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Construction from a configuration                                                      */
+/* ------------------------------------------------------------------------------------- */
+
+/**
+ * Build the pipeline from a configuration: opens every table-valued parameter (or takes the
+ * given tables) and compiles the parameters. Throws ConfigError for bad class names and
+ * MapError when a table cannot be opened — configuration problems, found once, up front.
+ *
+ * @example
+ * const rw = await createRewriter(loadConfig({ configDir: '/etc/postfix' }));
+ * const r = await rw.rewriteRecipient('tom@test.net', { trace: true });
+ */
+export async function createRewriter(config: Config, opts: RewriterOptions = {}): Promise<Rewriter> {
+  const configDir = config.configDir;
+  const open = opts.openTable ?? ((spec: string) => registryOpenTable(spec, configDir ? { configDir } : {}));
+  const opened = new Map<string, Table>();
+  const openOnce = async (spec: string): Promise<Table> => {
+    let t = opened.get(spec);
+    if (!t) opened.set(spec, (t = await open(spec)));
+    return t;
+  };
+  const tables = {} as Record<PipelineTableParameter, readonly Table[]>;
+  for (const p of PIPELINE_TABLE_PARAMETERS) {
+    const given = opts.tables?.[p];
+    if (given) tables[p] = given;
+    else {
+      const list: Table[] = [];
+      for (const spec of config.list(p)) list.push(await openOnce(spec));
+      tables[p] = list;
+    }
+  }
+  // The domain lists share the opened tables (virtual_alias_domains = $virtual_alias_maps).
+  const given = new Map<string, Table>();
+  for (const p of PIPELINE_TABLE_PARAMETERS) {
+    const specs = opts.tables?.[p] ? undefined : config.list(p);
+    tables[p].forEach((t, i) => given.set(specs?.[i] ?? t.name, t));
+  }
+  const resolveParams = await resolveParamsFromConfig(config, {
+    ...opts.resolve,
+    openTable: opts.resolve?.openTable ?? (async (spec: string) => given.get(spec) ?? openOnce(spec)),
+  });
+  const classes = (name: string): number => parseClasses(name, config.list(name));
+  const propagate = new Set(config.list('propagate_unmatched_extensions').map((s) => s.toLowerCase()));
+  const exceptionsValue = config.get('masquerade_exceptions');
+  const exceptions =
+    exceptionsValue.trim() === ''
+      ? undefined
+      : await openMatchList(exceptionsValue, 'string', { name: 'masquerade_exceptions', openTable: openOnce, readFile: (p) => readFileSync(p, 'utf8') });
+  const canonicalTables: CanonicalTables = { canonical: tables.canonical_maps, sender: tables.sender_canonical_maps, recipient: tables.recipient_canonical_maps };
+  const int = (name: string, dflt: number): number => {
+    const v = config.get(name);
+    return v === '' ? dflt : config.int(name);
+  };
+  return new Rewriter(
+    rewriteParamsFromConfig(config),
+    resolveParams,
+    {
+      classes: classes('canonical_classes'),
+      senderClasses: classes('sender_canonical_classes'),
+      recipientClasses: classes('recipient_canonical_classes'),
+      propagate: propagate.has('canonical'),
+    },
+    canonicalTables,
+    { domains: masqueradeDomains(config.list('masquerade_domains')), exceptions, classes: classes('masquerade_classes') },
+    {
+      recursionLimit: int('virtual_alias_recursion_limit', 1000),
+      expansionLimit: int('virtual_alias_expansion_limit', 1000),
+      addressLengthLimit: int('virtual_alias_address_length_limit', 1000),
+      propagate: propagate.has('virtual'),
+    },
+    tables,
+    {
+      delimiter: config.get('recipient_delimiter'),
+      ownerRequestSpecial: config.bool('owner_request_special'),
+      doubleBounceSender: config.get('double_bounce_sender') || 'double-bounce',
+      emptyAddressRecipient: config.get('empty_address_recipient') || 'MAILER-DAEMON',
+      duplicateFilterLimit: int('duplicate_filter_limit', 1000),
+      headerTokenLimit: int('header_address_token_limit', 10240),
+      transportParentStyle: config.list('parent_domain_matches_subdomains').includes('transport_maps'),
+      remoteHeaderDomain: config.get('remote_header_rewrite_domain'),
+      myorigin: rewriteParamsFromConfig(config).myorigin,
+    },
+  );
+}
+
+/** Stages a recipient trace can contain, in order (for display). */
+export const RECIPIENT_STAGES: readonly Stage[] = [
+  'input', 'rewrite', 'recipient_canonical_maps', 'canonical_maps', 'masquerade', 'virtual_alias_maps', 'duplicate', 'resolve', 'transport_maps', 'relocated_maps', 'result',
+];
