@@ -25,7 +25,7 @@ import {
 } from './match-list.js';
 import { validHostaddr, validMailhostAddr, validMailhostLiteral, validUtf8Hostname } from './nexthop.js';
 import {
-  internalizeTokens, localContextOf, rewriteParamsFromConfig, rewriteTokensWith, scanTokens,
+  internalizeTokens, localContextOf, rewriteAddress, rewriteParamsFromConfig, rewriteTokensWith, scanTokens,
   T_QSTRING, type RewriteParams, type Tokens,
 } from './rewrite.js';
 
@@ -268,6 +268,61 @@ function simpleRecipient(s: string): string | undefined {
   return s;
 }
 
+/**
+ * Fast path of the stripping loop for dot-atom addresses made of plain atom text, dots, at most
+ * one `@`, and the routing operators `!` / `%` in the local part. It follows the loop's steps on
+ * the string (strip a local domain, rewrite a local part with routing operators, append
+ * `@$myhostname`), recursing on rewritten text whose tokens are the same as a fresh scan of it.
+ * Sets {@link stripRemote}; returns undefined (nothing looked up twice matters: lookups are
+ * pure) when the token loop is needed.
+ */
+function fastStrip(p: ResolveParams, addr: string, ctx: LookupContext | undefined, depth: number): string | undefined {
+  const simple = simpleRecipient(addr);
+  if (simple !== undefined) {
+    stripRemote = !localOrFail(p, simple.slice(simple.lastIndexOf('@') + 1), ctx);
+    return simple;
+  }
+  if (depth > 8) return undefined;
+  const n = addr.length;
+  let at = -1;
+  let ops = false;
+  for (let i = 0; i < n; i++) {
+    const c = addr.charCodeAt(i);
+    if (c === AT) {
+      if (at >= 0) return undefined;
+      at = i;
+    } else if (c === BANG || c === PERCENT) {
+      if (at >= 0) return undefined; // operators in the domain: let the token loop judge
+      if ((c === BANG && p.rewrite.swapBangpath) || (c === PERCENT && p.rewrite.allowPercentHack)) ops = true;
+    } else if (c !== DOT && (c >= 128 || PLAIN[c] === 0)) {
+      return undefined;
+    }
+  }
+  // The local part must be a dot-string (so it is atoms and operators, not a quoted string).
+  const le = at < 0 ? n : at;
+  if (le === 0 || addr.charCodeAt(0) === DOT || addr.charCodeAt(le - 1) === DOT || addr.lastIndexOf('..', le - 2) >= 0) return undefined;
+  if (at >= 0) {
+    let de = n;
+    if (de - at - 1 < 1) return undefined;
+    if (addr.charCodeAt(de - 1) === DOT && de - at - 1 >= 2 && addr.charCodeAt(de - 2) !== DOT) de--;
+    const domain = addr.slice(at + 1, de);
+    if (!localOrFail(p, domain, ctx)) {
+      stripRemote = true;
+      return de === n ? addr : addr.slice(0, de);
+    }
+    const local = addr.slice(0, at);
+    if (!ops) {
+      stripRemote = false;
+      return local + '@' + domain;
+    }
+    // A local domain was stripped; the local part still routes: rewrite it and go round again.
+    return fastStrip(p, rewriteAddress(p.rewrite, 'local', local), ctx, depth + 1);
+  }
+  if (ops) return fastStrip(p, rewriteAddress(p.rewrite, 'local', addr), ctx, depth + 1);
+  // No domain ever: assume this machine.
+  return fastStrip(p, addr + '@' + p.myhostname, ctx, depth + 1);
+}
+
 /** Letters, digits and RFC 5322 atext without `!`, `%`, `|` (which are tok822 operators). */
 const PLAIN = new Uint8Array(128);
 for (let c = 48; c <= 57; c++) PLAIN[c] = 1;
@@ -279,12 +334,10 @@ for (const ch of "#$&'*+-/=?^_`{}~") PLAIN[ch.charCodeAt(0)] = 1;
  * The stripping loop: returns the recipient and sets {@link stripRemote} when it ended on a
  * non-local domain. Throws Fail.
  */
-function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefined): string {
-  const simple = simpleRecipient(addr);
-  if (simple !== undefined) {
-    const at = simple.lastIndexOf('@');
-    stripRemote = !localOrFail(p, simple.slice(at + 1), ctx);
-    return simple;
+function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefined, fast: boolean): string {
+  if (fast) {
+    const r = fastStrip(p, addr, ctx, 0);
+    if (r !== undefined) return r;
   }
   const rw = p.rewrite;
   const cv = localContextOf(rw);
@@ -375,6 +428,19 @@ function isWellFormedUnicode(s: string): boolean {
   return true;
 }
 
+/** `transport[:nexthop]` parameter values split at the first ':' (few distinct values: memoized). */
+const transportSplits = new Map<string, [string, string | undefined]>();
+
+function splitTransport(value: string): [string, string | undefined] {
+  let r = transportSplits.get(value);
+  if (r === undefined) {
+    const colon = value.indexOf(':');
+    r = colon < 0 ? [value, undefined] : [value.slice(0, colon), colon + 1 < value.length ? value.slice(colon + 1) : undefined];
+    if (transportSplits.size < 1000) transportSplits.set(value, r);
+  }
+  return r;
+}
+
 /** Postfix's "do not list domain … in BOTH …" warning, appended to a (lazily created) list. */
 function both(list: string[] | undefined, d: string, a: string, b: string): string[] {
   const out = list ?? [];
@@ -382,11 +448,11 @@ function both(list: string[] | undefined, d: string, a: string, b: string): stri
   return out;
 }
 
-function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefined): ResolveResult {
+function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefined, fast = true): ResolveResult {
   let rcpt: string;
   let remote: boolean;
   try {
-    rcpt = stripLoop(p, addr, ctx);
+    rcpt = stripLoop(p, addr, ctx, fast);
     remote = stripRemote;
   } catch (e) {
     if (e instanceof Fail) return failed(addr, e.why);
@@ -483,11 +549,9 @@ function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefi
   flags |= CLASS_FLAG[cls];
 
   // An explicit transport:nexthop in main.cf overrides the nexthop.
-  const colon = channel.indexOf(':');
-  if (colon >= 0) {
-    if (colon + 1 < channel.length) nexthop = channel.slice(colon + 1);
-    channel = channel.slice(0, colon);
-  }
+  const split = splitTransport(channel);
+  channel = split[0];
+  if (split[1] !== undefined) nexthop = split[1];
   if (channel === '') {
     return failed(rcpt, `parameter ${blame}: null transport is not allowed`, flags);
   }
@@ -560,6 +624,14 @@ function failed(rcpt: string, why: string, flags = 0): ResolveResult {
  */
 export function resolveAddress(p: ResolveParams, address: string): ResolveResult {
   return resolveCore(p, address, undefined);
+}
+
+/**
+ * The same as {@link resolveAddress} with every char-code fast path disabled (token loop only).
+ * @internal for tests that check the fast paths against it
+ */
+export function resolveAddressReference(p: ResolveParams, address: string): ResolveResult {
+  return resolveCore(p, address, undefined, false);
 }
 
 /** Resolve a recipient with any tables (async lookups such as MySQL). */

@@ -5,7 +5,7 @@ import { memoryTable } from '../../src/maps/memory.js';
 import type { Table } from '../../src/maps/types.js';
 import { MatchList, openMatchList, tableLookup } from '../../src/route/match-list.js';
 import {
-  isLocalDomain, isLocalDomainAsync, resolveAddress, resolveAddressAsync, resolveFlagNames, resolveParamsFromConfig,
+  isLocalDomain, isLocalDomainAsync, resolveAddress, resolveAddressAsync, resolveAddressReference, resolveFlagNames, resolveParamsFromConfig,
   ResolveFlags, type ResolveParams,
 } from '../../src/route/resolve.js';
 import { defaultRewriteParams } from '../../src/route/rewrite.js';
@@ -196,6 +196,32 @@ describe('resolveAddress', () => {
     expect(resolveAddress(p, 'bob@[192.0.2.7]').addressClass).toBe('local');
     expect(resolveAddress(p, 'bob@[IPv6:0::1]').addressClass).toBe('local');
     expect(resolveAddress(p, 'bob@[192.0.2.8]')).toMatchObject({ addressClass: 'default', nexthop: D });
+  });
+});
+
+describe('fast paths', () => {
+  it('give the token loop\'s answer on 30000 generated addresses', () => {
+    const local = MatchList.parse(`${H}, localhost, a, b.localdomain, a.localdomain`, 'string');
+    const variants = [
+      params({ mydestination: local, relayhost: '' }),
+      params({ mydestination: local, rewrite: { ...defaultRewriteParams(H), swapBangpath: false } }),
+      params({ mydestination: local, rewrite: { ...defaultRewriteParams(H), allowPercentHack: false, appendDotMydomain: false } }),
+      params({ mydestination: local, resolveNullDomain: true, resolveDequotedAddress: false }),
+      params({ mydestination: local, myhostname: 'remote.example' }),
+    ];
+    const alphabet = ['a', 'b', 'x', 'u1', H, 'localhost', '.', '.', '@', '@', '!', '!', '%', '%', ' ', '"', '[1.2.3.4]', '-', '|', 'é'];
+    let seed = 99;
+    const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
+    const wrong: string[] = [];
+    for (let i = 0; i < 30000; i++) {
+      let s = '';
+      for (let j = 1 + rnd(7); j > 0; j--) s += alphabet[rnd(alphabet.length)];
+      const p = variants[i % variants.length]!;
+      const a = JSON.stringify(resolveAddress(p, s));
+      const b = JSON.stringify(resolveAddressReference(p, s));
+      if (a !== b && wrong.length < 5) wrong.push(`${JSON.stringify(s)}: ${a} vs ${b}`);
+    }
+    expect(wrong).toEqual([]);
   });
 });
 
