@@ -119,6 +119,14 @@ export function escapeMysql(s: string): string {
   return out;
 }
 
+/**
+ * Escaping for a server session in NO_BACKSLASH_ESCAPES mode, where a backslash is an ordinary
+ * character: the MySQL client then only doubles single quotes (escape_quotes_for_mysql).
+ */
+export function escapeMysqlNoBackslash(s: string): string {
+  return s.includes("'") ? s.replace(/'/g, "''") : s;
+}
+
 /** ASCII-only lower-casing: Postfix's lowercase(), used when smtputf8_enable = no. */
 export function asciiFold(s: string): string {
   for (let i = 0; i < s.length; i++) {
@@ -314,6 +322,9 @@ class HostFailure extends Error {
   }
 }
 
+/** Connections whose session has NO_BACKSLASH_ESCAPES in sql_mode. */
+const noBackslashEscapes = new WeakSet<Conn>();
+
 // Every value arrives as text, as Postfix sees it through libmysqlclient.
 const typeCast = (field: { string: (enc?: string) => string | null }): string | null => field.string('utf8');
 
@@ -364,8 +375,19 @@ class HostPool {
     return new Promise<Conn>((resolve, reject) => {
       let settled = false;
       conn.once('connect', () => {
-        settled = true;
-        resolve(conn);
+        // The session's sql_mode decides how keys must be escaped (see escapeMysqlNoBackslash).
+        conn.query({ sql: 'SELECT @@SESSION.sql_mode', rowsAsArray: true, timeout: this.opts.connectTimeout }, (err, rows) => {
+          if (settled) return;
+          settled = true;
+          if (err) {
+            this.discard(conn);
+            reject(new HostFailure(err.message));
+            return;
+          }
+          const mode = String((rows as unknown as Array<Array<string | null>>)[0]?.[0] ?? '');
+          if (/(^|,)NO_BACKSLASH_ESCAPES(,|$)/i.test(mode)) noBackslashEscapes.add(conn);
+          resolve(conn);
+        });
       });
       conn.on('error', (e: Error) => {
         // A fatal error on a pooled connection: drop it; the next query opens a new one.
@@ -564,7 +586,7 @@ export class MysqlTable implements Table {
     const t = this.config.templates;
     const kp = splitKey(t, key, this.name, this.warn);
     if (kp === undefined) return undefined;
-    const outcome = await this.query(expandQuery(t, kp, escapeMysql));
+    const outcome = await this.query((quote) => expandQuery(t, kp, quote));
     if ('noResultSet' in outcome) return undefined;
     try {
       return joinResults(t, outcome.values, kp, this.config.expansionLimit, this.name, this.warn);
@@ -610,7 +632,8 @@ export class MysqlTable implements Table {
     p.closeAll(why);
   }
 
-  private async query(sql: string): Promise<QueryOutcome> {
+  /** Run the query built by `build` (with the escaper of the connection it runs on) on some host. */
+  private async query(build: (quote: (s: string) => string) => string): Promise<QueryOutcome> {
     let last = 'no usable mysql host';
     // Postfix's safety net against endless retries (RETRY_CONN_MAX).
     // A host is tried at most once per lookup (Postfix gets the same from its 60 s retry timer).
@@ -619,7 +642,7 @@ export class MysqlTable implements Table {
       const p = this.pick(tried);
       if (!p) break;
       tried.add(p);
-      const r = await this.tryHost(p, sql);
+      const r = await this.tryHost(p, build);
       if (typeof r !== 'string') return r;
       last = r;
     }
@@ -627,7 +650,7 @@ export class MysqlTable implements Table {
   }
 
   /** One host: the outcome, or the failure text after marking the host down. */
-  private async tryHost(p: HostPool, sql: string): Promise<QueryOutcome | string> {
+  private async tryHost(p: HostPool, build: (quote: (s: string) => string) => string): Promise<QueryOutcome | string> {
     // A pooled connection that died while idle (server restart, wait_timeout) gets one retry on a
     // fresh connection before the host counts as failed; Postfix closes idle connections after a
     // minute and so rarely meets this case.
@@ -645,6 +668,8 @@ export class MysqlTable implements Table {
       if (p.stat !== STAT_FAILED) p.stat = STAT_ACTIVE;
       let out: QueryOutcome;
       try {
+        // As Postfix does, the key is escaped for the connection that runs the query.
+        const sql = build(noBackslashEscapes.has(conn) ? escapeMysqlNoBackslash : escapeMysql);
         out = await runQuery(conn, sql, this.queryTimeout);
       } catch (e) {
         p.discard(conn);

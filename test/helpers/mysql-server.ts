@@ -92,7 +92,7 @@ function freePort(): Promise<number> {
 }
 
 /** Start a private MariaDB/MySQL in a temp dir; resolves the endpoint and a stopper, or a reason. */
-async function startPrivate(): Promise<{ ep: Endpoint; stop: () => Promise<void> } | string> {
+async function startPrivate(extraArgs: string[] = []): Promise<{ ep: Endpoint; stop: () => Promise<void> } | string> {
   const server = findBinary(['mariadbd', 'mysqld']);
   if (!server) return 'no MySQL/MariaDB server binary (mariadbd/mysqld) is installed';
   const installer = findBinary(['mariadb-install-db', 'mysql_install_db']);
@@ -127,7 +127,7 @@ async function startPrivate(): Promise<{ ep: Endpoint; stop: () => Promise<void>
     [
       '--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1',
       `--pid-file=${path.join(dir, 'mysqld.pid')}`, '--skip-log-bin', '--innodb-buffer-pool-size=32M',
-      `--log-error=${path.join(dir, 'error.log')}`, ...userArg,
+      `--log-error=${path.join(dir, 'error.log')}`, ...userArg, ...extraArgs,
     ],
     { stdio: 'ignore', detached: false },
   );
@@ -160,12 +160,12 @@ async function startPrivate(): Promise<{ ep: Endpoint; stop: () => Promise<void>
  * Find or start a server and create the per-run database `<prefix>_<pid>`. Never throws for a
  * missing server: returns `{ skip: reason }`.
  */
-export async function findMysqlServer(prefix = 'readdress_test'): Promise<FindResult> {
+export async function findMysqlServer(prefix = 'readdress_test', privateArgs?: string[]): Promise<FindResult> {
   let ep: Endpoint | undefined;
   let origin: MysqlTestServer['origin'] = 'env';
   let stopPrivate: (() => Promise<void>) | undefined;
   const reasons: string[] = [];
-  const url = process.env['READDRESS_MYSQL_URL'];
+  const url = privateArgs ? undefined : process.env['READDRESS_MYSQL_URL'];
   if (url) {
     const e = parseUrl(url);
     const why = await tryConnect(e);
@@ -173,7 +173,7 @@ export async function findMysqlServer(prefix = 'readdress_test'): Promise<FindRe
     ep = e;
   }
   // READDRESS_MYSQL_PRIVATE=1 skips the shared server (to exercise the private-instance path).
-  if (!ep && process.env['READDRESS_MYSQL_PRIVATE'] !== '1') {
+  if (!ep && !privateArgs && process.env['READDRESS_MYSQL_PRIVATE'] !== '1') {
     const local: Endpoint = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
     const why = await tryConnect(local, 2000);
     if (why === undefined) {
@@ -184,7 +184,7 @@ export async function findMysqlServer(prefix = 'readdress_test'): Promise<FindRe
     }
   }
   if (!ep) {
-    const p = await startPrivate();
+    const p = await startPrivate(privateArgs);
     if (typeof p === 'string') {
       reasons.push(p);
       return { skip: `no MySQL server for the mysql table tests (${reasons.join('; ')}). Set READDRESS_MYSQL_URL=mysql://user:pass@host:port or install MariaDB.` };
@@ -229,10 +229,12 @@ export async function findMysqlServer(prefix = 'readdress_test'): Promise<FindRe
 
 /**
  * For test files: the server, or undefined after printing why the MySQL tests are skipped.
+ * With `privateArgs`, always a private instance started with those extra server options (for
+ * server settings a shared server must not be given, e.g. a global sql_mode).
  * Under CI=true a missing server is an error (the MySQL tests must run there).
  */
-export async function mysqlForTests(prefix = 'readdress_test'): Promise<MysqlTestServer | undefined> {
-  const r = await findMysqlServer(prefix);
+export async function mysqlForTests(prefix = 'readdress_test', privateArgs?: string[]): Promise<MysqlTestServer | undefined> {
+  const r = await findMysqlServer(prefix, privateArgs);
   if ('server' in r) return r.server;
   if (process.env['CI'] === 'true') throw new Error(`CI=true but the MySQL tests cannot run: ${r.skip}`);
   console.warn(`[mysql] SKIPPING MySQL table tests: ${r.skip}`);
