@@ -133,6 +133,11 @@ async function startPrivate(extraArgs: string[] = []): Promise<{ ep: Endpoint; s
   );
   let exited = false;
   child.once('exit', () => (exited = true));
+  // Never leave an orphan server behind, even if the test process dies without calling stop().
+  const reap = (): void => {
+    if (!exited) child.kill('SIGKILL');
+  };
+  process.once('exit', reap);
   const stop = async (): Promise<void> => {
     if (!exited) {
       const done = new Promise((r) => child.once('exit', r));
@@ -142,6 +147,7 @@ async function startPrivate(extraArgs: string[] = []): Promise<{ ep: Endpoint; s
       clearTimeout(timer);
       if (!exited) child.kill('SIGKILL');
     }
+    process.removeListener('exit', reap);
     rmSync(dir, { recursive: true, force: true });
   };
   const ep: Endpoint = { host: '127.0.0.1', port, socket, user: 'root', password: '' };
