@@ -15,6 +15,10 @@ import type { LogEntry } from '../queue/store.js';
 import type { QueueFile } from '../queue/file.js';
 import type { MailLog } from '../maillog.js';
 import { mailDate } from './date.js';
+import { quote822Local } from '../../address/quote.js';
+
+/** External form; the null address stays empty. */
+const q = (a: string): string => (a === '' ? '' : quote822Local(a));
 
 export type NotificationKind = 'failure' | 'delay' | 'postmaster-failure' | 'postmaster-delay';
 
@@ -67,15 +71,15 @@ function timeWords(seconds: number): string {
 
 /** One recipient line of the human-readable part. */
 function recipientLine(e: LogEntry): string {
-  const expanded = e.original && e.original.toLowerCase() !== e.recipient.toLowerCase() ? ` (expanded from <${e.original}>)` : '';
-  return `<${e.recipient}>${expanded}: ${e.text}\n`;
+  const expanded = e.original && e.original.toLowerCase() !== e.recipient.toLowerCase() ? ` (expanded from <${q(e.original)}>)` : '';
+  return `<${q(e.recipient)}>${expanded}: ${e.text}\n`;
 }
 
 /** The per-recipient block of the delivery-status part. */
 function statusBlock(e: LogEntry, action: 'failed' | 'delayed', willRetryUntil?: string): string {
-  let s = `Final-Recipient: rfc822; ${e.recipient}\n`;
+  let s = `Final-Recipient: rfc822; ${q(e.recipient)}\n`;
   if (e.orcpt) s += `Original-Recipient: ${e.orcpt}\n`;
-  else if (e.original) s += `Original-Recipient: rfc822;${e.original}\n`;
+  else if (e.original) s += `Original-Recipient: rfc822;${q(e.original)}\n`;
   s += `Action: ${action}\nStatus: ${e.dsn}\n`;
   if (e.remoteMta) s += `Remote-MTA: dns; ${e.remoteMta}\n`;
   s += `Diagnostic-Code: ${e.diagnosticType ?? 'X-Postfix'}; ${e.diagnostic ?? e.text}\n`;
@@ -104,7 +108,7 @@ export function buildDsn(inp: DsnInput): Buffer {
   head += `Date: ${date}\n`;
   head += `From: Mail Delivery System <MAILER-DAEMON@${inp.myorigin}>\n`;
   head += `Subject: ${subject}\n`;
-  head += `To: ${inp.to}\n`;
+  head += `To: ${q(inp.to)}\n`;
   head += 'Auto-Submitted: auto-replied\n';
   head += 'MIME-Version: 1.0\n';
   head += `Content-Type: multipart/report; report-type=delivery-status;\n\tboundary="${boundary}"\n`;
@@ -131,11 +135,11 @@ export function buildDsn(inp: DsnInput): Buffer {
   const retryUntil = delay ? mailDate(new Date(inp.arrival.getTime() + (inp.lifetime ?? 0) * 1000)) : undefined;
   let report = `Reporting-MTA: dns; ${inp.myhostname}\n`;
   report += `X-Postfix-Queue-ID: ${inp.queueId}\n`;
-  report += `X-Postfix-Sender: rfc822; ${inp.sender}\n`;
+  report += `X-Postfix-Sender: rfc822; ${q(inp.sender)}\n`;
   report += `Arrival-Date: ${mailDate(inp.arrival)}\n`;
   for (const e of inp.entries) report += '\n' + statusBlock(e, delay ? 'delayed' : 'failed', retryUntil);
 
-  const original = Buffer.concat([Buffer.from(`Return-Path: <${inp.sender}>\n`), inp.content]);
+  const original = Buffer.concat([Buffer.from(`Return-Path: <${q(inp.sender)}>\n`), inp.content]);
   const headersOnly = delay || postmaster || inp.headersOnly || original.length > inp.bounceSizeLimit;
   const attached = headersOnly ? headerBlock(original) : original;
   const desc = headersOnly ? 'Undelivered Message Headers' : 'Undelivered Message';

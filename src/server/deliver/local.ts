@@ -20,6 +20,7 @@ import { LookupFlags } from '../../maps/types.js';
 import { openTable } from '../../maps/index.js';
 import { addressNodes, internalizeAddress, parseAddressList } from '../../address/tokenize.js';
 import { RecipientDelimiter } from '../../address/extension.js';
+import { quote822Local } from '../../address/quote.js';
 import { expandMacros } from '../../config/expand.js';
 import { rewriteAddress, rewriteParamsFromConfig } from '../../route/rewrite.js';
 import type { QueueWriter } from '../queue/types.js';
@@ -164,10 +165,11 @@ export class LocalAgent implements DeliveryAgent {
     return this.config.list('prepend_delivered_header').includes(where);
   }
 
+  /** Prepended headers carry addresses in external (quoted) form, as Postfix writes them. */
   private envelope(st: RecipientState, where: 'file' | 'command'): DeliveryEnvelope {
-    const env: DeliveryEnvelope = { sender: st.sender };
-    if (this.config.get('enable_original_recipient') === '' || this.config.bool('enable_original_recipient')) env.originalTo = st.top.original || st.top.address;
-    if (this.prepend(where)) env.deliveredTo = st.top.address;
+    const env: DeliveryEnvelope = { sender: ext(st.sender) };
+    if (this.config.get('enable_original_recipient') === '' || this.config.bool('enable_original_recipient')) env.originalTo = ext(st.top.original || st.top.address);
+    if (this.prepend(where)) env.deliveredTo = ext(st.top.address);
     return env;
   }
 
@@ -181,7 +183,7 @@ export class LocalAgent implements DeliveryAgent {
     const limit = this.config.int('duplicate_filter_limit');
     if (st.dup.has(key)) return;
     if (!(limit > 0 && st.dup.size >= limit)) st.dup.add(key);
-    if (st.seenDeliveredTo.has(key)) {
+    if (st.seenDeliveredTo.has(key) || st.seenDeliveredTo.has(ext(address).toLowerCase())) {
       st.results.push({ status: 'bounced', dsn: '5.4.6', text: `mail forwarding loop for ${address}` });
       return;
     }
@@ -345,7 +347,7 @@ export class LocalAgent implements DeliveryAgent {
 
   private async command(st: RecipientState, cmd: string, privs: Owner, pw?: PasswdEntry, extension = ''): Promise<LocalResult> {
     const env = this.envelope(st, 'command');
-    const input = Buffer.concat([Buffer.from(fromLine(st.sender, this.now()) + deliveryHeaders(env)), st.req.content]);
+    const input = Buffer.concat([Buffer.from(fromLine(env.sender, this.now()) + deliveryHeaders(env)), st.req.content]);
     const who = pw ?? this.passwdByUid(privs.uid);
     const cwd = this.config.get('command_execution_directory') || this.config.get('queue_directory') || '/';
     const res = await runCommand(cmd, input, {
@@ -419,7 +421,7 @@ export class LocalAgent implements DeliveryAgent {
 
   /** Send the addresses collected from aliases/.forward as one new message. */
   private async forward(st: RecipientState, sender: string): Promise<LocalResult> {
-    const head = this.prepend('forward') ? `Delivered-To: ${st.top.address}\n` : '';
+    const head = this.prepend('forward') ? `Delivered-To: ${ext(st.top.address)}\n` : '';
     const id = await this.deps.forward.enqueue({
       sender,
       recipients: st.forwards.filter((f) => f.sender === sender).map((f) => ({ address: f.address, original: st.top.original || st.top.address })),
@@ -429,6 +431,11 @@ export class LocalAgent implements DeliveryAgent {
     });
     return { status: 'sent', dsn: '2.0.0', text: `forwarded as ${id}` };
   }
+}
+
+/** External (RFC 5322 quoted) form of an internal address; the null address stays empty. */
+function ext(addr: string): string {
+  return addr === '' ? '' : quote822Local(addr);
 }
 
 /** One status for the queue recipient: any deferral defers, else any bounce bounces. */

@@ -12,6 +12,7 @@ import { connect, isIP, type Socket } from 'node:net';
 import { promises as dns } from 'node:dns';
 import type { Config } from '../../config/types.js';
 import { parseNexthop } from '../../route/nexthop.js';
+import { quote822Local } from '../../address/quote.js';
 import type { DeliveryAgent, DeliveryRecipient, DeliveryRequest, RecipientStatus } from './types.js';
 
 /** Name resolution used by the SMTP client. */
@@ -307,7 +308,7 @@ export class SmtpAgent implements DeliveryAgent {
           return { kind: r.code >= 500 ? 'done' : 'next', statuses: all(fromReply(r, 'HELO')) };
         }
       }
-      let mail = `MAIL FROM:<${req.sender}>`;
+      let mail = `MAIL FROM:<${req.sender === '' ? '' : quote822Local(req.sender)}>`;
       if (ext.has('SIZE')) mail += ` SIZE=${req.content.length}`;
       const eight = req.attributes.bodyType === '8BITMIME' || req.content.some((b) => b > 127);
       if (ext.has('8BITMIME') && eight) mail += ' BODY=8BITMIME';
@@ -328,10 +329,10 @@ export class SmtpAgent implements DeliveryAgent {
       stage = 'while sending RCPT TO';
       for (let i = 0; i < req.recipients.length; i++) {
         const rc: DeliveryRecipient = req.recipients[i]!;
-        let cmd = `RCPT TO:<${rc.address}>`;
+        let cmd = `RCPT TO:<${quote822Local(rc.address)}>`;
         if (ext.has('DSN')) {
           if (rc.notify?.length) cmd += ` NOTIFY=${rc.notify.join(',')}`;
-          const orcpt = rc.orcpt ?? (rc.original ? `rfc822;${rc.original}` : undefined);
+          const orcpt = rc.orcpt ?? (rc.original ? `rfc822;${quote822Local(rc.original)}` : undefined);
           if (orcpt) {
             const semi = orcpt.indexOf(';');
             cmd += ` ORCPT=${semi > 0 ? orcpt.slice(0, semi + 1) + xtext(orcpt.slice(semi + 1)) : orcpt}`;

@@ -18,7 +18,8 @@ describe('queue manager routing (resolve + transport_maps + relocated_maps)', ()
   const resolve = createQueueResolver(config);
   it.each([
     ['tom@test.com', 'local', 'mail.example.com', 'tom@test.com'],
-    ['tom', 'local', 'mail.example.com', 'tom@mail.example.com'],
+    // An unqualified name gets @$myhostname, which is not in this mydestination.
+    ['tom', 'smtp', '[127.0.0.1]:12026', 'tom@mail.example.com'],
     ['bob@remote.example', 'smtp', '[127.0.0.1]:12026', 'bob@remote.example'],
     ['a@special.example', 'relay', '[10.0.0.1]:2525', 'a@special.example'],
     ['a@trap.example', 'error', '5.7.1 go away', 'a@trap.example'],
