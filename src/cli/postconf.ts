@@ -152,8 +152,7 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
     if (f.edit !== undefined) return editCommand(join(configDir, 'main.cf'), f, warn);
     if (f.master && f.hideNames) fatal('with option -M, do not specify -h');
     const config = loadConfig({ configDir, defaultsOnly: f.defaults, processName: 'postconf', ...(options.host ? { host: options.host } : {}) });
-    const late = new Set(['CONFIG_UNDEFINED_PARAMETER', 'CONFIG_UNUSED_PARAMETER', 'CONFIG_READ_ONLY_PARAMETER']);
-    for (const w of config.warnings.filter((x) => !late.has(x.code))) warn(w);
+    for (const w of config.parseWarnings) warn(w);
     if (!f.defaults) {
       // Start-up: myhostname is derived, reading mydomain when the host name has no dot.
       try {
@@ -193,7 +192,12 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
         if (r.error) throw new Fatal('macro processing error', [...r.warnings, ...r.warnings]);
       }
     }
-    for (const w of usage) if (w.code === 'CONFIG_UNDEFINED_PARAMETER' || w.code === 'CONFIG_READ_ONLY_PARAMETER') warn(w);
+    // Everything but the unused main.cf/master.cf settings is reported before the listing.
+    const atEnd = (w: Warning) => w.code === 'CONFIG_UNUSED_PARAMETER' && (w.file === config.mainCfPath || w.file === config.masterCfPath);
+    for (const w of usage) {
+      if (w.code === 'CONFIG_DBMS_SYNTAX') throw new Fatal(w.message);
+      if (!atEnd(w)) warn(w);
+    }
 
     const isListed = (name: string) => config.isKnown(name) || (!f.defaults && config.isSet(name) && !isUnused(usage, name));
     const value = (name: string): string | undefined => {
@@ -212,7 +216,7 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
       if (v === undefined) continue;
       io.stdout(line(name, v, f.hideNames));
     }
-    for (const w of usage) if (w.code === 'CONFIG_UNUSED_PARAMETER') warn(w);
+    for (const w of usage) if (atEnd(w)) warn(w);
     return 0;
   } catch (e) {
     if (e instanceof Fatal || e instanceof ReaddressError) {

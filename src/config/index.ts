@@ -14,6 +14,7 @@ import type { Config } from './types.js';
 import { parseMainCf, type MainCfEntry } from './main-cf.js';
 import { parseMasterCf, serviceParameters, type MasterService } from './master-cf.js';
 import { expandMacros, type ExpandResult } from './expand.js';
+import { checkDbmsFiles, dbmsParameterNames, dbmsReferences, type DbmsReference } from './dbms.js';
 import { defaultTimeUnit, parseBool, parseInteger, parseTime, splitList, type TimeUnit } from './lists.js';
 import {
   STATIC_DEFAULTS, currentHostInfo, deriveMydomain, deriveMyhostname, deriveMynetworks, selectInterfaces,
@@ -27,6 +28,7 @@ export {
   expandMacros, compatLevelFromString, MAX_MACRO_NESTING,
   type ExpandOptions, type ExpandResult, type MacroLookup, type MacroMode, type RelOp, type RelopEval,
 } from './expand.js';
+export { DBMS_SUFFIXES, dbmsReferences, type DbmsReference } from './dbms.js';
 export { editMainCf, type MainCfEditMode, type MainCfEditResult } from './edit.js';
 export { splitList, parseTime, parseBool, parseInteger, defaultTimeUnit, TIME_UNITS, type TimeUnit } from './lists.js';
 export {
@@ -104,6 +106,9 @@ export class PostfixConfig implements Config {
 
   /** master.cf services, when a master.cf was read. */
   get services(): readonly MasterService[] | undefined { return this.base.services; }
+
+  /** Warnings from reading main.cf (overriding earlier entry, leading whitespace). */
+  get parseWarnings(): readonly Warning[] { return this.base.parseWarnings; }
 
   /** Parse warnings, then unused/undefined parameter warnings (as `postconf` reports them). */
   get warnings(): readonly Warning[] {
@@ -254,12 +259,22 @@ export class PostfixConfig implements Config {
       }, { scan: true, recurse: false });
     };
     const mainFile = this.base.mainCfPath;
+    const dbms: DbmsReference[] = [];
     // Raw parameters are expanded by their programs with their own names: not scanned.
-    for (const e of this.base.main.values()) if (!RAW_PARAMETERS.has(e.name)) scan(e.value, mainFile);
-    for (const [k, v] of this.overrides) if (!RAW_PARAMETERS.has(k)) scan(v, mainFile);
-    for (const s of this.base.services ?? []) {
-      for (const [k, v] of Object.entries(s.overrides)) if (!RAW_PARAMETERS.has(k)) scan(v, this.base.masterCfPath, s.overrides);
+    for (const e of this.base.main.values()) {
+      if (!RAW_PARAMETERS.has(e.name)) { scan(e.value, mainFile); if (this.isKnown(e.name)) dbms.push(...dbmsReferences(e.value)); }
     }
+    for (const [k, v] of this.overrides) {
+      if (!RAW_PARAMETERS.has(k)) { scan(v, mainFile); if (this.isKnown(k)) dbms.push(...dbmsReferences(v)); }
+    }
+    for (const s of this.base.services ?? []) {
+      for (const [k, v] of Object.entries(s.overrides)) {
+        if (!RAW_PARAMETERS.has(k)) { scan(v, this.base.masterCfPath, s.overrides); if (this.isKnown(k)) dbms.push(...dbmsReferences(v)); }
+      }
+    }
+    // mysql:name etc. in the value of a known parameter make name_hosts, name_query …
+    // parameters of that table.
+    const dbmsNames = dbmsParameterNames(dbms);
     // Built-in defaults reference names too (virtual_alias_maps = $virtual_maps), set or not.
     for (const n of defaultReferences()) referenced.add(n);
     for (const v of this.base.serviceDefaults.values()) for (const n of references(v)) referenced.add(n);
@@ -271,14 +286,14 @@ export class PostfixConfig implements Config {
         undefinedRefs.push({ name: c, file: mainFile });
       }
     }
-    const out: Warning[] = [];
+    const out: Warning[] = checkDbmsFiles(dbms);
     out.push(...undefinedRefs.map((u) => ({ code: 'CONFIG_UNDEFINED_PARAMETER', file: u.file, message: `undefined parameter: ${u.name}` })));
     for (const e of this.base.main.values()) {
       if (READ_ONLY_PARAMETERS.has(e.name)) {
         out.push({ code: 'CONFIG_READ_ONLY_PARAMETER', file: mainFile, message: `read-only parameter assignment: ${e.name}=${e.value}` });
       }
     }
-    const used = (n: string) => this.isKnown(n) || referenced.has(n) || classes.has(n);
+    const used = (n: string) => this.isKnown(n) || referenced.has(n) || classes.has(n) || dbmsNames.has(n);
     for (const e of this.base.main.values()) {
       if (e.name === 'config_directory' || used(e.name)) continue;
       out.push({ code: 'CONFIG_UNUSED_PARAMETER', file: mainFile, message: `unused parameter: ${e.name}=${e.value}` });

@@ -11,7 +11,7 @@ import type { HostInfo } from '../../src/config/defaults.js';
  * machine. Each run is replayed against `readdress postconf` with the same main.cf/master.cf and
  * the recorded host facts (host name, interfaces), so host-derived values are comparable anywhere.
  */
-interface Run { name: string; args: string[]; mainCf: string; masterCf: string | null; configDir: string; stdout: string; stderr: string[]; rc: number; mainCfAfter?: string }
+interface Run { name: string; args: string[]; mainCf: string; masterCf: string | null; configDir: string; stdout: string; stderr: string[]; rc: number; mainCfAfter?: string; files?: Record<string, string> }
 const recorded = JSON.parse(readFileSync(new URL('../fixtures/config/postconf-recorded.json', import.meta.url), 'utf8')) as { host: HostInfo; cases: Run[] };
 const postconf = createPostconf({ host: recorded.host });
 
@@ -22,8 +22,11 @@ function setup(r: Run): string {
   const dir = join(root, r.name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'main.cf'), r.mainCf);
-  if (r.masterCf !== null) writeFileSync(join(dir, 'master.cf'), r.masterCf);
+  // @DIR@ stands for the config directory in the recorded files.
+  const here = (t: string) => t.split('@DIR@').join(dir);
+  writeFileSync(join(dir, 'main.cf'), here(r.mainCf));
+  if (r.masterCf !== null) writeFileSync(join(dir, 'master.cf'), here(r.masterCf));
+  for (const [f, text] of Object.entries(r.files ?? {})) writeFileSync(join(dir, f), here(text));
   return dir;
 }
 
@@ -45,7 +48,7 @@ describe('readdress postconf vs recorded Postfix 3.7.11 postconf', () => {
       expect(normErr(out.stderr.split('\n').filter((l) => l !== ''))).toEqual(normErr(r.stderr.map(sub)));
       expect(out.code).toBe(r.rc);
       // Editing runs (-e, -X, -#): main.cf afterwards, byte for byte.
-      expect(readFileSync(join(dir, 'main.cf'), 'utf8')).toBe(r.mainCfAfter ?? r.mainCf);
+      expect(readFileSync(join(dir, 'main.cf'), 'utf8')).toBe((r.mainCfAfter ?? r.mainCf).split('@DIR@').join(dir));
     });
   }
 });

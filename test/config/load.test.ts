@@ -61,3 +61,45 @@ describe('loadConfig', () => {
     expect(c.get('myorigin')).toBe('a');
   });
 });
+
+describe('usage warnings (as postconf reports them)', () => {
+  it('counts $name references in main.cf values and built-in defaults as uses', () => {
+    const c = loadConfig({ mainCfText: 'foo = 1\nbar = $foo\nvirtual_maps = hash:/x\nforward_path = $baz\nbaz = 2\n', host, configDir: undefined });
+    expect(c.usageWarnings().map((w) => w.message)).toEqual(['unused parameter: bar=$foo', 'unused parameter: baz=2']);
+  });
+  it('names undefined references and restriction classes', () => {
+    const c = loadConfig({ mainCfText: 'smtpd_restriction_classes = cls1, cls2\ncls1 = permit\nmyorigin = $nothere ${alsonot?x}\n', host });
+    expect(c.usageWarnings().map((w) => w.message)).toEqual([
+      'undefined parameter: nothere', 'undefined parameter: alsonot', 'undefined parameter: cls2',
+    ]);
+  });
+  it('knows database parameter namespaces (mysql:name → name_hosts …)', () => {
+    const c = loadConfig({ mainCfText: 'virtual_alias_maps = proxy:mysql:src\nsrc_hosts = h\nsrc_bogus = 1\n', host });
+    expect(c.usageWarnings().map((w) => w.message)).toEqual(['unused parameter: src_bogus=1']);
+  });
+  it('keeps raw parameters unexpanded', () => {
+    const c = loadConfig({ mainCfText: 'luser_relay = $user@other.example\n', host });
+    expect(c.get('luser_relay')).toBe('$user@other.example');
+    expect(c.get('forward_path')).toBe('$home/.forward${recipient_delimiter}${extension}, $home/.forward');
+  });
+  it('ignores main.cf assignments to read-only parameters', () => {
+    const c = loadConfig({ mainCfText: 'process_name = foo\n', host, processName: 'smtpd' });
+    expect(c.get('process_name')).toBe('smtpd');
+    expect(c.isSet('process_name')).toBe(false);
+    expect(c.usageWarnings().map((w) => w.message)).toEqual(['read-only parameter assignment: process_name=foo']);
+  });
+  it('reports expansion errors as ConfigExpandError with Postfix warnings', () => {
+    const c = loadConfig({ mainCfText: 'myorigin = $mydomain x\nmydomain = $myorigin\n', host });
+    expect(() => c.get('myorigin')).toThrow(/unreasonable macro call nesting/);
+  });
+  it('time() uses the default unit of the parameter', () => {
+    const c = loadConfig({ mainCfText: 'maximal_queue_lifetime = 2\ndelay_warning_time = 3\n', host });
+    expect(c.time('maximal_queue_lifetime')).toBe(2 * 86400);
+    expect(c.time('delay_warning_time')).toBe(3 * 3600);
+  });
+  it('forService applies master.cf -o overrides', () => {
+    const c = loadConfig({ mainCfText: 'myorigin = a\n', masterCfText: '127.0.0.1:2525 inet n - n - - smtpd -o myorigin=b\n', host });
+    expect(c.forService('127.0.0.1:2525', 'inet').get('myorigin')).toBe('b');
+    expect(c.get('myorigin')).toBe('a');
+  });
+});
