@@ -143,7 +143,8 @@ function mapTree(tree: TreeNode[], map: HeaderAddressMapper): { changed: boolean
     const newExternal = quote822Local(mapped, QUOTE_DEFAULT);
     if (newExternal === external) continue;
     changed = true;
-    const replacement: AddressNode = { type: 'address', tokens: scanTokens(newExternal) };
+    // Postfix re-scans the new external form; those tokens have no owner (loose).
+    const replacement: AddressNode = { type: 'address', tokens: scanTokens(newExternal), loose: true };
     tree[i] = replacement;
   }
   return { changed, count };

@@ -21,6 +21,7 @@ export {
   parseAddressList,
   addressNodes,
   internalizeAddress,
+  internalizeScanned,
   internalizeTree,
   externalizeAddress,
   externalizeTokens,

@@ -39,6 +39,12 @@ export interface Token {
 export interface AddressNode {
   type: 'address';
   tokens: Token[];
+  /**
+   * The tokens came from a plain scan, not from the parser (Postfix: tokens without an
+   * owner, as after cleanup replaces a rewritten address): their internal form then
+   * gets spaces as at top level ({@link internalizeScanned}).
+   */
+  loose?: boolean;
 }
 
 /** A top-level element of a parsed address list. */
@@ -408,6 +414,22 @@ export function internalizeAddress(tokens: readonly Token[]): string {
   return out;
 }
 
+/**
+ * Internal form of a flat token list as Postfix internalizes tok822_scan() output
+ * (trivial-rewrite's view of an address): like {@link internalizeAddress}, but with a
+ * space after `,`, before `<`, and between two adjacent words/comments.
+ * @example internalizeScanned(scanTokens('Joe <joe@x>')) === 'Joe <joe@x>'
+ */
+export function internalizeScanned(tokens: readonly Token[]): string {
+  let out = '';
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    out += t.type === 'domlit' ? '[' + t.text + ']' : t.type === 'startgroup' ? ':' : t.text;
+    if (appendSpace(t, tokens[i + 1])) out += ' ';
+  }
+  return out;
+}
+
 /** Options for {@link internalizeTree} and {@link externalizeTree}. */
 export interface StringifyOptions {
   /** Newline after each `,` instead of a space (Postfix TOK822_STR_LINE, used for header folding). */
@@ -436,7 +458,7 @@ export function internalizeTree(tree: readonly TreeNode[], opts: StringifyOption
     const n = tree[i]!;
     switch (n.type) {
       case 'address':
-        out += internalizeAddress(n.tokens);
+        out += n.loose ? internalizeScanned(n.tokens) : internalizeAddress(n.tokens);
         break;
       case 'domlit':
         out += '[' + n.text + ']';
@@ -511,7 +533,7 @@ export function externalizeTokens(tokens: readonly Token[]): string {
  * (quote_822_local, 8-bit clean), as Postfix externalizes an address node.
  */
 export function externalizeAddress(addr: AddressNode): string {
-  return quote822Local(internalizeAddress(addr.tokens), QUOTE_8BITCLEAN);
+  return quote822Local(addr.loose ? internalizeScanned(addr.tokens) : internalizeAddress(addr.tokens), QUOTE_8BITCLEAN);
 }
 
 /** UTF-8 byte length of a string (for the 250-byte guard). */

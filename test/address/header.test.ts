@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { headerAddresses, rewriteHeaderAddresses, rewriteHeaderField, type HeaderAddress } from '../../src/address/header.js';
-import { internalizeAddress, scanTokens, type Token } from '../../src/address/tokenize.js';
+import { internalizeScanned, scanTokens, type Token } from '../../src/address/tokenize.js';
 import { quote822Local, unquote822Local } from '../../src/address/quote.js';
 import type { Warning } from '../../src/errors.js';
 import { loadVectors } from './fixtures.js';
@@ -99,13 +99,27 @@ describe('parser stress cases as recorded from Postfix 3.7 cleanup (trivial-rewr
     if (!t.some((x) => isOp(x, '@'))) t = [...t, { type: 'op', text: '@' }, { type: 'atom', text: 'example' }, { type: 'op', text: '.' }, { type: 'atom', text: 'com' }];
     const n = t.length;
     if (n >= 2 && isOp(t[n - 1], '.') && !isOp(t[n - 2], '.') && !isOp(t[n - 2], '@')) t = t.slice(0, -1);
-    return internalizeAddress(t);
+    return internalizeScanned(t);
   };
   for (const c of rec.cases) {
     it(JSON.stringify(c.input), () => {
       const r = rewriteHeaderField(c.input, rewriteLocal);
       expect(r.value).toBe(c.output);
       expect(r.changed).toBe(c.input !== c.output);
+    });
+  }
+});
+
+describe('header_address_token_limit as recorded from Postfix 3.7 cleanup (limit 7)', () => {
+  const rec = loadVectors<{ cases: Array<{ input: string; output: string }> }>('header-limit-postfix.json');
+  const rewriteLocal = (internal: string, a: HeaderAddress): string => {
+    const t = scanTokens(a.external);
+    const hasAt = t.some((x) => x.type === 'op' && x.text === '@');
+    return hasAt ? internalizeScanned(t) : internal + '@example.com';
+  };
+  for (const c of rec.cases) {
+    it(JSON.stringify(c.input), () => {
+      expect(rewriteHeaderField(c.input, rewriteLocal, { tokenLimit: 7 }).value).toBe(c.output);
     });
   }
 });

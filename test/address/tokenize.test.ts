@@ -5,6 +5,7 @@ import {
   externalizeTokens,
   externalizeTree,
   internalizeAddress,
+  internalizeScanned,
   internalizeTree,
   parseAddressList,
   scanAddress,
@@ -159,5 +160,21 @@ describe('internal/external form helpers', () => {
     expect(ext('ü'.repeat(124))).toBe('<a@b>'); // 248 + 3 bytes
     // no address in the expression: never stripped
     expect(externalizeTree(parseAddressList(`(${'c'.repeat(300)})`), { truncate: true })).toBe(`(${'c'.repeat(300)})`);
+  });
+});
+
+describe('internalizeScanned (tokens without an owner, as trivial-rewrite sees them)', () => {
+  it('spaces between words, before <, after commas; none around other operators', () => {
+    expect(internalizeScanned(scanTokens('Joe <joe@x.y>'))).toBe('Joe <joe@x.y>');
+    expect(internalizeScanned(scanTokens('a b@c'))).toBe('a b@c');
+    expect(internalizeScanned(scanTokens('@a,@b:c@d'))).toBe('@a, @b:c@d');
+    expect(internalizeScanned(scanTokens('u@x (c)'))).toBe('u@x (c)');
+    expect(internalizeAddress(scanTokens('Joe <joe@x.y>'))).toBe('Joe<joe@x.y>');
+  });
+  it('a loose address node is internalized and externalized with those spaces', () => {
+    const node = { type: 'address' as const, tokens: scanTokens('u@d e'), loose: true };
+    expect(externalizeAddress(node)).toBe('u@d e');
+    expect(externalizeAddress({ ...node, loose: false })).toBe('u@de');
+    expect(internalizeTree([node])).toBe('u@d e');
   });
 });
