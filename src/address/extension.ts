@@ -18,6 +18,22 @@ export interface ExtensionOptions {
   doubleBounceSender?: string;
 }
 
+/** A local part split at the recipient delimiter. */
+export interface ExtensionSplit {
+  /** The local part before the delimiter. */
+  user: string;
+  /** The extension, starting with its delimiter character (`+bar`). */
+  extension: string;
+}
+
+/** An address with its extension removed. */
+export interface StrippedAddress {
+  /** The address without the extension (`user@domain`). */
+  stripped: string;
+  /** The removed extension, starting with its delimiter character. */
+  extension: string;
+}
+
 /** Postfix's default `double_bounce_sender`. */
 export const DEFAULT_DOUBLE_BOUNCE_SENDER = 'double-bounce';
 
@@ -130,7 +146,7 @@ export class RecipientDelimiter {
    * `undefined` when there is no extension.
    * @example new RecipientDelimiter('+-').split('a-b+c') → { user: 'a', extension: '-b+c' }
    */
-  split(localpart: string): { user: string; extension: string } | undefined {
+  split(localpart: string): ExtensionSplit | undefined {
     const pos = this.extensionIndex(localpart);
     if (pos < 0) return undefined;
     return { user: localpart.slice(0, pos), extension: localpart.slice(pos) };
@@ -141,7 +157,7 @@ export class RecipientDelimiter {
    * `user@domain`. Only the local part (before the last `@`) is split. Returns
    * `undefined` when there is no extension.
    */
-  strip(address: string): { stripped: string; extension: string } | undefined {
+  strip(address: string): StrippedAddress | undefined {
     if (this.delimiters.length === 0) return undefined;
     const at = address.lastIndexOf('@');
     const end = at < 0 ? address.length : at;
@@ -162,7 +178,7 @@ export function splitExtension(
   localpart: string,
   delimiters: string,
   opts: ExtensionOptions = {},
-): { user: string; extension: string } | undefined {
+): ExtensionSplit | undefined {
   return new RecipientDelimiter(delimiters, opts).split(localpart);
 }
 
@@ -174,7 +190,7 @@ export function stripExtension(
   address: string,
   delimiters: string,
   opts: ExtensionOptions = {},
-): { stripped: string; extension: string } | undefined {
+): StrippedAddress | undefined {
   return new RecipientDelimiter(delimiters, opts).strip(address);
 }
 

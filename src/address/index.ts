@@ -35,7 +35,7 @@ export {
   stripExtension,
   insertExtension,
 } from './extension.js';
-export type { ExtensionOptions } from './extension.js';
+export type { ExtensionOptions, ExtensionSplit, StrippedAddress } from './extension.js';
 export { mailAddrCrunch, mailAddrCrunchAsync } from './crunch.js';
 export type { AddressForm, CrunchOptions, CrunchAsyncOptions } from './crunch.js';
 export { headerAddresses, rewriteHeaderAddresses, rewriteHeaderField } from './header.js';

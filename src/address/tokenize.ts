@@ -31,13 +31,17 @@ export type TokenType = 'atom' | 'qstring' | 'comment' | 'domlit' | 'op' | 'star
  * a group start.
  */
 export interface Token {
+  /** Token kind. */
   type: TokenType;
+  /** Token text (see above). */
   text: string;
 }
 
 /** An address: the tokens that make up one address (no comments after parsing). */
 export interface AddressNode {
+  /** Node kind. */
   type: 'address';
+  /** The address's tokens, in order. */
   tokens: Token[];
   /**
    * The tokens came from a plain scan, not from the parser (Postfix: tokens without an
