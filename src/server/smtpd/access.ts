@@ -351,12 +351,40 @@ export class AccessChecks {
     return st === 'reject' ? ctx.errorText : undefined;
   }
 
+  /**
+   * ETRN flush: allowed for domains in `fast_flush_domains` (a domain list, parent domains
+   * matching subdomains by default); `flush` asks the queue manager to retry deferred mail.
+   */
+  async etrnFlush(domain: string, flush?: () => void): Promise<'ok' | 'deny' | 'bad'> {
+    const pdms = this.cfg.list('parent_domain_matches_subdomains').includes('fast_flush_domains');
+    const d = domain.toLowerCase();
+    for (const item of this.cfg.list('fast_flush_domains')) {
+      let hit: boolean;
+      if (item.includes(':')) {
+        const t = await this.deps.table(item);
+        hit = (await t.lookup(d)) !== undefined;
+      } else {
+        const e = item.toLowerCase();
+        hit = d === e || (pdms && d.endsWith('.' + e)) || (e.startsWith('.') && d.endsWith(e));
+      }
+      if (hit) {
+        if (!flush) return 'bad';
+        flush();
+        return 'ok';
+      }
+    }
+    return 'deny';
+  }
+
   /** smtpd_check_size. */
-  size(s: SessionState, size: number): string | undefined {
+  size(s: SessionState, size: number, sender?: string): string | undefined {
     const limit = this.cfg.int('message_size_limit');
     if (limit > 0 && size > limit) {
+      const saved = s.sender;
+      if (sender !== undefined) s.sender = sender;
       const ctx = this.newCtx(s);
       this.reject(ctx, 552, '5.3.4', 'Message size exceeds fixed limit');
+      s.sender = saved;
       return ctx.errorText;
     }
     return undefined;

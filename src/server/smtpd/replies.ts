@@ -51,7 +51,6 @@ export const REPLIES = {
   dataSyntax: { code: 501, dsn: '5.5.4', text: 'Syntax: DATA' },
   bdatSyntax: { code: 521, dsn: '5.5.4', text: 'Syntax: BDAT count [LAST]' },
   rsetSyntax: { code: 501, dsn: '5.5.4', text: 'Syntax: RSET' },
-  noopSyntax: { code: 501, dsn: '5.5.4', text: 'Syntax: NOOP' },
   vrfyDisabled: { code: 502, dsn: '5.5.1', text: 'VRFY command is disabled' },
   vrfySyntax: { code: 501, dsn: '5.5.4', text: 'Syntax: VRFY address' },
   etrnNeedHelo: { code: 503, text: 'Error: send HELO/EHLO first' },

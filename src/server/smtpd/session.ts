@@ -62,8 +62,10 @@ export interface SmtpdPolicy {
   data(s: SessionState): Promise<string | undefined>;
   eod(s: SessionState): Promise<string | undefined>;
   etrn(s: SessionState, domain: string): Promise<string | undefined>;
+  /** ETRN's flush request for a site (fast_flush_domains): started, refused, or impossible. */
+  etrnFlush(domain: string): Promise<'ok' | 'deny' | 'bad'>;
   /** message_size_limit against SIZE=. */
-  size(s: SessionState, size: number): string | undefined;
+  size(s: SessionState, size: number, sender: string): string | undefined;
   /** queue_minfree against SIZE=. */
   queueSpace(s: SessionState): Promise<string | undefined>;
   /** Decide the header rewrite context (local_header_rewrite_clients); a reply on lookup error. */
@@ -262,7 +264,9 @@ export class SmtpSession {
       this.log.info(`disconnect from ${st.client.namaddr}${this.commandStats()}`);
       this.closing = true;
       this.input.detach();
-      this.stream.end();
+      // Close both ways once the last reply is out, as smtpd's exit does.
+      const stream = this.stream;
+      stream.end(() => stream.destroy());
     }
   }
 
@@ -475,7 +479,9 @@ export class SmtpSession {
       await this.replyNamed('badSender');
       return 'error';
     }
-    let size = 0;
+    // Postfix keeps the SIZE= value of a MAIL command that failed later (mail_reset is not
+    // called then), so a following MAIL without SIZE= is checked against it.
+    let size = st.declaredSize;
     let bodyType: SessionState['bodyType'];
     let ret: SessionState['dsnRet'];
     let envid: string | undefined;
@@ -491,6 +497,7 @@ export class SmtpSession {
           return 'error';
         }
         size = Number(v);
+        st.declaredSize = size;
         if (!Number.isSafeInteger(size)) {
           await this.replyNamed('sizeFsLimit');
           return 'error';
@@ -524,8 +531,7 @@ export class SmtpSession {
         return 'error';
       }
     }
-    st.declaredSize = size;
-    const sizeErr = this.policy.size(st, size);
+    const sizeErr = this.policy.size(st, size, sender);
     if (sizeErr) {
       await this.reply(sizeErr);
       return 'error';
@@ -735,7 +741,8 @@ export class SmtpSession {
     return this.finishMessage(Buffer.concat(parts), status);
   }
 
-  private async finishMessage(content: Buffer, status: CleanupStatus | undefined): Promise<Outcome> {
+  /** End of message: eod restrictions, cleanup, reply. `bdatSize` is set for BDAT (its reply says the size). */
+  private async finishMessage(content: Buffer, status: CleanupStatus | undefined, bdatSize?: number): Promise<Outcome> {
     const st = this.state;
     if (status === undefined) {
       const err = await this.policy.eod(st);
@@ -760,13 +767,14 @@ export class SmtpSession {
     st.sender = undefined;
     this.resetTransaction();
     if (result.ok) {
+      // A message received forgives earlier client errors (Postfix resets the counters).
       this.junkCount = 0;
-      await this.replyNamed('queued', result.queueId);
+      this.errorCount = 0;
+      if (bdatSize !== undefined) await this.reply(`250 2.0.0 Ok: ${bdatSize} bytes queued as ${result.queueId}`);
+      else await this.replyNamed('queued', result.queueId);
       return 'ok';
     }
-    const line = 'reply' in result ? result.reply : formatCleanupReply(result.status);
-    this.log.info(`${'reply' in result ? 'NOQUEUE' : 'NOQUEUE'}: reject: ${line}`);
-    await this.reply(line);
+    await this.reply('reply' in result ? result.reply : formatCleanupReply(result.status));
     return 'error';
   }
 
@@ -814,15 +822,32 @@ export class SmtpSession {
       return 'ok';
     }
     st.where = 'END-OF-MESSAGE';
-    // BDAT content is not dot-stuffed; only the line ends are normalized.
-    const body = Buffer.concat(b.chunks).toString('latin1').replace(/\r\n/g, '\n');
-    let text = body;
+    // BDAT content is not dot-stuffed; lines are counted as smtpd writes records: each line
+    // (or line_length_limit piece) adds its length + 2, a last line without LF counts too.
+    const raw = Buffer.concat(b.chunks).toString('latin1');
+    const limit = this.settings.lineLengthLimit;
+    let actSize = 0;
+    let status: CleanupStatus | undefined;
+    let text = '';
+    const lines = raw.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    for (const l0 of lines) {
+      const l = l0.endsWith('\r') ? l0.slice(0, -1) : l0;
+      for (let off = 0; off === 0 || off < l.length; off += limit) {
+        const piece = l.slice(off, off + limit);
+        if (status === undefined && s.messageSizeLimit > 0 && s.messageSizeLimit - actSize < piece.length + 2) {
+          status = 'size';
+          this.log.warn(`${st.queueId ?? 'NOQUEUE'}: queue file size limit exceeded`);
+        }
+        if (status === undefined) actSize += piece.length + 2;
+      }
+      text += l + '\n';
+    }
     if (/^>*From /.test(text)) text = 'X-Mailbox-Line: ' + text;
     else if (text.startsWith(' ') || text.startsWith('\t')) text = '\n' + text;
-    if (text.length > 0 && !text.endsWith('\n')) text += '\n';
     const content = Buffer.concat([Buffer.from(this.smtpdHeaders(), 'latin1'), Buffer.from(text, 'latin1')]);
     this.bdat = undefined;
-    return this.finishMessage(content, undefined);
+    return this.finishMessage(content, status, actSize);
   }
 
   private async rset(argv: SmtpToken[]): Promise<Outcome> {
@@ -835,11 +860,8 @@ export class SmtpSession {
     return 'ok';
   }
 
-  private async noop(argv: SmtpToken[]): Promise<Outcome> {
-    if (argv.length !== 1) {
-      await this.replyNamed('noopSyntax');
-      return 'error';
-    }
+  private async noop(_argv: SmtpToken[]): Promise<Outcome> {
+    // Postfix 3.7 ignores NOOP arguments (RFC 5321 allows a string).
     await this.replyNamed('ok');
     return 'ok';
   }
@@ -881,7 +903,7 @@ export class SmtpSession {
 
   private async etrn(argv: SmtpToken[]): Promise<Outcome> {
     const st = this.state;
-    if (st.helo === undefined) {
+    if (this.settings.heloRequired && st.helo === undefined) {
       await this.replyNamed('etrnNeedHelo');
       return 'error';
     }
@@ -895,7 +917,7 @@ export class SmtpSession {
     }
     let domain = argv[1]!.text;
     if (domain.startsWith('@') || domain.startsWith('#')) domain = domain.slice(1);
-    if (!/^[A-Za-z0-9.-]+$/.test(domain) && !/^\[[0-9A-Fa-f.:]+\]$/.test(domain)) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(domain) && !/^\[[0-9A-Fa-f.:]+\]$/.test(domain) && !/^\[ipv6:[0-9A-Fa-f.:]+\]$/i.test(domain)) {
       await this.replyNamed('etrnBadParam');
       return 'error';
     }
@@ -904,9 +926,19 @@ export class SmtpSession {
       await this.reply(err);
       return 'error';
     }
-    // No fast-flush service in the reference server: as Postfix when flush is unavailable.
-    await this.replyNamed('etrnUnable');
-    return 'error';
+    switch (await this.policy.etrnFlush(domain)) {
+      case 'ok':
+        await this.reply('250 Queuing started');
+        return 'ok';
+      case 'deny':
+        this.log.warn(`reject: ETRN ${domain.slice(0, 100)}... from ${st.client.namaddr}`);
+        await this.reply(`459 <${domain}>: service unavailable`);
+        return 'error';
+      default:
+        this.log.warn('unable to talk to fast flush service');
+        await this.replyNamed('etrnUnable');
+        return 'error';
+    }
   }
 
   private async starttls(argv: SmtpToken[]): Promise<Outcome> {

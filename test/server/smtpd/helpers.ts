@@ -112,6 +112,7 @@ export function acceptAll(over: Partial<SmtpdPolicy> = {}): SmtpdPolicy {
     data: async () => undefined,
     eod: async () => undefined,
     etrn: async () => undefined,
+    etrnFlush: async () => 'deny',
     size: () => undefined,
     queueSpace: async () => undefined,
     rewriteContext: async () => undefined,
