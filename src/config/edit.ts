@@ -57,47 +57,10 @@ export function editMainCf(text: string, edits: ReadonlyMap<string, string>, mod
     }
   }
   if (mode === 'set') {
-    // Postfix appends as is, even after a last line without a newline, in the order its hash
-    // table lists the requests.
-    for (const k of htableOrder([...edits.keys()])) if (!found.has(k)) out += `${k} = ${edits.get(k)}\n`;
+    // Postfix appends as is, even after a last line without a newline. (Its order among several
+    // new names comes from a per-process randomized hash table; readdress keeps request order.)
+    for (const [k, v] of edits) if (!found.has(k)) out += `${k} = ${v}\n`;
   }
   return { text: out, warnings };
 }
 
-/** Postfix's htable hash (the "Dragon book" hash of its htable.c). */
-function htableHash(key: string, size: number): number {
-  let h = 0;
-  for (const c of Buffer.from(key, 'utf8')) {
-    h = ((h << 4) >>> 0) + c;
-    const g = h & 0xf0000000;
-    if (g !== 0) {
-      h ^= g >>> 24;
-      h ^= g;
-      h >>>= 0;
-    }
-  }
-  return h % size;
-}
-
-/**
- * The order in which Postfix's htable lists `keys` inserted in this order: buckets in index
- * order, newest first within a bucket; the table starts at 13 buckets (odd) and grows to
- * 2n+1 when full.
- */
-export function htableOrder(keys: readonly string[], initialSize = keys.length): string[] {
-  let size = Math.max(13, initialSize) | 1;
-  let buckets: string[][] = Array.from({ length: size }, () => []);
-  let used = 0;
-  for (const k of keys) {
-    if (used >= size) {
-      const old = buckets;
-      size = (2 * size) | 1;
-      buckets = Array.from({ length: size }, () => []);
-      // Relink bucket by bucket, each chain head first, as htable_grow does.
-      for (const chain of old) for (const e of chain) buckets[htableHash(e, size)]?.unshift(e);
-    }
-    buckets[htableHash(k, size)]?.unshift(k);
-    used++;
-  }
-  return buckets.flat();
-}
