@@ -3,10 +3,11 @@
  * stdout, stderr and exit code byte for byte with what real Postfix 3.7.11 printed
  * (recorded by test/fixtures/maps/record.sh).
  */
-import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCaptured } from '../../src/cli/io.js';
+import { run as newaliases } from '../../src/cli/newaliases.js';
 import { run as postalias } from '../../src/cli/postalias.js';
 import { run as postmap } from '../../src/cli/postmap.js';
 import { tmpDir } from '../maps/helpers/vectors.js';
@@ -60,7 +61,9 @@ describe('postmap/postalias against recorded Postfix 3.7.11 output', () => {
       const src = path.join(realDir, name);
       const work = tmpDir('readdress-postmap-');
       mkdirSync(path.join(work, '.conf'));
-      cpSync(path.join(fixtures, 'real-main.cf'), path.join(work, '.conf', 'main.cf'));
+      const ownCf = path.join(src, 'main.cf');
+      const mainCf = readFileSync(existsSync(ownCf) ? ownCf : path.join(fixtures, 'real-main.cf'), 'utf8');
+      writeFileSync(path.join(work, '.conf', 'main.cf'), mainCf.replaceAll('@WORK@', work));
       const old = new Date('2020-01-01T00:00:00');
       for (const f of readdirSync(src)) {
         const p = path.join(src, f);
@@ -97,8 +100,21 @@ describe('postmap/postalias against recorded Postfix 3.7.11 output', () => {
             step = step.slice(0, lt);
           }
           const [tool, ...args] = shellWords(step);
-          const cmd = tool === 'postalias' ? postalias : postmap;
-          const r = await runCaptured(cmd, ['-c', '.conf', ...args], stdin);
+          let r: { code: number; stdout: string; stderr: string };
+          if (tool === 'newaliases') {
+            const saved = process.env.MAIL_CONFIG;
+            process.env.MAIL_CONFIG = path.join(work, '.conf');
+            try {
+              r = await runCaptured(newaliases, args, stdin);
+            } finally {
+              if (saved === undefined) delete process.env.MAIL_CONFIG;
+              else process.env.MAIL_CONFIG = saved;
+            }
+          } else {
+            r = await runCaptured(tool === 'postalias' ? postalias : postmap, ['-c', '.conf', ...args], stdin);
+          }
+          r.stdout = r.stdout.replaceAll(work, '@WORK@');
+          r.stderr = r.stderr.replaceAll(work, '@WORK@');
           let out = r.stdout;
           if (noyp) out = out.split('\n').filter((l) => !l.startsWith('YP_LAST_MODIFIED')).join('\n');
           if (sort) {
