@@ -115,6 +115,23 @@ describe('address lists (mynetworks)', () => {
     const seed = MatchList.parse('192.168.0.0/8', 'address', { name: 'mynetworks' });
     expect(() => seed.matchSync('192.168.0.1')).toThrow('perhaps you should use "192.0.0.0/8" instead');
   });
+  it('decides as Postfix 3.7.11 smtpd did for permit_mynetworks (recorded: 220 permit, 554 reject, 451 error)', () => {
+    const mynetworks = MatchList.parse(
+      '127.0.0.0/30, 127.0.1.5, [127.0.2.0]/24, mail.example.com, !127.0.4.4, 127.0.4.0/24, 127.0.3.1/24, 127.0.5.0/24',
+      'address', { name: 'mynetworks', parentMatchesSubdomains: true });
+    const outcome = (ip: string): string => {
+      try {
+        return mynetworks.matchSync(ip) ? 'permit' : 'reject';
+      } catch (e) {
+        return e instanceof MapError && e.temporary ? 'error' : 'other';
+      }
+    };
+    const recorded: Record<string, string> = {
+      '127.0.0.1': 'permit', '127.0.0.2': 'permit', '127.0.0.3': 'permit', '127.0.0.4': 'error', '127.0.1.5': 'permit',
+      '127.0.2.9': 'permit', '127.0.4.4': 'reject', '127.0.4.5': 'permit', '127.0.3.9': 'error', '127.0.5.1': 'error',
+    };
+    expect(Object.fromEntries(Object.keys(recorded).map((ip) => [ip, outcome(ip)]))).toEqual(recorded);
+  });
   it('reports bad net/mask and bad address patterns', () => {
     expect(parseCidr('1.2.3.0/33')).toBe('bad net/mask pattern: "1.2.3.0/33"');
     expect(parseCidr('1.2.3.0/x')).toBe('bad net/mask pattern: "1.2.3.0/x"');
