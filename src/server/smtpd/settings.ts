@@ -32,8 +32,9 @@ export function smtpdSettings(config: Config, tlsAvailable: boolean): SmtpdSetti
     recipientOvershootLimit: config.int('smtpd_recipient_overshoot_limit'),
     timeoutMs: config.time('smtpd_timeout') * 1000,
     discardEhlo: new Set(config.list('smtpd_discard_ehlo_keywords').map((k) => k.toUpperCase())),
-    // A certificate must be configured too; the listener clears this when it has none.
-    tlsAvailable: tlsAvailable && (offer || enforce || !!config.get('smtpd_tls_cert_file')),
+    // As Postfix: offered when smtpd_tls_security_level is may/encrypt (or the older
+    // smtpd_use_tls / smtpd_enforce_tls) and a certificate could be loaded.
+    tlsAvailable: tlsAvailable && (offer || enforce),
     enforceTls: enforce,
     forbiddenCommands: new Set(config.list('smtpd_forbidden_commands').filter((w) => !w.includes(':') && !w.includes('{')).map((w) => w.toUpperCase())),
     softBounce: config.bool('soft_bounce'),
