@@ -179,9 +179,46 @@ export function rewriteHeaderAddresses(
 }
 
 /**
+ * Length of the header name at the start of `text`, or 0 when `text` does not start
+ * with a header (Postfix is_header_buf): printable ASCII without space or `:`,
+ * optionally followed by spaces/TABs (obsolete syntax), then `:`.
+ * @example headerNameLength('To : x') === 2; headerNameLength('no header') === 0
+ */
+export function headerNameLength(text: string): number {
+  let len = 0;
+  let spaced = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 58 /* : */) return len;
+    if (c === 32 || c === 9) {
+      if (len === 0) return 0;
+      spaced = true;
+    } else if (c <= 32 || c >= 127 || spaced) {
+      return 0; // control, 8-bit, or a second word
+    } else {
+      len++;
+    }
+  }
+  return 0;
+}
+
+/**
+ * Normalize obsolete `Name :` to `Name:`, as Postfix's MIME layer does for every
+ * header before cleanup looks at it. Returns `field` itself when there is nothing to do.
+ */
+export function normalizeHeaderName(field: string): string {
+  const len = headerNameLength(field);
+  if (len === 0 || field.charCodeAt(len) === 58 /* : */) return field;
+  let i = len;
+  while (field.charCodeAt(i) === 32 || field.charCodeAt(i) === 9) i++;
+  return field.slice(0, len) + field.slice(i);
+}
+
+/**
  * Rewrite the addresses of a whole header field `Name: value` (folded or not), as
  * cleanup does: unchanged → the very same string; changed → `Name: ` (the name as
- * spelled in the input) followed by the regenerated, folded value.
+ * spelled in the input) followed by the regenerated, folded value. Pass fields
+ * through {@link normalizeHeaderName} first, as Postfix does for all headers.
  * @example rewriteHeaderField('TO:  x', (a) => a + '@example.com').value === 'TO: x@example.com'
  */
 export function rewriteHeaderField(
@@ -189,9 +226,10 @@ export function rewriteHeaderField(
   map: HeaderAddressMapper,
   opts: Omit<HeaderRewriteOptions, 'name'> = {},
 ): HeaderRewriteResult {
-  const colon = field.indexOf(':');
-  if (colon < 0) return { value: field, changed: false, addresses: 0 };
-  const name = field.slice(0, colon).trimEnd();
-  const r = rewriteHeaderAddresses(field.slice(name.length + 1), map, { ...opts, name });
+  const nameLen = headerNameLength(field);
+  if (nameLen === 0) return { value: field, changed: false, addresses: 0 };
+  const name = field.slice(0, nameLen);
+  const colon = field.indexOf(':', nameLen);
+  const r = rewriteHeaderAddresses(field.slice(colon + 1), map, { ...opts, name });
   return r.changed ? { ...r, value: name + ': ' + r.value } : { ...r, value: field };
 }

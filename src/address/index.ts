@@ -38,7 +38,7 @@ export {
 export type { ExtensionOptions, ExtensionSplit, StrippedAddress } from './extension.js';
 export { mailAddrCrunch, mailAddrCrunchAsync } from './crunch.js';
 export type { AddressForm, CrunchOptions, CrunchAsyncOptions } from './crunch.js';
-export { headerAddresses, rewriteHeaderAddresses, rewriteHeaderField } from './header.js';
+export { headerAddresses, rewriteHeaderAddresses, rewriteHeaderField, headerNameLength, normalizeHeaderName } from './header.js';
 export type { HeaderAddress, HeaderAddressMapper, HeaderRewriteOptions, HeaderRewriteResult } from './header.js';
 export {
   MAX_HOSTNAME_LENGTH,

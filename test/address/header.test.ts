@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { headerAddresses, rewriteHeaderAddresses, rewriteHeaderField, type HeaderAddress } from '../../src/address/header.js';
+import {
+  headerAddresses,
+  headerNameLength,
+  normalizeHeaderName,
+  rewriteHeaderAddresses,
+  rewriteHeaderField,
+  type HeaderAddress,
+} from '../../src/address/header.js';
 import { internalizeScanned, scanTokens, type Token } from '../../src/address/tokenize.js';
 import { quote822Local, unquote822Local } from '../../src/address/quote.js';
 import type { Warning } from '../../src/errors.js';
@@ -122,4 +129,37 @@ describe('header_address_token_limit as recorded from Postfix 3.7 cleanup (limit
       expect(rewriteHeaderField(c.input, rewriteLocal, { tokenLimit: 7 }).value).toBe(c.output);
     });
   }
+});
+
+describe('header names (Postfix is_header_buf and the MIME layer normalization)', () => {
+  it('headerNameLength', () => {
+    expect(headerNameLength('To: x')).toBe(2);
+    expect(headerNameLength('To : x')).toBe(2);
+    expect(headerNameLength('Cc\t \t:x')).toBe(2);
+    expect(headerNameLength('X-A_b.c: x')).toBe(7);
+    expect(headerNameLength(': x')).toBe(0);
+    expect(headerNameLength(' To: x')).toBe(0);
+    expect(headerNameLength('To x: y')).toBe(0);
+    expect(headerNameLength('Tö: y')).toBe(0);
+    expect(headerNameLength('To')).toBe(0);
+  });
+  it('normalizeHeaderName (recorded: Postfix writes "To : a" as "To: a@example.com", "Cc  :b" as "Cc: b@example.com")', () => {
+    expect(normalizeHeaderName('To : a')).toBe('To: a');
+    expect(normalizeHeaderName('Cc  :b')).toBe('Cc:b');
+    const f = 'To: a';
+    expect(Object.is(normalizeHeaderName(f), f)).toBe(true);
+    const add = (a: string) => (a.includes('@') ? a : a + '@example.com');
+    expect(rewriteHeaderField(normalizeHeaderName('To : a'), add).value).toBe('To: a@example.com');
+    expect(rewriteHeaderField(normalizeHeaderName('Cc  :b'), add).value).toBe('Cc: b@example.com');
+  });
+  it('recorded: no space after the colon, TAB, continuation lines, 8-bit phrases and comments', () => {
+    const add = (a: string) => (a.includes('@') ? a : a + '@example.com');
+    expect(rewriteHeaderField('To:a', add).value).toBe('To: a@example.com');
+    expect(rewriteHeaderField('To:\ta,b', add).value).toBe('To: a@example.com, b@example.com');
+    expect(rewriteHeaderField('To: <a@example.com>,\r\n b', add).value).toBe('To: <a@example.com>, b@example.com');
+    expect(rewriteHeaderField('Cc: x (ümläut cömment)', add).value).toBe('Cc: x@example.com (ümläut cömment)');
+    expect(rewriteHeaderField('To: "Jürgen Müller" <jm>', add).value).toBe('To: "Jürgen Müller" <jm@example.com>');
+    expect(rewriteHeaderField('To: jürgen', add).value).toBe('To: jürgen@example.com');
+    expect(rewriteHeaderField('To: "a\\\\\u0001b"', add).value).toBe('To: "a\\\\\u0001b"@example.com');
+  });
 });
