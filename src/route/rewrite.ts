@@ -205,8 +205,8 @@ function indexOfType(t: number[], type: number, from = 0): number {
   return -1;
 }
 
-/** Origin and domain values of one context, with their token lists precomputed. */
-interface ContextValues {
+/** Origin and domain values of one context, with their token lists precomputed. @internal */
+export interface ContextValues {
   origin: string;
   domain: string;
   originTokens: Tokens;
