@@ -160,6 +160,8 @@ describe('header names (Postfix is_header_buf and the MIME layer normalization)'
     expect(rewriteHeaderField('Cc: x (ümläut cömment)', add).value).toBe('Cc: x@example.com (ümläut cömment)');
     expect(rewriteHeaderField('To: "Jürgen Müller" <jm>', add).value).toBe('To: "Jürgen Müller" <jm@example.com>');
     expect(rewriteHeaderField('To: jürgen', add).value).toBe('To: jürgen@example.com');
+    // DEL inside a quoted local part stays quoted, unescaped
+    expect(rewriteHeaderField('To: "a\u007fb"@example.com, c', add).value).toBe('To: "a\u007fb"@example.com, c@example.com');
     expect(rewriteHeaderField('To: "a\\\\\u0001b"', add).value).toBe('To: "a\\\\\u0001b"@example.com');
   });
 });
