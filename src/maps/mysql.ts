@@ -268,7 +268,8 @@ function connectSettings(cfg: MysqlConfig, opts: MysqlTableOptions): ConnectSett
   const caFile = t.caFile ?? merged.get('ssl-ca');
   const certFile = t.certFile ?? merged.get('ssl-cert');
   const keyFile = t.keyFile ?? merged.get('ssl-key');
-  if (caFile || certFile || keyFile || t.caPath || t.ciphers) {
+  // tls_verify_cert = yes alone also turns TLS on (the MySQL client's verify option implies it).
+  if (caFile || certFile || keyFile || t.caPath || t.ciphers || t.verifyCert === true) {
     const read = (f: string, what: string): string => {
       try {
         return readFileSync(f, 'utf8');
@@ -279,7 +280,9 @@ function connectSettings(cfg: MysqlConfig, opts: MysqlTableOptions): ConnectSett
     const ca: string[] = [];
     if (caFile) ca.push(read(caFile, 'tls_CAfile'));
     if (t.caPath) {
+      // OpenSSL's CApath lookup only finds certificates under their subject-hash names (c_rehash).
       for (const f of readdirSync(t.caPath)) {
+        if (!/^[0-9a-f]{8}\.[0-9]+$/i.test(f)) continue;
         const p = path.join(t.caPath, f);
         if (statSync(p).isFile()) ca.push(read(p, 'tls_CApath'));
       }
@@ -289,9 +292,10 @@ function connectSettings(cfg: MysqlConfig, opts: MysqlTableOptions): ConnectSett
       ...(certFile ? { cert: read(certFile, 'tls_cert_file') } : {}),
       ...(keyFile ? { key: read(keyFile, 'tls_key_file') } : {}),
       ...(t.ciphers ? { ciphers: t.ciphers } : {}),
-      // The chain is checked when CAs are given; the server name only with tls_verify_cert = yes.
-      rejectUnauthorized: ca.length > 0 || t.verifyCert === true,
-      ...(t.verifyCert === true ? {} : { verifyIdentity: false }),
+      // As the MySQL client: the chain is checked when CAs are given (or with tls_verify_cert,
+      // against the system CAs); the server name only with tls_verify_cert = yes.
+      rejectUnauthorized: Boolean(caFile || t.caPath) || t.verifyCert === true,
+      verifyIdentity: t.verifyCert === true,
     } as mysql.SslOptions;
   }
   return { user, password, database, socket, port, ssl };
