@@ -86,17 +86,82 @@ export interface FindHit {
   extension: string | undefined;
 }
 
+/**
+ * Key index of an immutable in-memory table (memoryTable: inline, texthash, tests, benches):
+ * the domains its keys end in (after the last `@`, lower-cased) and whether it has keys
+ * without `@`. A probe whose key cannot be in the table is skipped — same answer, less work.
+ * Tables without `entries()` (files, SQL, pattern tables) are never indexed.
+ */
+interface KeyIndex {
+  domains: Set<string>;
+  noAt: boolean;
+}
+
+const indexCache = new WeakMap<Table, KeyIndex | null>();
+const listCache = new WeakMap<readonly Table[], (KeyIndex | null)[]>();
+
+function indexOf(t: Table): KeyIndex | null {
+  let x = indexCache.get(t);
+  if (x !== undefined) return x;
+  x = null;
+  const m = t as Table & { entries?: () => IterableIterator<[string, string]> };
+  if (t.kind === 'fixed' && typeof m.entries === 'function' && t.lookupSync !== undefined) {
+    const domains = new Set<string>();
+    let noAt = false;
+    for (const [k] of m.entries()) {
+      const at = k.lastIndexOf('@');
+      if (at < 0) noAt = true;
+      else domains.add(k.slice(at + 1).toLowerCase());
+    }
+    x = { domains, noAt };
+  }
+  indexCache.set(t, x);
+  return x;
+}
+
+function indexesOf(tables: readonly Table[]): (KeyIndex | null)[] {
+  let l = listCache.get(tables);
+  if (l === undefined) listCache.set(tables, (l = tables.map(indexOf)));
+  return l;
+}
+
 /** Probes keys in the table list; remembers the hit. */
 class Prober {
   hit: FindHit | undefined = undefined;
-  constructor(private readonly tables: readonly Table[], readonly lk: Lookup, private readonly trace: Trace | undefined, private readonly stage: Stage) {}
-  /** Probe one key in every table (fixed tables only for partial keys); true = found. */
-  probe(key: string, partial: boolean, extension: string | undefined): boolean {
+  /** Lower-cased domain of the address ('' when it has none). */
+  dom = '';
+  /** strip_addr result: undefined = none, null = not computed yet. */
+  stripped: [string, string] | undefined | null = null;
+  constructor(
+    private readonly tables: readonly Table[],
+    readonly lk: Lookup,
+    private readonly trace: Trace | undefined,
+    private readonly stage: Stage,
+    /** Key indexes (null entries: not indexed); undefined when tracing (probe everything). */
+    readonly idx: (KeyIndex | null)[] | undefined,
+  ) {}
+  /**
+   * Probe one key in every table (fixed tables only for partial keys); true = found.
+   * `inDom`: the key is known to end in `@` + {@link dom}.
+   */
+  probe(key: string, partial: boolean, extension: string | undefined, inDom: boolean): boolean {
     if (key.length === 0) return false; // Postfix never looks up an empty key
     const tables = this.tables;
+    const idx = this.idx;
     for (let i = 0; i < tables.length; i++) {
       const t = tables[i]!;
       if (partial && t.kind === 'pattern') continue;
+      if (idx !== undefined) {
+        const x = idx[i];
+        if (x) {
+          if (inDom) {
+            if (!x.domains.has(this.dom)) continue;
+          } else {
+            const at = key.lastIndexOf('@');
+            if (at < 0 ? !x.noAt : !x.domains.has(key.slice(at + 1).toLowerCase())) continue;
+          }
+        }
+      }
       const v = this.lk.get(t, key);
       if (this.trace) this.trace.push({ stage: this.stage, table: t.name, key, result: v ?? null });
       if (v !== undefined) {
@@ -104,6 +169,16 @@ class Prober {
         this.hit = { value: v, table: t, key, extension };
         return true;
       }
+    }
+    return false;
+  }
+  /** True when some table may hold a key without `@`. */
+  mayHaveNoAt(): boolean {
+    const idx = this.idx;
+    if (idx === undefined) return true;
+    for (let i = 0; i < idx.length; i++) {
+      const x = idx[i];
+      if (x === null || x === undefined || x.noAt) return true;
     }
     return false;
   }
@@ -116,53 +191,60 @@ export function emptyResult(t: Table, key: string): MapError {
 
 /** Probe one address key in the configured query form (find_addr). */
 function probeAddr(p: Prober, addr: string, partial: boolean, withDomain: boolean, form: QueryForm, ext: string | undefined): boolean {
-  if (form === 'internal') return p.probe(addr, partial, ext);
+  if (form === 'internal') return p.probe(addr, partial, ext, withDomain);
   const q = quoteLocal(addr, !withDomain);
-  if (p.probe(q, partial, ext)) return true;
-  if (form === 'external-first' && q !== addr) return p.probe(addr, partial, ext);
+  if (p.probe(q, partial, ext, withDomain)) return true;
+  if (form === 'external-first' && q !== addr) return p.probe(addr, partial, ext, withDomain);
   return false;
+}
+
+function strip(p: Prober, addr: string, ctx: FindContext): [string, string] | undefined {
+  if (p.stripped === null) p.stripped = stripExtension(addr, ctx.split);
+  return p.stripped;
 }
 
 /** The key sequence of mail_addr_find_opt for an internal-form address. */
 function walk(p: Prober, addr: string, strategy: number, form: QueryForm, ctx: FindContext): void {
-  let stripped: [string, string] | undefined | null = null; // null = not computed yet
-  const strip = (): [string, string] | undefined => (stripped === null ? (stripped = stripExtension(addr, ctx.split)) : stripped);
-
+  const at = addr.lastIndexOf('@');
+  // Address keys below end in '@' + this domain only when the address has a domain.
+  p.dom = at >= 0 ? addr.slice(at + 1).toLowerCase() : '';
+  const hasAt = at >= 0;
   if (strategy & Find.FULL) {
-    if (probeAddr(p, addr, false, true, form, undefined)) return;
+    if (probeAddr(p, addr, false, hasAt, form, undefined)) return;
   }
   if (strategy & Find.NOEXT) {
-    const s = strip();
-    if (s && probeAddr(p, s[0], true, true, form, s[1])) return;
+    const s = strip(p, addr, ctx);
+    if (s && probeAddr(p, s[0], true, hasAt, form, s[1])) return;
   }
-  const at = addr.lastIndexOf('@');
-  if (at >= 0 && strategy & (Find.LOCALPART_IF_LOCAL | Find.LOCALPART_AT_IF_LOCAL)) {
-    if (ctx.isLocal(addr.slice(at + 1), p.lk)) {
-      if (strategy & Find.LOCALPART_IF_LOCAL && findLocal(p, addr, at, false, strategy, form, strip)) return;
-      if (strategy & Find.LOCALPART_AT_IF_LOCAL && findLocal(p, addr, at, true, strategy, form, strip)) return;
+  if (hasAt && strategy & (Find.LOCALPART_IF_LOCAL | Find.LOCALPART_AT_IF_LOCAL)) {
+    // Skip the (possibly costly) locality test when no key could match anyway.
+    const worth = strategy & Find.LOCALPART_AT_IF_LOCAL || p.mayHaveNoAt() || addr.lastIndexOf('@', at - 1) >= 0;
+    if (worth && ctx.isLocal(addr.slice(at + 1), p.lk)) {
+      if (strategy & Find.LOCALPART_IF_LOCAL && findLocal(p, addr, at, false, strategy, form, ctx)) return;
+      if (strategy & Find.LOCALPART_AT_IF_LOCAL && findLocal(p, addr, at, true, strategy, form, ctx)) return;
     }
   }
-  if (at >= 0 && strategy & Find.AT_DOMAIN) {
-    if (p.probe(addr.slice(at), true, undefined)) return;
+  if (hasAt && strategy & Find.AT_DOMAIN) {
+    if (p.probe(addr.slice(at), true, undefined, true)) return;
   }
-  if (at >= 0 && strategy & Find.DOMAIN) {
+  if (hasAt && strategy & Find.DOMAIN) {
     let name = addr.slice(at + 1);
     for (;;) {
-      if (p.probe(name, true, undefined)) return;
+      if (p.probe(name, true, undefined, false)) return;
       if ((strategy & (Find.PDMS | Find.PDDMS)) === 0) break;
       const dot = name.indexOf('.', 1);
       if (dot < 0) break;
       name = strategy & Find.PDDMS ? name.slice(dot) : name.slice(dot + 1);
     }
   }
-  if (at >= 0 && strategy & Find.LOCALPART_AT) findLocal(p, addr, at, true, strategy, form, strip);
+  if (hasAt && strategy & Find.LOCALPART_AT) findLocal(p, addr, at, true, strategy, form, ctx);
 }
 
 /** `user+ext` then `user` (or with a trailing `@`), as Postfix's find_local. */
-function findLocal(p: Prober, addr: string, at: number, withAt: boolean, strategy: number, form: QueryForm, strip: () => [string, string] | undefined): boolean {
+function findLocal(p: Prober, addr: string, at: number, withAt: boolean, strategy: number, form: QueryForm, ctx: FindContext): boolean {
   if (probeLocal(p, addr.slice(0, at), withAt, form, undefined)) return true;
   if (strategy & Find.NOEXT) {
-    const s = strip();
+    const s = strip(p, addr, ctx);
     if (s && probeLocal(p, s[0].slice(0, s[0].lastIndexOf('@')), withAt, form, s[1])) return true;
   }
   return false;
@@ -171,10 +253,10 @@ function findLocal(p: Prober, addr: string, at: number, withAt: boolean, strateg
 /** A local-part key, bare (`user`) or with a trailing `@` (`user@`). */
 function probeLocal(p: Prober, local: string, withAt: boolean, form: QueryForm, ext: string | undefined): boolean {
   if (!withAt) return probeAddr(p, local, true, false, form, ext);
-  if (form === 'internal') return p.probe(local + '@', true, ext);
+  if (form === 'internal') return p.probe(local + '@', true, ext, false);
   const q = quoteLocal(local, true) + '@';
-  if (p.probe(q, true, ext)) return true;
-  if (form === 'external-first' && q !== local + '@') return p.probe(local + '@', true, ext);
+  if (p.probe(q, true, ext, false)) return true;
+  if (form === 'external-first' && q !== local + '@') return p.probe(local + '@', true, ext, false);
   return false;
 }
 
@@ -195,7 +277,7 @@ function finish(hit: FindHit | undefined, o: FindOptions): FindHit | undefined {
  */
 export function findAddressSync(tables: readonly Table[], addr: string, ctx: FindContext, o: FindOptions = {}, trace?: Trace, lk: Lookup = DIRECT): FindHit | undefined {
   if (tables.length === 0) return undefined;
-  const p = new Prober(tables, lk, trace, o.stage ?? 'result');
+  const p = new Prober(tables, lk, trace, o.stage ?? 'result', trace ? undefined : indexesOf(tables));
   walk(p, prepare(addr, o), o.strategy ?? FIND_DEFAULT, o.queryForm ?? 'external-first', ctx);
   return finish(p.hit, o);
 }
@@ -214,8 +296,15 @@ export function findAddress(tables: readonly Table[], addr: string, ctx: FindCon
 
 /** Look up one literal key (no address variants) in a list of tables: first hit wins. */
 export function findKeySync(tables: readonly Table[], key: string, partial: boolean, trace?: Trace, stage: Stage = 'result', lk: Lookup = DIRECT): { value: string; table: Table } | undefined {
-  for (const t of tables) {
+  const idx = trace ? undefined : indexesOf(tables);
+  for (let i = 0; i < tables.length; i++) {
+    const t = tables[i]!;
     if (partial && t.kind === 'pattern') continue;
+    const x = idx?.[i];
+    if (x) {
+      const at = key.lastIndexOf('@');
+      if (at < 0 ? !x.noAt : !x.domains.has(key.slice(at + 1).toLowerCase())) continue;
+    }
     const v = lk.get(t, key);
     if (trace) trace.push({ stage, table: t.name, key, result: v ?? null });
     if (v !== undefined) {

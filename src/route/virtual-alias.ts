@@ -47,33 +47,29 @@ export function expandVirtualAlias(
   const list = [addr];
   if (tables.length === 0) return { addrs: list };
   let seen: Set<string> | undefined; // addresses that expanded into themselves (case-folded)
-  const fail = (defer: Deferral): VirtualAliasResult => {
-    if (trace) trace.push({ stage: 'virtual_alias_maps', input: addr, output: addr, note: defer.reason });
-    return { addrs: [addr], defer };
-  };
   for (let i = 0; i < list.length; i++) {
     if (list.length > params.expansionLimit) {
-      return fail(aliasExpansionDeferral(`unreasonable virtual_alias_maps map expansion size for ${addr} -- message not accepted, try again later`));
+      return fail(addr, trace, aliasExpansionDeferral(`unreasonable virtual_alias_maps map expansion size for ${addr} -- message not accepted, try again later`));
     }
     for (let count = 0; ; count++) {
       const cur = list[i]!;
       if (seen !== undefined && seen.has(cur.toLowerCase())) break;
       if (count >= params.recursionLimit) {
-        return fail(aliasExpansionDeferral(`unreasonable virtual_alias_maps map nesting for ${addr} -- message not accepted, try again later`));
+        return fail(addr, trace, aliasExpansionDeferral(`unreasonable virtual_alias_maps map nesting for ${addr} -- message not accepted, try again later`));
       }
       let r;
       try {
         r = mapAddressSync(tables, cur, params.propagate, env, 'virtual_alias_maps', lk, trace);
       } catch (e) {
         if (!isTableError(e)) throw e;
-        return fail(lookupDeferral('virtual_alias_maps', addr, e));
+        return fail(addr, trace, lookupDeferral('virtual_alias_maps', addr, e));
       }
       if (r === undefined) break;
       const lhs = cur.toLowerCase();
       for (let k = 0; k < r.addrs.length; k++) {
         const a = r.addrs[k]!;
         if (a.length > params.addressLengthLimit) {
-          return fail(aliasExpansionDeferral(`unreasonable virtual_alias_maps result ${a.slice(0, 300)}... -- message not accepted, try again later`));
+          return fail(addr, trace, aliasExpansionDeferral(`unreasonable virtual_alias_maps result ${a.slice(0, 300)}... -- message not accepted, try again later`));
         }
         if (k === 0) list[i] = a;
         else list.push(a);
@@ -100,4 +96,9 @@ export class DuplicateFilter {
     if (this.limit <= 0 || this.seen.size < this.limit) this.seen.add(key);
     return false;
   }
+}
+
+function fail(addr: string, trace: Trace | undefined, defer: Deferral): VirtualAliasResult {
+  if (trace) trace.push({ stage: 'virtual_alias_maps', input: addr, output: addr, note: defer.reason });
+  return { addrs: [addr], defer };
 }
