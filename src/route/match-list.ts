@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, MapError, type Warning } from '../errors.js';
 import { openTable as registryOpenTable } from '../maps/registry.js';
+import '../maps/mysql-register.js'; // mysql: in a domain list must open without the caller importing maps/index
 import type { Table } from '../maps/types.js';
 
 /** How patterns are compared with keys. */
@@ -458,6 +459,11 @@ export class MatchList {
       }
     }
     return false;
+  }
+
+  /** Close the tables of `type:table` elements (those that have a close method). */
+  async close(): Promise<void> {
+    for (const p of this.patterns) if (p.table?.close) await p.table.close();
   }
 
   /** Async variant of {@link matchSync}: works with every table. */

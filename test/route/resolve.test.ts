@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { ConfigError, MapError } from '../../src/errors.js';
 import { memoryTable } from '../../src/maps/memory.js';
@@ -9,7 +12,12 @@ import {
   ResolveFlags, type ResolveParams,
 } from '../../src/route/resolve.js';
 import { defaultRewriteParams } from '../../src/route/rewrite.js';
+import { mysqlForTests } from '../helpers/mysql-server.js';
 import { oracle, oracleConfig, unsetToUndefined, vectorCases } from './oracle.js';
+
+// A live MySQL/MariaDB for the async-table test (found or started by the helper; skipped if none).
+const server = await mysqlForTests('readdress_route');
+afterAll(async () => { await server?.stop(); });
 
 const H = 'vm.localdomain';
 const D = 'localdomain';
@@ -245,5 +253,25 @@ describe('resolveParamsFromConfig', () => {
   it('rejects empty transports as Postfix does at startup', async () => {
     await expect(resolveParamsFromConfig(loadConfig({ mainCfText: 'myhostname = h.example\ndefault_transport =\n' })))
       .rejects.toThrow(ConfigError);
+  });
+});
+
+// resolve with a domain list served by MySQL (no lookupSync): the async API answers from the
+// server, the sync API reports FAIL instead of guessing.
+describe.skipIf(!server)('resolve with mysql: domain lists', () => {
+  it('classifies through the server with resolveAddressAsync; the sync API reports FAIL', async () => {
+    await server!.exec(`CREATE TABLE vdomains (domain VARCHAR(255) PRIMARY KEY, active INT);
+      INSERT INTO vdomains VALUES ('db.example', 1), ('off.example', 0);`);
+    const dir = mkdtempSync(join(tmpdir(), 'readdress-route-mysql-'));
+    writeFileSync(join(dir, 'vdomains.cf'), `${server!.cfHeader()}\nquery = SELECT 'ok' FROM vdomains WHERE domain = '%s' AND active = 1\n`);
+    writeFileSync(join(dir, 'main.cf'), `myhostname = mx.example.org\ninet_interfaces = 127.0.0.1\ncompatibility_level = 3.6\nvirtual_mailbox_domains = mysql:${dir}/vdomains.cf\n`);
+    const p = await resolveParamsFromConfig(loadConfig({ configDir: dir }));
+    expect(await resolveAddressAsync(p, 'u@DB.example')).toMatchObject({ addressClass: 'virtual', transport: 'virtual', nexthop: 'DB.example' });
+    expect(await resolveAddressAsync(p, 'u@off.example')).toMatchObject({ addressClass: 'default', transport: 'smtp' });
+    expect(await resolveAddressAsync(p, 'u@localhost')).toMatchObject({ addressClass: 'local' });
+    const sync = resolveAddress(p, 'u@db.example');
+    expect(sync.flags & ResolveFlags.FAIL).toBeTruthy();
+    expect(sync.failure).toMatch(/virtual_mailbox_domains lookup failure: .*no synchronous lookup/);
+    await p.virtualMailboxDomains?.close();
   });
 });
