@@ -129,10 +129,16 @@ function foldAddressHeader(text: string, newline: string): string {
   return out;
 }
 
-/** Map the addresses of a parsed value in place; true when any external form changed. */
+/**
+ * Map the addresses of a parsed value; true when any external form changed. When
+ * something changed, every mapped address is replaced by the tokens of its new
+ * external form, as cleanup does (it re-scans each rewritten address, changed or
+ * not, so all of them are then internalized as owner-less token lists).
+ */
 function mapTree(tree: TreeNode[], map: HeaderAddressMapper): { changed: boolean; count: number } {
   let changed = false;
   let count = 0;
+  const replaced: Array<[number, string]> = [];
   for (let i = 0; i < tree.length; i++) {
     const n = tree[i]!;
     if (n.type !== 'address') continue;
@@ -140,12 +146,13 @@ function mapTree(tree: TreeNode[], map: HeaderAddressMapper): { changed: boolean
     const internal = unquote822Local(external);
     const mapped = map(internal, { internal, external }, count++);
     if (mapped === undefined) continue;
-    const newExternal = quote822Local(mapped, QUOTE_DEFAULT);
-    if (newExternal === external) continue;
-    changed = true;
-    // Postfix re-scans the new external form; those tokens have no owner (loose).
-    const replacement: AddressNode = { type: 'address', tokens: scanTokens(newExternal), loose: true };
-    tree[i] = replacement;
+    // trivial-rewrite leaves the empty address alone (it does not become "").
+    const newExternal = external === '' && mapped === '' ? '' : quote822Local(mapped, QUOTE_DEFAULT);
+    if (newExternal !== external) changed = true;
+    replaced.push([i, newExternal]);
+  }
+  if (changed) {
+    for (const [i, ext] of replaced) tree[i] = { type: 'address', tokens: scanTokens(ext), loose: true } satisfies AddressNode;
   }
   return { changed, count };
 }
