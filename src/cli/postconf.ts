@@ -154,10 +154,12 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
     const config = loadConfig({ configDir, defaultsOnly: f.defaults, processName: 'postconf', ...(options.host ? { host: options.host } : {}) });
     for (const w of config.parseWarnings) warn(w);
     if (!f.defaults) {
-      // Start-up: myhostname is derived, reading mydomain when the host name has no dot.
+      // Start-up: myhostname is derived, reading mydomain when the host name has no dot; the
+      // default mynetworks is computed from the interfaces unless main.cf sets it.
       try {
         config.get('myhostname');
         config.get('mydomain');
+        if (!config.isSet('mynetworks')) config.get('mynetworks');
       } catch (e) {
         if (e instanceof ConfigExpandError) throw new Fatal('dictionary mail_dict: macro processing error', [...e.warnings]);
         throw e;

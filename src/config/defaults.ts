@@ -11,6 +11,7 @@
  *   `[addr]/len` form, e.g. `127.0.0.0/8 192.0.2.0/24 [::1]/128`.
  * - `process_id`, `process_name`.
  */
+import { readFileSync } from 'node:fs';
 import { networkInterfaces, hostname as osHostname } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { STATIC_DEFAULTS } from './defaults-data.js';
@@ -34,6 +35,8 @@ export interface InterfaceAddress {
   address: string;
   /** Prefix length of the interface's network. */
   prefix: number;
+  /** A loopback interface (what `inet_interfaces = loopback-only` selects). */
+  internal?: boolean;
 }
 
 /** What the derived defaults need to know about the machine. */
@@ -42,6 +45,27 @@ export interface HostInfo {
   hostname: string;
   /** Local interface addresses, in the kernel's order. */
   interfaces: InterfaceAddress[];
+  /**
+   * Host name → addresses, for names in `inet_interfaces` (from /etc/hosts; readdress does no
+   * DNS lookup here, where Postfix would call getaddrinfo).
+   */
+  hosts?: Record<string, string[]>;
+}
+
+/** Parse /etc/hosts text into lower-cased name → addresses, in file order. */
+export function parseHostsFile(text: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const raw of text.split('\n')) {
+    const fields = raw.replace(/#.*/, '').trim().split(/\s+/);
+    const [addr, ...names] = fields;
+    if (!addr || names.length === 0) continue;
+    for (const n of names) {
+      const key = n.toLowerCase();
+      const list = (out[key] ??= []);
+      if (!list.includes(addr)) list.push(addr);
+    }
+  }
+  return out;
 }
 
 /** Read the host name and interface addresses of this machine. */
@@ -50,10 +74,16 @@ export function currentHostInfo(hostname?: string): HostInfo {
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
     for (const a of addrs ?? []) {
       const prefix = Number((a.cidr ?? '').split('/')[1] ?? (a.family === 'IPv4' ? 32 : 128));
-      interfaces.push({ name, family: a.family === 'IPv4' ? 'IPv4' : 'IPv6', address: a.address.replace(/%.*$/, ''), prefix });
+      interfaces.push({ name, family: a.family === 'IPv4' ? 'IPv4' : 'IPv6', address: a.address.replace(/%.*$/, ''), prefix, internal: a.internal });
     }
   }
-  return { hostname: hostname ?? osHostname(), interfaces };
+  let hosts: Record<string, string[]> = {};
+  try {
+    hosts = parseHostsFile(readFileSync('/etc/hosts', 'utf8'));
+  } catch {
+    // No hosts file: names in inet_interfaces will not resolve.
+  }
+  return { hostname: hostname ?? osHostname(), interfaces, hosts };
 }
 
 /** myhostname as Postfix derives it: a bare host name gets `.` + mydomain (or localdomain). */
@@ -136,24 +166,53 @@ function maskIpv6(words: number[], prefix: number): number[] {
   });
 }
 
-/** Which interface addresses `inet_interfaces` and `inet_protocols` select. */
+function normalizeAddress(a: string): string {
+  if (!a.includes(':')) return a;
+  const w = parseIpv6(a);
+  return w ? formatIpv6(w) : a;
+}
+
+/**
+ * Which interface addresses `inet_interfaces` and `inet_protocols` select, as Postfix resolves
+ * them: `all`, `loopback-only` (both lower case), addresses (`[::1]` form allowed) and host
+ * names (looked up in {@link HostInfo.hosts}).
+ * @throws ConfigError with Postfix's wording: `unknown inet_protocols value "x" in "x"`,
+ *   `config variable inet_interfaces: host not found: NAME`,
+ *   `parameter inet_interfaces: no local interface found for ADDR`.
+ */
 export function selectInterfaces(host: HostInfo, inetInterfaces: string, inetProtocols: string): InterfaceAddress[] {
-  const protos = splitList(inetProtocols.toLowerCase());
-  const v4 = protos.includes('all') || protos.includes('ipv4');
-  const v6 = protos.includes('all') || protos.includes('ipv6');
+  let v4 = false;
+  let v6 = false;
+  for (const p of splitList(inetProtocols)) {
+    if (p === 'all') { v4 = true; v6 = true; }
+    else if (p === 'ipv4') v4 = true;
+    else if (p === 'ipv6') v6 = true;
+    else throw new ConfigError('CONFIG_VALUE', `unknown inet_protocols value "${p}" in "${inetProtocols}"`);
+  }
   const byFamily = host.interfaces.filter((a) => (a.family === 'IPv4' ? v4 : v6));
   const wanted = splitList(inetInterfaces);
-  if (wanted.some((w) => w.toLowerCase() === 'all')) return byFamily;
+  if (wanted.includes('all')) return byFamily;
   const out: InterfaceAddress[] = [];
+  const add = (i: InterfaceAddress) => { if (!out.includes(i)) out.push(i); };
   for (const w of wanted) {
-    const lw = w.toLowerCase();
-    const addrs = lw === 'loopback-only' ? ['127.0.0.1', '::1'] : [w.replace(/^\[(.*)\]$/, '$1')];
-    for (const a of addrs) {
-      const norm = a.includes(':') ? (parseIpv6(a) ? formatIpv6(parseIpv6(a) as number[]) : a) : a;
+    if (w === 'loopback-only') {
       for (const i of byFamily) {
-        const ia = i.family === 'IPv6' ? formatIpv6(parseIpv6(i.address) ?? []) : i.address;
-        if (ia === norm && !out.includes(i)) out.push(i);
+        const loop = i.internal ?? (i.address === '127.0.0.1' || i.address === '::1');
+        if (loop) add(i);
       }
+      continue;
+    }
+    const literal = w.replace(/^\[(.*)\]$/, '$1');
+    const isLiteral = /^\d+\.\d+\.\d+\.\d+$/.test(literal) || parseIpv6(literal) !== undefined;
+    const addrs = isLiteral ? [literal] : host.hosts?.[w.toLowerCase()] ?? [];
+    // Only addresses of the enabled protocols resolve (getaddrinfo with those families).
+    const usable = addrs.filter((a) => (a.includes(':') ? v6 : v4));
+    if (usable.length === 0) throw new ConfigError('CONFIG_VALUE', `config variable inet_interfaces: host not found: ${w}`);
+    for (const a of usable) {
+      const norm = normalizeAddress(a);
+      const hits = byFamily.filter((i) => normalizeAddress(i.address) === norm);
+      if (hits.length === 0) throw new ConfigError('CONFIG_VALUE', `parameter inet_interfaces: no local interface found for ${a}`);
+      hits.forEach(add);
     }
   }
   return out;

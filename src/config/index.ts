@@ -33,7 +33,7 @@ export { editMainCf, type MainCfEditMode, type MainCfEditResult } from './edit.j
 export { splitList, parseTime, parseBool, parseInteger, defaultTimeUnit, TIME_UNITS, type TimeUnit } from './lists.js';
 export {
   STATIC_DEFAULTS, DERIVED_PARAMETERS, MAIL_VERSION, DEFAULT_MYDOMAIN, currentHostInfo, deriveMyhostname,
-  deriveMydomain, deriveMynetworks, selectInterfaces, type HostInfo, type InterfaceAddress,
+  deriveMydomain, deriveMynetworks, selectInterfaces, parseHostsFile, type HostInfo, type InterfaceAddress,
 } from './defaults.js';
 
 /** Options of {@link loadConfig}. */
