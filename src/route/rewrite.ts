@@ -348,7 +348,8 @@ export function rewriteTokens(p: RewriteParams, context: RewriteContext, tok: To
 /**
  * Rewrite an address in external (quoted) form, as the trivial-rewrite `rewrite` request does:
  * tokenize, rewrite, then externalize (internalize + quote the local part, 8-bit clean).
- * An empty input is returned unchanged (Postfix logs "null address").
+ * An empty input is returned unchanged (Postfix logs "null address"); so is an input of white
+ * space only (Postfix's trivial-rewrite aborts on it: "rewrite_tree: empty tree").
  *
  * @example rewriteExternal(p, 'local', 'a!b') === 'b@a.' + p.mydomain
  * @example rewriteExternal(p, 'local', '@') === '""'

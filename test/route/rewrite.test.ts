@@ -73,6 +73,14 @@ describe('rewriteAddress (internal form)', () => {
     expect(rewriteAddress(none, 'remote', '@a:user@host.')).toBe('user@host');
   });
 
+  it('leaves empty and white-space-only addresses alone (Postfix aborts on the latter)', () => {
+    expect(rewriteExternal(base, 'local', '')).toBe('');
+    expect(rewriteExternal(base, 'local', '   ')).toBe('   ');
+    expect(rewriteAddress(base, 'local', '')).toBe('');
+    // internal ' ' is quoted to '" "', a non-empty quoted string: it gets @myorigin
+    expect(rewriteAddress(base, 'local', ' ')).toBe(' @vm.localdomain');
+  });
+
   it('follows parameter switches', () => {
     const off = { ...base, swapBangpath: false, allowPercentHack: false, appendAtMyorigin: false, appendDotMydomain: false };
     expect(rewriteAddress(off, 'local', 'a!b')).toBe('a!b');
