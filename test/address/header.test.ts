@@ -111,6 +111,7 @@ function rewriteLocal(internal: string, a: HeaderAddress): string {
 for (const [title, file] of [
   ['parser stress cases', 'header-parse-postfix.json'],
   ['300 random header values', 'header-random-postfix.json'],
+  ['300 random structured header values', 'header-random2-postfix.json'],
 ] as const) {
   describe(`${title} as recorded from Postfix 3.7 cleanup (trivial-rewrite only)`, () => {
     const rec = loadVectors<{ cases: Array<{ input: string; output: string }> }>(file);
