@@ -14,7 +14,7 @@
  * `(?>…)`, recursion `(?R)`/`(?1)`, conditionals `(?(…)…)`, branch reset `(?|…)`, callouts,
  * option settings after the start or scoped `(?i:…)`, `\G \K \C \X`, `\p{…}` properties.
  */
-import { PatternSyntaxError, POSIX_CLASSES, icaseChar, icaseClassExtras, openRegexFamily, type RegexDialect } from './regexp.js';
+import { PatternSyntaxError, POSIX_CLASSES, icaseBackrefs, icaseChar, icaseClassExtras, openRegexFamily, type RegexDialect } from './regexp.js';
 import type { OpenOptions } from './registry.js';
 import type { Table } from './types.js';
 
@@ -39,9 +39,10 @@ function unsupported(offset: number, what: string): PatternSyntaxError {
 const QUANT_RE = /^\{(\d+)(?:,(\d*))?\}/;
 
 /** Translate a PCRE pattern to a JS RegExp source; returns source, groups and final flags. */
-export function translatePcre(p: string, flags: PcreFlags): { source: string; groups: number; flags: PcreFlags } {
+export function translatePcre(p: string, flags: PcreFlags): { source: string; groups: number; flags: PcreFlags; backrefs: boolean } {
   const f = { ...flags };
   let out = '';
+  let backrefs = false;
   let groups = 0;
   let depth = 0;
   let canRepeat = false;
@@ -138,7 +139,17 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
           out += '\\' + d;
           canRepeat = false;
           break;
+        case 'x': {
+          // \xHH or \x{H…}: a literal character, which case-folds like any other.
+          const m = /^\{([0-9a-fA-F]+)\}|^[0-9a-fA-F]{0,2}/.exec(p.slice(i)) as RegExpExecArray;
+          const code = parseInt(m[1] ?? (m[0] || '0'), 16);
+          i += m[0].length;
+          const ch = String.fromCharCode(code);
+          out += f.i && /[A-Za-z]/.test(ch) ? icaseChar(ch) : `\\u${code.toString(16).padStart(4, '0')}`;
+          break;
+        }
         default:
+          if ((d >= '1' && d <= '9') || d === 'k') backrefs = true;
           out += '\\' + d;
       }
       continue;
@@ -174,6 +185,7 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
           const m = /^P=([A-Za-z_][A-Za-z0-9_]*)\)/.exec(rest);
           if (!m) throw err(at + 3, 'syntax error in subpattern name (missing terminator?)');
           out += `\\k<${m[1]}>`;
+          backrefs = true;
           i += 2 + m[0].length;
           canRepeat = true;
           continue;
@@ -242,7 +254,7 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
     canRepeat = true;
   }
   if (depth > 0) throw err(n, 'missing closing parenthesis');
-  return { source: out, groups, flags: f };
+  return { source: out, groups, flags: f, backrefs };
 }
 
 /** A PCRE character class: backslash escapes stay, `[:name:]` expands, `]` first is literal. */
@@ -308,16 +320,18 @@ const PCRE_DIALECT: RegexDialect = {
     } catch (e) {
       throw new PatternSyntaxError(`error in regex: ${(e as Error).message} (JavaScript RegExp)`);
     }
+    // Sticky (A) regexps are reset before each exec inside icaseBackrefs or here.
+    const test = icaseBackrefs(re, t.flags.i && t.backrefs);
     if (t.flags.A) {
       return {
         test: (k) => {
           re.lastIndex = 0;
-          return re.exec(k);
+          return test(k);
         },
         groups: t.groups,
       };
     }
-    return { test: (k) => re.exec(k), groups: t.groups };
+    return { test, groups: t.groups };
   },
 };
 

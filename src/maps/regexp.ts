@@ -138,6 +138,26 @@ export function icaseClassExtras(body: string): string {
   return extra;
 }
 
+/**
+ * A matcher for `re`. Back-references under case-insensitive matching must compare
+ * case-insensitively (glibc and PCRE do); only JS's `i` flag does that, and it also folds
+ * non-ASCII, so it is used for ASCII keys only — exact there. Keys with bytes ≥ 0x80 use the
+ * ASCII-class form, where a back-reference compares exactly (a documented difference).
+ */
+export function icaseBackrefs(re: RegExp, needed: boolean): Matcher {
+  if (!needed) return (k) => re.exec(k);
+  const reI = new RegExp(re.source, re.flags + 'i');
+  const nonAscii = /[^\x00-\x7f]/;
+  return (k) => {
+    if (nonAscii.test(k)) {
+      re.lastIndex = 0;
+      return re.exec(k);
+    }
+    reI.lastIndex = 0;
+    return reI.exec(k);
+  };
+}
+
 function escapeClassChar(t: string): string {
   return t.replace(/[\]\\^[-]/g, (m) => '\\' + m);
 }
@@ -149,8 +169,9 @@ const ERE_UNMATCHED_BRACKET = 'Unmatched [, [^, [:, [., or [=';
  * extensions glibc accepts) to a JavaScript RegExp source. Returns the source and the number
  * of capture groups.
  */
-export function translatePosix(s: string, extended: boolean, icase = false): { source: string; groups: number } {
+export function translatePosix(s: string, extended: boolean, icase = false): { source: string; groups: number; backrefs: boolean } {
   let out = '';
+  let backrefs = false;
   let groups = 0;
   let depth = 0;
   // Can a quantifier apply here? false at the start, after '(' and '|'.
@@ -217,7 +238,10 @@ export function translatePosix(s: string, extended: boolean, icase = false): { s
         }
         continue;
       }
-      if (d >= '1' && d <= '9') out += '\\' + d;
+      if (d >= '1' && d <= '9') {
+        out += '\\' + d;
+        backrefs = true;
+      }
       else if (d === '<') out += '\\b(?=\\w)';
       else if (d === '>') out += '\\b(?<=\\w)';
       else if ('wWsSbB'.includes(d)) out += '\\' + d;
@@ -306,7 +330,7 @@ export function translatePosix(s: string, extended: boolean, icase = false): { s
     i++;
   }
   if (depth > 0) throw new PatternSyntaxError('Unmatched ( or \\(');
-  return { source: out, groups };
+  return { source: out, groups, backrefs };
 
   /** Parse `n}`, `n,}`, `n,m}` after an opening brace at `start`; returns the index after it. */
   function interval(src: string, start: number, emit: (q: string) => void, close: string): number {
@@ -390,7 +414,7 @@ const POSIX_DIALECT: RegexDialect = {
     } catch (e) {
       throw new PatternSyntaxError(`${(e as Error).message} (JavaScript RegExp)`);
     }
-    return { test: (k) => re.exec(k), groups: t.groups };
+    return { test: icaseBackrefs(re, i && t.backrefs), groups: t.groups };
   },
 };
 

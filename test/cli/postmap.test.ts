@@ -133,3 +133,76 @@ describe('postmap/postalias against recorded Postfix 3.7.11 output', () => {
     });
   }
 });
+
+interface TexthashPostmapVec {
+  postmapQuotedKeys: { commands: string[]; expectedWarnings: string[]; expectedDump: string[] };
+  postmapCaseFolding: { file: string; cases: Array<{ build: string; query: string; expected: string }> };
+  postaliasCaseFolding: { file: string; cases: Array<{ build: string; query: string; expected: string }> };
+  postmapFileValues: { expected: { warning: string; dumpValueFile1: string; FqFile1: string } };
+  failTable: { expectedFatal: Record<string, string> };
+}
+
+describe('texthash-postmap.json vectors through the CLI', () => {
+  const vec = JSON.parse(readFileSync(path.join(fixtures, 'texthash-postmap.json'), 'utf8')) as TexthashPostmapVec;
+  const conf = tmpDir('readdress-postmap-conf-');
+  writeFileSync(path.join(conf, 'main.cf'), '');
+  /** Run "tool args" (optionally "echo X | tool args") in dir. */
+  async function sh(dir: string, line: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdin = '';
+    let cmdLine = line;
+    const pipe = line.indexOf(' | ');
+    if (pipe >= 0) {
+      stdin = shellWords(line.slice(0, pipe)).slice(1).join(' ') + '\n';
+      cmdLine = line.slice(pipe + 3);
+    }
+    const [tool, ...args] = shellWords(cmdLine);
+    process.chdir(dir);
+    try {
+      return await runCaptured(tool === 'postalias' ? postalias : postmap, ['-c', conf, ...args], stdin);
+    } finally {
+      process.chdir(cwd0);
+    }
+  }
+
+  it('postmapQuotedKeys: keys stored verbatim with quotes and backslashes', async () => {
+    const dir = tmpDir();
+    let stderr = '';
+    for (const c of vec.postmapQuotedKeys.commands.slice(0, -1)) stderr += (await sh(dir, c)).stderr;
+    expect(stderr).toBe(vec.postmapQuotedKeys.expectedWarnings.map((w) => `postmap: warning: ${w}\n`).join(''));
+    const dump = (await sh(dir, 'postmap -s m')).stdout.split('\n').filter(Boolean).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    expect(dump).toEqual(vec.postmapQuotedKeys.expectedDump);
+  });
+
+  for (const [tool, v] of [['postmap', vec.postmapCaseFolding], ['postalias', vec.postaliasCaseFolding]] as const) {
+    for (const c of v.cases) {
+      it(`${tool} case folding: ${c.build}; ${c.query}`, async () => {
+        const dir = tmpDir();
+        writeFileSync(path.join(dir, 'map.in'), v.file);
+        expect((await sh(dir, c.build)).code).toBe(0);
+        const r = await sh(dir, c.query);
+        expect(r.stdout).toBe(`${c.expected}\n`);
+        expect(r.code).toBe(0);
+      });
+    }
+  }
+
+  it('postmapFileValues: -F stores base64 of the file, -Fq decodes', async () => {
+    const dir = tmpDir();
+    writeFileSync(path.join(dir, 'postmap-file-1'), 'this-is-file1');
+    await sh(dir, 'echo file-1 postmap-file-1 | postmap -iF m');
+    const r3 = await sh(dir, 'echo file-3 postmap-file-3 | postmap -iF m');
+    expect(r3.stderr).toBe(`postmap: warning: ${vec.postmapFileValues.expected.warning}\n`);
+    expect((await sh(dir, 'postmap -s m')).stdout).toBe(`file-1\t${vec.postmapFileValues.expected.dumpValueFile1}\n`);
+    expect((await sh(dir, 'postmap -Fq file-1 m')).stdout).toBe(`${vec.postmapFileValues.expected.FqFile1}\n`);
+  });
+
+  for (const [cmd, fatal] of Object.entries(vec.failTable.expectedFatal)) {
+    it(`fail table: ${cmd}`, async () => {
+      const dir = tmpDir();
+      const line = cmd.startsWith('postmap -i') ? `echo k v | ${cmd}` : cmd;
+      const r = await sh(dir, line);
+      expect(r.stderr).toBe(`postmap: fatal: ${fatal}\n`);
+      expect(r.code).toBe(1);
+    });
+  }
+});
