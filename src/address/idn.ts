@@ -65,9 +65,16 @@ function hasLoneSurrogate(s: string): boolean {
 /** Code points no IDNA label may contain: controls, surrogates, private use, unassigned, spaces. */
 const DISALLOWED = /[\p{Cc}\p{Cs}\p{Co}\p{Cn}\p{Z}]/u;
 
-/** UTS #46-style mapping of one label: compatibility normalisation and lower case. */
+/** Code points UTS #46 maps to nothing (soft hyphen, variation selectors, ...). */
+const IGNORED = /[\u00ad\u034f\u180b-\u180d\u180f\u200b\u2060\u2064\ufe00-\ufe0f\ufeff\u{1bca0}-\u{1bca3}\u{e0100}-\u{e01ef}]/gu;
+
+/**
+ * UTS #46-style mapping of one label: drop ignored code points, compatibility
+ * normalisation, lower case (capital sigma always to σ, as case folding does, never
+ * to the final form ς), then NFC.
+ */
 function mapLabel(label: string): string {
-  return label.normalize('NFKC').toLowerCase().normalize('NFC');
+  return label.replace(IGNORED, '').normalize('NFKC').replace(/\u03a3/g, '\u03c3').toLowerCase().normalize('NFC');
 }
 
 function fail(onWarning: ((w: Warning) => void) | undefined, fn: string, name: string, form: string, why: string): undefined {
