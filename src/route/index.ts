@@ -37,3 +37,5 @@ export { lookupTransport, applyTransportValue, type TransportParams, type Route,
 export { lookupRelocated, RELOCATED_STATUS, type RelocatedHit } from './relocated.js';
 export type { Deferral } from './outcome.js';
 export type { Trace, TraceStep, Stage } from './trace.js';
+export { expandAliases, MAX_ALIAS_LEVEL, type AliasParams, type AliasEnv, type AliasDelivery, type AliasInput, type AllowClass } from './aliases.js';
+export type { LocalDelivery } from './rewriter.js';

@@ -27,6 +27,7 @@ import { openTable as registryOpenTable } from '../maps/registry.js';
 import type { Table } from '../maps/types.js';
 import type { MapEnv } from './addr-map.js';
 import { extensionSplit } from './addr-util.js';
+import { expandAliases, type AliasDelivery, type AliasParams } from './aliases.js';
 import { AddrClass, canonicalize, parseClasses, type CanonicalParams, type CanonicalTables } from './canonical.js';
 import { DIRECT, Lookup, allSync, withLookups } from './lookup.js';
 import { masquerade, masqueradeDomains, type MasqueradeParams } from './masquerade.js';
@@ -69,6 +70,10 @@ export interface RewriterOptions {
   openTable?: (spec: string) => Promise<Table>;
   /** Passed to resolve's configuration (interface addresses, host lookups, table opener). */
   resolve?: ResolveConfigOptions;
+  /** `alias_maps` tables (default: opened from the configuration; tables that fail to open are skipped). */
+  aliasTables?: readonly Table[];
+  /** Reads `:include:` files for alias expansion (default: the file system). */
+  readInclude?: (path: string) => string;
 }
 
 /** Options of one call. */
@@ -77,6 +82,13 @@ export interface CallOptions {
   trace?: boolean;
   /** The address is in external (quoted) form, as in SMTP (default: internal form). */
   external?: boolean;
+  /**
+   * Recipients only: also run local(8)'s alias expansion for local recipients, and the whole
+   * pipeline again for addresses it forwards (default false). Needs `alias_maps`.
+   */
+  aliases?: boolean;
+  /** Recipients with `aliases`: the envelope sender (internal form) the copies carry. */
+  sender?: string;
 }
 
 /** Result of {@link Rewriter.rewriteSender}. */
@@ -121,7 +133,15 @@ export interface FinalRecipient {
   transportTable?: { table: string; key: string; value: string };
   /** Matched relocated_maps entry (the new location). */
   relocated?: { table: string; key: string; value: string };
+  /**
+   * With `aliases: true`, for local recipients: what local(8) does — mailbox, file and command
+   * deliveries, bounces, and forwarded addresses (with the pipeline's result for each).
+   */
+  local?: LocalDelivery[];
 }
+
+/** One local(8) action; forwards carry the recipients the forwarded copy ends up with. */
+export type LocalDelivery = AliasDelivery & { forwarded?: FinalRecipient[] };
 
 /** Result of {@link Rewriter.rewriteRecipient}. */
 export interface RecipientResult {
@@ -178,6 +198,8 @@ export class Rewriter {
     readonly masqueradeParams: MasqueradeParams,
     readonly virtualParams: VirtualAliasParams,
     readonly tables: Readonly<Record<PipelineTableParameter, readonly Table[]>>,
+    readonly aliasParams: AliasParams,
+    readonly aliasTables: readonly Table[],
     readonly settings: {
       delimiter: string;
       ownerRequestSpecial: boolean;
@@ -188,6 +210,7 @@ export class Rewriter {
       transportParentStyle: boolean;
       remoteHeaderDomain: string;
       myorigin: string;
+      readInclude?: ((path: string) => string) | undefined;
     },
   ) {
     this.myoriginLower = settings.myorigin.toLowerCase();
@@ -270,6 +293,10 @@ export class Rewriter {
           return this.route(a, resolved, lk, trace);
         }, trace));
       }
+      if (o.aliases && !r.defer) {
+        const orcpt = o.external ? unquoteInput(addr) : addr;
+        for (const f of finals) this.localDelivery(f, orcpt, o.sender ?? '', trace, new Set(), 0);
+      }
       return this.finishRecipient(r, finals, trace);
     });
   }
@@ -283,7 +310,55 @@ export class Rewriter {
       const a = r.addrs[i]!;
       finals[i] = this.route(a, resolveAddress(this.resolveParams, a), DIRECT, trace);
     }
+    if (o.aliases && !r.defer) {
+      const orcpt = o.external ? unquoteInput(addr) : addr;
+      for (const f of finals) this.localDelivery(f, orcpt, o.sender ?? '', trace, new Set(), 0);
+    }
     return this.finishRecipient(r, finals, trace);
+  }
+
+  /** The service name of the local delivery agent (`local` for `local:$myhostname`). */
+  private get localService(): string {
+    const t = this.resolveParams.localTransport;
+    const c = t.indexOf(':');
+    return c < 0 ? t : t.slice(0, c);
+  }
+
+  /**
+   * local(8) for one local recipient: Delivered-To loop check, alias expansion; forwarded
+   * addresses go through the pipeline again as a new message (sender rewritten too).
+   */
+  private localDelivery(f: FinalRecipient, original: string, sender: string, trace: Trace | undefined, delivered: Set<string>, depth: number): void {
+    if (f.outcome || f.transport !== this.localService) return;
+    const key = f.address.toLowerCase();
+    if (delivered.has(key)) {
+      f.local = [{ kind: 'bounce', recipient: f.address, status: '5.4.6', text: `mail forwarding loop for ${f.address}`, original }];
+      return;
+    }
+    const seenHere = new Set(delivered).add(key);
+    const env = {
+      tables: this.aliasTables,
+      readInclude: this.settings.readInclude,
+      resolve: (a: string) => {
+        const canon = rewriteAddress(this.rewriteParams, 'local', a);
+        const r = this.route(canon, resolveAddress(this.resolveParams, canon), DIRECT, undefined);
+        return { address: r.address, local: !r.outcome && r.transport === this.localService };
+      },
+    };
+    const deliveries = expandAliases(this.aliasParams, env, { recipient: f.address, original, sender }, DIRECT, trace) as LocalDelivery[];
+    for (const d of deliveries) {
+      if (d.kind !== 'forward') continue;
+      if (depth >= 20) {
+        d.forwarded = [];
+        continue;
+      }
+      const s = d.sender === '' ? '' : this.rewriteSenderSync(d.sender).address;
+      const rr = this.rewriteRecipientSync(d.recipient, { trace: false });
+      for (const x of rr.recipients) this.localDelivery(x, d.original, s, trace, seenHere, depth + 1);
+      d.forwarded = rr.recipients;
+      d.sender = s;
+    }
+    f.local = deliveries;
   }
 
   /**
@@ -613,6 +688,20 @@ export async function createRewriter(config: Config, opts: RewriterOptions = {})
       ? undefined
       : await openMatchList(exceptionsValue, 'string', { name: 'masquerade_exceptions', openTable: openOnce, readFile: (p) => readFileSync(p, 'utf8') });
   const canonicalTables: CanonicalTables = { canonical: tables.canonical_maps, sender: tables.sender_canonical_maps, recipient: tables.recipient_canonical_maps };
+  let aliasTables = opts.aliasTables;
+  if (!aliasTables) {
+    const list: Table[] = [];
+    for (const spec of config.list('alias_maps')) {
+      try {
+        list.push(await openOnce(spec));
+      } catch {
+        // e.g. Debian's default nis:mail.aliases: Postfix skips what it cannot open here too.
+      }
+    }
+    aliasTables = list;
+  }
+  const allow = (name: string): Set<'alias' | 'forward' | 'include'> =>
+    new Set(config.list(name).map((x) => x.toLowerCase()).filter((x): x is 'alias' | 'forward' | 'include' => x === 'alias' || x === 'forward' || x === 'include'));
   const int = (name: string, dflt: number): number => {
     const v = config.get(name);
     return v === '' ? dflt : config.int(name);
@@ -636,6 +725,17 @@ export async function createRewriter(config: Config, opts: RewriterOptions = {})
     },
     tables,
     {
+      split: extensionSplit(config.get('recipient_delimiter'), config.bool('owner_request_special'), config.get('double_bounce_sender') || 'double-bounce'),
+      propagateAlias: propagate.has('alias'),
+      propagateInclude: propagate.has('include'),
+      ownerRequestSpecial: config.bool('owner_request_special'),
+      expandOwnerAlias: config.bool('expand_owner_alias'),
+      allowCommands: allow('allow_mail_to_commands'),
+      allowFiles: allow('allow_mail_to_files'),
+      duplicateFilterLimit: int('duplicate_filter_limit', 1000),
+    },
+    aliasTables,
+    {
       delimiter: config.get('recipient_delimiter'),
       ownerRequestSpecial: config.bool('owner_request_special'),
       doubleBounceSender: config.get('double_bounce_sender') || 'double-bounce',
@@ -645,6 +745,7 @@ export async function createRewriter(config: Config, opts: RewriterOptions = {})
       transportParentStyle: config.list('parent_domain_matches_subdomains').includes('transport_maps'),
       remoteHeaderDomain: config.get('remote_header_rewrite_domain'),
       myorigin: rewriteParamsFromConfig(config).myorigin,
+      readInclude: opts.readInclude ?? ((p: string) => readFileSync(p, 'utf8')),
     },
   );
 }

@@ -12,6 +12,9 @@ import { loadConfig } from '../../src/config/index.js';
 import { createRewriter, type Rewriter } from '../../src/route/rewriter.js';
 import { unquoteLocal } from '../../src/route/addr-util.js';
 import { extraSettings, type DiffCase, type DiffSetup } from './differential/setups.js';
+import { memoryTable } from '../../src/maps/memory.js';
+import { parseAliasSource } from '../../src/maps/aliasfile.js';
+import type { FinalRecipient, LocalDelivery } from '../../src/route/rewriter.js';
 
 interface Delivery { service: string; nexthop: string; sender: string; recipient: string; origRecipient: string; headers: [string, string][] }
 interface LogStatus { to: string; origTo?: string; relay: string; dsn: string; status: string; text: string }
@@ -32,7 +35,11 @@ async function rewriterFor(setup: Recording['setups'][number]): Promise<Rewriter
   const extra = extraSettings({ ...setup, cases: [] }, dir);
   const main = setup.main.replaceAll('{conf}', conf) + Object.entries(extra).map(([k, v]) => `${k} = ${v}\n`).join('');
   const config = loadConfig({ mainCfText: main, hostname: 'mail.test.com' });
-  return createRewriter(config, { resolve: { interfaceAddresses: () => ['127.0.0.1'] } });
+  // alias_maps = hash:…: built from the source as postalias would (first entry wins).
+  const aliasTables = setup.files.aliases
+    ? [memoryTable(`hash:${conf}/aliases`, parseAliasSource(setup.files.aliases, 'aliases', []).map((e) => [e.name, e.value] as [string, string]))]
+    : [];
+  return createRewriter(config, { resolve: { interfaceAddresses: () => ['127.0.0.1'] }, aliasTables });
 }
 
 const replyOf = (c: CaseRecord, cmd: string, n = 0) => c.replies.filter((r) => r.cmd === cmd)[n];
@@ -54,8 +61,34 @@ for (const setup of rec.setups) {
       expect(rw.isSync).toBe(true);
     });
     for (const c of setup.cases) {
-      if (setup.name === 'aliases') continue; // local(8) aliases: aliases.test.ts
       total++;
+      if (setup.name === 'aliases') {
+        it(`${c.id}: local(8) aliases for ${c.rcpts.join(', ')}`, async () => {
+          // Flatten what local(8) does into observable outcomes.
+          const want: { service: string; recipient: string; sender: string; orig: string }[] = [];
+          const bounces: { to: string; dsn: string; text: string }[] = [];
+          const walk = (fs: FinalRecipient[], sender: string, orig: string): void => {
+            for (const f of fs) {
+              if (f.outcome) { bounces.push({ to: f.address, dsn: f.outcome.status, text: f.outcome.text }); continue; }
+              if (!f.local) { want.push({ service: f.transport === 'local' ? 'lmailbox' : f.transport!, recipient: f.address, sender, orig }); continue; }
+              for (const d of f.local as LocalDelivery[]) {
+                if (d.kind === 'mailbox') want.push({ service: 'lmailbox', recipient: d.recipient, sender: d.sender, orig: d.original });
+                else if (d.kind === 'forward') walk(d.forwarded ?? [], d.sender, d.original);
+                else if (d.kind === 'bounce' || d.kind === 'defer') bounces.push({ to: d.recipient, dsn: d.status, text: d.text });
+              }
+            }
+          };
+          for (const rcpt of c.rcpts) {
+            const rr = await rw.rewriteRecipient(rcpt, { external: true, aliases: true, sender: c.sender });
+            walk(rr.recipients, c.sender, original(rcpt));
+          }
+          const got = c.deliveries.map((d) => ({ service: d.service, recipient: d.recipient, sender: d.sender, orig: d.origRecipient }));
+          const key = (x: { service: string; recipient: string }) => x.service + ' ' + x.recipient;
+          expect([...want].sort((a, b) => key(a).localeCompare(key(b)))).toEqual([...got].sort((a, b) => key(a).localeCompare(key(b))));
+          expect(bounces).toEqual(c.log.map((l) => ({ to: l.to, dsn: l.dsn, text: l.text })));
+        });
+        continue;
+      }
       it(`${c.id}: ${c.sender || '<>'} → ${c.rcpts.join(', ')}`, async () => {
         const seen = new Set<Delivery>();
         const claim = (pred: (d: Delivery) => boolean, what: string): Delivery => {
