@@ -13,7 +13,7 @@ import { ConfigError, type Warning } from '../errors.js';
 import type { Config } from './types.js';
 import { parseMainCf, type MainCfEntry } from './main-cf.js';
 import { parseMasterCf, serviceParameters, type MasterService } from './master-cf.js';
-import { expandMacros, type ExpandResult } from './expand.js';
+import { compatLevelFromString, expandMacros, type ExpandResult } from './expand.js';
 import { checkDbmsFiles, dbmsParameterNames, dbmsReferences, type DbmsReference } from './dbms.js';
 import { defaultTimeUnit, parseBool, parseInteger, parseTime, splitList, type TimeUnit } from './lists.js';
 import {
@@ -90,8 +90,15 @@ export class PostfixConfig implements Config {
   private readonly deriving = new Set<string>();
   private usage: Warning[] | undefined;
 
-  /** @internal use {@link loadConfig} */
-  constructor(private readonly base: Base, private readonly overrides: ReadonlyMap<string, string>) {}
+  /**
+   * @internal use {@link loadConfig}. `identity` is what a master.cf service runs as: its
+   * service name and program name (the read-only `service_name` / `process_name`).
+   */
+  constructor(
+    private readonly base: Base,
+    private readonly overrides: ReadonlyMap<string, string>,
+    private readonly identity: { serviceName?: string; processName?: string } = {},
+  ) {}
 
   get configDir(): string | undefined { return this.base.configDir; }
 
@@ -117,6 +124,7 @@ export class PostfixConfig implements Config {
 
   /** The built-in (or service-defined, or host-derived) default text, unexpanded. */
   defaultRaw(name: string): string | undefined {
+    if (name === 'service_name' && this.identity.serviceName !== undefined) return this.identity.serviceName;
     if (hasOwn(STATIC_DEFAULTS, name)) return STATIC_DEFAULTS[name];
     const s = this.base.serviceDefaults.get(name);
     if (s !== undefined) return s;
@@ -201,14 +209,34 @@ export class PostfixConfig implements Config {
   withOverrides(overrides: Record<string, string>): PostfixConfig {
     const merged = new Map(this.overrides);
     for (const [k, v] of Object.entries(overrides)) merged.set(k, v);
-    return new PostfixConfig(this.base, merged);
+    return new PostfixConfig(this.base, merged, this.identity);
   }
 
-  /** This configuration as one master.cf service sees it (its `-o` overrides applied). */
+  /**
+   * This configuration as one master.cf service sees it: its `-o` overrides applied,
+   * `service_name` = the service name and `process_name` = its program, as master(8) starts it
+   * (so `-o syslog_name=postfix/$service_name` works).
+   */
   forService(service: string, type = 'unix'): PostfixConfig {
     const s = this.base.services?.find((x) => x.service === service && x.type === type);
     if (!s) throw new ConfigError('CONFIG_SERVICE', `no such master.cf service: ${service}/${type}`, { file: this.base.masterCfPath });
-    return this.withOverrides(s.overrides);
+    const merged = new Map(this.overrides);
+    for (const [k, v] of Object.entries(s.overrides)) merged.set(k, v);
+    return new PostfixConfig(this.base, merged, { serviceName: s.service, processName: s.command.replace(/^.*\//, '') });
+  }
+
+  /**
+   * True when `name` is not set explicitly and takes a compatibility-level dependent default
+   * that differs from the current-level one because `compatibility_level` is below the level
+   * where it changed (Postfix then logs "using backwards-compatible default setting …").
+   */
+  usesCompatDefault(name: string): boolean {
+    if (this.isSet(name)) return false;
+    const d = this.defaultRaw(name);
+    const m = d === undefined ? null : /^\$\{\{\$compatibility_level\} <level \{([0-9.]+)\} \?/.exec(d);
+    if (!m) return false;
+    const level = compatLevelFromString(this.get('compatibility_level'));
+    return level >= 0 && level < compatLevelFromString(m[1] as string);
   }
 
   private derived(name: string): string | undefined {
@@ -228,7 +256,7 @@ export class PostfixConfig implements Config {
         case 'process_id':
           return String(process.pid);
         case 'process_name':
-          return this.base.processName;
+          return this.identity.processName ?? this.base.processName;
         default:
           return undefined;
       }

@@ -103,3 +103,30 @@ describe('usage warnings (as postconf reports them)', () => {
     expect(c.get('myorigin')).toBe('a');
   });
 });
+
+describe('services and compatibility defaults', () => {
+  it('forService sets service_name and process_name as master(8) does', () => {
+    const c = loadConfig({
+      mainCfText: '',
+      masterCfText: 'relay unix - - n - - smtp -o syslog_name=postfix/$service_name\nsubmission inet n - n - - /usr/lib/postfix/sbin/smtpd\n',
+      host,
+    });
+    const relay = c.forService('relay');
+    expect(relay.get('syslog_name')).toBe('postfix/relay');
+    expect(relay.get('process_name')).toBe('smtp');
+    expect(c.forService('submission', 'inet').get('process_name')).toBe('smtpd');
+    expect(c.get('service_name')).toBe('');
+    expect(() => c.forService('nosuch')).toThrow('no such master.cf service: nosuch/unix');
+  });
+  it('usesCompatDefault tells when a backwards-compatible default applies', () => {
+    const old = loadConfig({ mainCfText: '', host });
+    expect(old.usesCompatDefault('append_dot_mydomain')).toBe(true);
+    expect(old.usesCompatDefault('relay_domains')).toBe(true);
+    expect(old.usesCompatDefault('myorigin')).toBe(false);
+    const mid = loadConfig({ mainCfText: 'compatibility_level = 2\n', host });
+    expect(mid.usesCompatDefault('append_dot_mydomain')).toBe(false);
+    expect(mid.usesCompatDefault('smtpd_tls_fingerprint_digest')).toBe(true);
+    const set = loadConfig({ mainCfText: 'append_dot_mydomain = yes\n', host });
+    expect(set.usesCompatDefault('append_dot_mydomain')).toBe(false);
+  });
+});
