@@ -9,6 +9,7 @@ import type { DeliveryAgent } from './types.js';
 import { LocalAgent, type LocalAgentDeps } from './local.js';
 import { SmtpAgent, type SmtpResolver } from './smtp.js';
 import { ErrorAgent } from './error.js';
+import type { MailLog } from '../maillog.js';
 
 export interface BuiltinAgentDeps {
   /** Where local(8) sends forwarded copies. */
@@ -18,6 +19,7 @@ export interface BuiltinAgentDeps {
   /** DNS for the SMTP client (tests inject one). */
   smtpResolver?: SmtpResolver;
   local?: Partial<LocalAgentDeps>;
+  log?: MailLog;
 }
 
 /** Build the agent for a service name, or undefined for an unknown service. */
@@ -35,7 +37,7 @@ export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (se
           const route = await r('', address);
           return !route.error && !route.fail && route.transport === service;
         };
-        return new LocalAgent(config, { forward: deps.forward, isLocal, ...deps.local });
+        return new LocalAgent(config, { forward: deps.forward, isLocal, warn: (t) => deps.log?.warning(service, t), ...deps.local });
       }
       case 'smtp':
       case 'relay':

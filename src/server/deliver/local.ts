@@ -50,6 +50,8 @@ export interface LocalAgentDeps {
   getpwnam?: Getpwnam;
   /** Fixed clock, for tests. */
   now?: () => Date;
+  /** Warnings (logged as `local: warning: …`). */
+  warn?: (text: string) => void;
 }
 
 type Context = 'alias' | 'forward' | 'include';
@@ -91,13 +93,26 @@ export function deliveredToValues(content: Buffer): Set<string> {
   return out;
 }
 
-/** Default alias lookup over `alias_maps` (first table with the key wins). */
+/** A failed alias table (open or lookup): local(8) defers the recipient. */
+export class AliasUnavailable extends Error {}
+
+/**
+ * Default alias lookup over `alias_maps` (first table with the key wins). `nis:` tables are
+ * skipped (Postfix disables NIS lookups when no NIS domain is set, as on this platform); any
+ * other table that cannot be opened or read makes the lookup fail (the mail is deferred).
+ */
 export function aliasMapsLookup(config: Config): AliasLookup {
   let tables: Promise<{ table: Table; owner?: Owner }[]> | undefined;
   const open = async () => {
     const out: { table: Table; owner?: Owner }[] = [];
     for (const spec of config.list('alias_maps')) {
-      const table = await openTable(spec, config.configDir ? { configDir: config.configDir } : {});
+      if (/^nis:/i.test(spec)) continue;
+      let table: Table;
+      try {
+        table = await openTable(spec, config.configDir ? { configDir: config.configDir } : {});
+      } catch (e) {
+        throw new AliasUnavailable(`${spec} is unavailable. ${(e as Error).message}`);
+      }
       const path = spec.replace(/^[a-z0-9_]+:/i, '');
       const st = await fsp.stat(path).catch(() => fsp.stat(`${path}.db`).catch(() => undefined));
       const entry: { table: Table; owner?: Owner } = { table };
@@ -108,8 +123,17 @@ export function aliasMapsLookup(config: Config): AliasLookup {
   };
   return async (name) => {
     tables ??= open();
-    for (const { table, owner } of await tables) {
-      const v = await table.lookup(name, LookupFlags.FOLD_CASE);
+    const list = await tables.catch((e: unknown) => {
+      tables = undefined; // try to open again for the next message
+      throw e;
+    });
+    for (const { table, owner } of list) {
+      let v: string | undefined;
+      try {
+        v = await table.lookup(name, LookupFlags.FOLD_CASE);
+      } catch (e) {
+        throw new AliasUnavailable(`${table.name}: table lookup problem: ${(e as Error).message}`);
+      }
       if (v !== undefined) return owner ? { value: v, owner } : { value: v };
     }
     return undefined;
@@ -154,7 +178,12 @@ export class LocalAgent implements DeliveryAgent {
         // One new message per envelope sender (owner- aliases change it).
         for (const sender of new Set(st.forwards.map((f) => f.sender))) st.results.push(await this.forward(st, sender));
       } catch (e) {
-        st.results.push({ status: 'deferred', dsn: '4.3.0', text: `local delivery error: ${(e as Error).message}` });
+        if (e instanceof AliasUnavailable) {
+          this.deps.warn?.(e.message);
+          st.results.push({ status: 'deferred', dsn: '4.3.0', text: 'alias database unavailable' });
+        } else {
+          st.results.push({ status: 'deferred', dsn: '4.3.0', text: `local delivery error: ${(e as Error).message}` });
+        }
       }
       out.push(summarize(st.results));
     }

@@ -47,7 +47,10 @@ export interface QueueManagerOptions {
   /** Built-in agents for other names (default: local, smtp, relay, error, retry, discard). */
   agentFactory?: AgentFactory;
   log?: MailLog;
-  /** Where bounces and delay notices are queued (default: this queue). */
+  /**
+   * Where forwarded mail, bounces and delay notices are queued. Default: cleanup's envelope
+   * rewriting (canonical, masquerade, virtual alias), then this queue.
+   */
   notifyQueue?: QueueWriter;
   /** Listen on `public/qmgr` for triggers from other processes (default true). */
   listen?: boolean;
@@ -247,7 +250,12 @@ export class QueueManager {
       await this.queue.removeLog('defer', id);
       if (flush) this.flushIds.add(id);
       const p = this.process(id)
-        .catch((e) => this.log.warning('qmgr', `${id}: ${(e as Error).message}`))
+        .catch(async (e) => {
+          // Leave nothing stranded in active: try again after the minimal backoff.
+          this.log.warning('qmgr', `${id}: ${(e as Error).message}`);
+          const retry = this.now() + this.config.time('minimal_backoff_time') * 1000;
+          await this.queue.move(id, 'active', 'deferred', retry).catch(() => {});
+        })
         .finally(() => {
           this.active.delete(id);
           this.flushIds.delete(id);
@@ -271,7 +279,7 @@ export class QueueManager {
       let factory = this.opts.agentFactory;
       if (!factory) {
         const { builtinAgentFactory } = await import('../deliver/agents.js');
-        factory = builtinAgentFactory(this.config, { forward: this.notifyQueue(), resolve: () => this.getResolver() });
+        factory = builtinAgentFactory(this.config, { forward: this.notifyQueue(), resolve: () => this.getResolver(), log: this.log });
       }
       this.agents.set(service, factory(service));
     }
@@ -464,8 +472,24 @@ export class QueueManager {
     return import('../deliver/bounce.js');
   }
 
+  private resubmitter: QueueWriter | undefined;
+
+  /** Forwarded mail and notifications go through cleanup's envelope rewriting, then this queue. */
   private notifyQueue(): QueueWriter {
-    return this.opts.notifyQueue ?? this.queue;
+    if (this.opts.notifyQueue) return this.opts.notifyQueue;
+    if (!this.resubmitter) {
+      const queue = this.queue;
+      let inner: Promise<QueueWriter> | undefined;
+      const writer = async (): Promise<QueueWriter> => {
+        inner ??= import('../deliver/resubmit.js').then((m) => m.cleanupResubmitter(this.config, queue));
+        return inner;
+      };
+      this.resubmitter = {
+        enqueue: async (m) => (await writer()).enqueue(m),
+        reserve: async () => (await writer()).reserve!(),
+      };
+    }
+    return this.resubmitter;
   }
 
   /** Turn the bounce log into a non-delivery notification (or a postmaster/double-bounce notice). */

@@ -247,3 +247,23 @@ describe('local(8) aliases, .forward, commands, files', () => {
     expect(readFileSync(out, 'utf8')).toContain('Delivered-To: tom@test.com\n');
   });
 });
+
+describe('local(8) alias_maps', () => {
+  function real(aliasMaps: string) {
+    const config = testConfig({ mail_spool_directory: spool, mydestination: 'test.com', myorigin: 'test.com', queue_directory: dir, alias_maps: aliasMaps });
+    const warnings: string[] = [];
+    return { agent: new LocalAgent(config, { forward: forwardQueue, getpwnam: (n) => users.get(n), now: () => NOW, warn: (t) => warnings.push(t) }), warnings };
+  }
+  it('defers when an alias table is unavailable, and says why in a warning', async () => {
+    const { agent: a, warnings } = real(`hash:${dir}/no-such-aliases`);
+    const [st] = await a.deliver(req([['tom@test.com']]));
+    expect(st).toMatchObject({ status: 'deferred', dsn: '4.3.0', text: 'alias database unavailable' });
+    expect(warnings[0]).toMatch(new RegExp(`^hash:${dir}/no-such-aliases is unavailable`));
+  });
+  it('skips nis: tables and reads the others', async () => {
+    const { agent: a } = real('nis:mail.aliases, inline:{postmaster=tom}');
+    const [st] = await a.deliver(req([['postmaster@test.com']]));
+    expect(st!.status).toBe('sent');
+    expect(readFileSync(join(spool, 'tom'), 'utf8')).toContain('Delivered-To: postmaster@test.com\n');
+  });
+});

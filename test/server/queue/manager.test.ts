@@ -61,7 +61,7 @@ async function setup(over: Record<string, string>, agents: Record<string, Delive
   const config = testConfig({ queue_directory: dir, ...over });
   const queue = new FileQueue(dir, config);
   const log = memoryMailLog();
-  mgr = new QueueManager(queue, config, { resolve, agents, log, listen: false });
+  mgr = new QueueManager(queue, config, { resolve, agents, log, listen: false, notifyQueue: queue });
   return { queue, log, mgr, config };
 }
 
