@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Entry> = {
   postcat: { summary: 'print queue files (Postfix postcat)', load: async () => (await import('./postcat.js')).run },
   rewrite: { summary: 'canonicalise addresses as trivial-rewrite does (local/remote context)', load: async () => (await import('./rewrite.js')).run },
   resolve: { summary: 'route addresses: transport, nexthop, recipient, address class', load: async () => (await import('./resolve.js')).run },
+  verify: { summary: 'show each rewrite stage for addresses: canonical, masquerade, virtual, relocated, aliases, transport', load: async () => (await import('./verify.js')).run },
 };
 
 function usage(): string {

@@ -1,0 +1,190 @@
+/**
+ * `readdress verify`: show, stage by stage, what the pipeline does to addresses under a
+ * configuration — input → trivial-rewrite → canonical maps → masquerade → virtual alias →
+ * resolve (class, transport, nexthop, transport_maps, relocated_maps) → local aliases — with
+ * the table and key that matched at each step.
+ *
+ *   readdress verify [-c DIR] [--sender] [--json] [--no-aliases] [-v] ADDRESS...
+ *
+ * -c config dir (else $MAIL_CONFIG, else /etc/postfix); --sender treat the addresses as
+ * envelope senders; --json machine-readable output (result + full trace); --no-aliases stop
+ * at resolve; -v list every key tried, not only the ones that matched.
+ * Exit status: 0 when every address is deliverable, 1 when one bounces or would be deferred,
+ * 64 for usage errors, 78 for configuration errors.
+ */
+import type { Command, CliIO } from './io.js';
+import { ReaddressError } from '../errors.js';
+import { loadConfig } from '../config/index.js';
+import { createRewriter, type FinalRecipient, type LocalDelivery, type Rewriter } from '../route/rewriter.js';
+import type { Trace, TraceStep } from '../route/trace.js';
+
+const USAGE = 'usage: readdress verify [-c config_dir] [--sender] [--json] [--no-aliases] [-v] address...\n';
+
+interface Opts {
+  configDir: string | undefined;
+  sender: boolean;
+  json: boolean;
+  aliases: boolean;
+  verbose: boolean;
+  addrs: string[];
+}
+
+function parse(args: string[], io: CliIO): Opts | number {
+  const o: Opts = { configDir: undefined, sender: false, json: false, aliases: true, verbose: false, addrs: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-c') {
+      const d = args[++i];
+      if (d === undefined) return usage(io);
+      o.configDir = d;
+    } else if (a.startsWith('-c') && a.length > 2) o.configDir = a.slice(2);
+    else if (a === '--sender' || a === '-s') o.sender = true;
+    else if (a === '--json') o.json = true;
+    else if (a === '--no-aliases') o.aliases = false;
+    else if (a === '-v' || a === '--verbose') o.verbose = true;
+    else if (a === '--help' || a === '-h') {
+      io.stdout(USAGE);
+      return 0;
+    } else if (a === '--') {
+      o.addrs.push(...args.slice(i + 1));
+      break;
+    } else if (a.startsWith('-') && a.length > 1) return usage(io, `unknown option: ${a}`);
+    else o.addrs.push(a);
+  }
+  if (o.addrs.length === 0) return usage(io);
+  return o;
+}
+
+function usage(io: CliIO, why?: string): number {
+  io.stderr((why ? `readdress verify: ${why}\n` : '') + USAGE);
+  return 64;
+}
+
+const pad = (s: string): string => s.padEnd(26);
+
+/** Text lines for the table probes of one stage: hits (and, with -v, misses). */
+function probes(steps: TraceStep[], verbose: boolean): string[] {
+  const out: string[] = [];
+  for (const s of steps) {
+    if (s.key === undefined || s.result === undefined) continue;
+    if (s.result !== null) out.push(`${s.table ?? ''}: ${s.key} = ${s.result}`);
+    else if (verbose) out.push(`${s.table ?? ''}: ${s.key} (not found)`);
+  }
+  return out;
+}
+
+function describeStage(stage: string, steps: TraceStep[], configured: boolean, verbose: boolean): string[] {
+  const lines: string[] = [];
+  const outcome = steps.filter((s) => s.result === undefined && (s.output !== undefined || s.note !== undefined));
+  const tried = steps.filter((s) => s.key !== undefined && s.result !== undefined).length;
+  for (const p of probes(steps, verbose)) lines.push(`  ${pad(stage)}${p}`);
+  for (const s of outcome) {
+    const out = Array.isArray(s.output) ? s.output.join(', ') : s.output;
+    const text = out !== undefined ? `${s.input ?? ''} → ${out}` : '';
+    lines.push(`  ${pad(stage)}${[text, s.note].filter(Boolean).join('  ')}`);
+  }
+  if (lines.length === 0) lines.push(`  ${pad(stage)}${configured ? `no match${tried ? ` (${tried} keys tried)` : ''}` : '(not configured)'}`);
+  return lines;
+}
+
+function stepsOf(trace: Trace, stage: string): TraceStep[] {
+  return trace.filter((s) => s.stage === stage);
+}
+
+function route(f: FinalRecipient): string {
+  if (f.outcome) return `${f.outcome.kind} ${f.outcome.status} ${f.outcome.text}`;
+  return `class ${f.addressClass}, transport ${f.transport}, nexthop ${f.nexthop}`;
+}
+
+function localLines(ds: LocalDelivery[], indent: string): string[] {
+  const out: string[] = [];
+  for (const d of ds) {
+    switch (d.kind) {
+      case 'mailbox': out.push(`${indent}mailbox ${d.user} (${d.recipient}), sender <${d.sender}>`); break;
+      case 'file': out.push(`${indent}file ${d.path}`); break;
+      case 'command': out.push(`${indent}command |${d.command}`); break;
+      case 'bounce':
+      case 'defer': out.push(`${indent}${d.kind} ${d.recipient}: ${d.status} ${d.text}`); break;
+      case 'forward':
+        out.push(`${indent}forward ${d.recipient} (new message, sender <${d.sender}>)`);
+        for (const f of d.forwarded ?? []) {
+          out.push(`${indent}  → ${f.address}: ${route(f)}`);
+          if (f.local) out.push(...localLines(f.local, indent + '    '));
+        }
+        break;
+    }
+  }
+  return out;
+}
+
+async function verifyRecipient(rw: Rewriter, addr: string, o: Opts, io: CliIO): Promise<boolean> {
+  const r = await rw.rewriteRecipient(addr, { trace: true, external: true, aliases: o.aliases });
+  const ok = !r.defer && r.recipients.every((f) => !f.outcome && !(f.local ?? []).some((d) => d.kind === 'bounce' || d.kind === 'defer'));
+  if (o.json) {
+    io.stdout(JSON.stringify({ input: addr, kind: 'recipient', ...r }) + '\n');
+    return ok;
+  }
+  const t = r.trace ?? [];
+  const lines = [addr];
+  lines.push(`  ${pad('input')}${addr}`);
+  const rw1 = stepsOf(t, 'rewrite')[0];
+  lines.push(`  ${pad('rewrite')}${rw1 ? `${rw1.input} → ${rw1.output}` : 'unchanged'}`);
+  lines.push(...describeStage('recipient_canonical_maps', stepsOf(t, 'recipient_canonical_maps'), rw.canonicalTables.recipient.length > 0, o.verbose));
+  lines.push(...describeStage('canonical_maps', stepsOf(t, 'canonical_maps'), rw.canonicalTables.canonical.length > 0, o.verbose));
+  const masq = stepsOf(t, 'masquerade');
+  lines.push(masq.length ? describeStage('masquerade', masq, true, o.verbose).join('\n') : `  ${pad('masquerade')}${rw.masqueradeParams.domains.length ? 'unchanged' : '(not configured)'}`);
+  lines.push(...describeStage('virtual_alias_maps', stepsOf(t, 'virtual_alias_maps'), rw.tables.virtual_alias_maps.length > 0, o.verbose));
+  for (const d of stepsOf(t, 'duplicate')) lines.push(`  ${pad('duplicate')}${d.input} removed`);
+  if (r.defer) lines.push(`  ${pad('result')}defer: ${r.defer.code} ${r.defer.status} ${r.defer.text} (${r.defer.reason})`);
+  for (const f of r.recipients) {
+    lines.push(`  ${pad('resolve')}${f.address}: class ${f.addressClass ?? '-'}`);
+    if (f.transportTable) lines.push(`  ${pad('transport_maps')}${f.transportTable.table}: ${f.transportTable.key} = ${f.transportTable.value}`);
+    if (f.relocated) lines.push(`  ${pad('relocated_maps')}${f.relocated.table}: ${f.relocated.key} = ${f.relocated.value}`);
+    if (f.local) {
+      for (const p of probes(stepsOf(t, 'alias_maps'), o.verbose)) lines.push(`  ${pad('alias_maps')}${p}`);
+      for (const l of localLines(f.local, '')) lines.push(`  ${pad('alias_maps')}${l}`);
+    }
+    lines.push(`  ${pad('result')}${f.address}: ${route(f)}`);
+  }
+  if (r.warnings) for (const w of r.warnings) lines.push(`  ${pad('warning')}${w}`);
+  io.stdout(lines.join('\n') + '\n');
+  return ok;
+}
+
+async function verifySender(rw: Rewriter, addr: string, o: Opts, io: CliIO): Promise<boolean> {
+  const r = await rw.rewriteSender(addr, { trace: true, external: true });
+  if (o.json) {
+    io.stdout(JSON.stringify({ input: addr, kind: 'sender', ...r }) + '\n');
+    return !r.defer;
+  }
+  const t = r.trace ?? [];
+  const lines = [`${addr || '<>'} (sender)`];
+  lines.push(`  ${pad('input')}${addr || '<>'}`);
+  const rw1 = stepsOf(t, 'rewrite')[0];
+  lines.push(`  ${pad('rewrite')}${rw1 ? `${rw1.input} → ${rw1.output}` : 'unchanged'}`);
+  for (const s of stepsOf(t, 'null-sender')) lines.push(`  ${pad('null-sender')}${s.input} → <>`);
+  lines.push(...describeStage('sender_canonical_maps', stepsOf(t, 'sender_canonical_maps'), rw.canonicalTables.sender.length > 0, o.verbose));
+  lines.push(...describeStage('canonical_maps', stepsOf(t, 'canonical_maps'), rw.canonicalTables.canonical.length > 0, o.verbose));
+  const masq = stepsOf(t, 'masquerade');
+  lines.push(masq.length ? describeStage('masquerade', masq, true, o.verbose).join('\n') : `  ${pad('masquerade')}${rw.masqueradeParams.domains.length ? 'unchanged' : '(not configured)'}`);
+  if (r.defer) lines.push(`  ${pad('result')}defer: ${r.defer.code} ${r.defer.status} ${r.defer.text}`);
+  else lines.push(`  ${pad('result')}${r.external || '<>'}`);
+  io.stdout(lines.join('\n') + '\n');
+  return !r.defer;
+}
+
+export const run: Command = async (args, io) => {
+  const o = parse(args, io);
+  if (typeof o === 'number') return o;
+  let rw: Rewriter;
+  try {
+    const configDir = o.configDir ?? io.env.MAIL_CONFIG ?? '/etc/postfix';
+    rw = await createRewriter(loadConfig({ configDir }));
+  } catch (e) {
+    io.stderr(`readdress verify: fatal: ${e instanceof ReaddressError || e instanceof Error ? e.message : String(e)}\n`);
+    return 78;
+  }
+  let ok = true;
+  for (const a of o.addrs) ok = (o.sender ? await verifySender(rw, a, o, io) : await verifyRecipient(rw, a, o, io)) && ok;
+  return ok ? 0 : 1;
+};
