@@ -139,3 +139,5 @@ registerTableType('regexp', async (name, opts, spec) => (await import('./regexp.
 registerTableType('pcre', async (name, opts, spec) => (await import('./pcre.js')).openPcreTable(name, opts, spec));
 registerTableType('cidr', async (name, opts, spec) => (await import('./cidr.js')).openCidrTable(name, opts, spec));
 registerTableType('unix', async (name, opts, spec) => (await import('./unix.js')).openUnixTable(name, opts, spec));
+registerTableType('unionmap', async (name, opts, spec) => (await import('./union.js')).openUnionTable(name, opts, spec));
+registerTableType('pipemap', async (name, opts, spec) => (await import('./union.js')).openPipeTable(name, opts, spec));
