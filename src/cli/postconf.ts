@@ -142,6 +142,7 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
   const f = parsed;
   const warn = (w: Warning | string) => io.stderr(`postconf: warning: ${typeof w === 'string' ? w : formatWarning(w)}\n`);
   const fatal = (m: string) => { throw new Fatal(m); };
+  let listing = '';
   try {
     if (f.defaults && f.nonDefault) fatal('specify one of -d -n');
     const configDir = f.configDir ?? io.env.MAIL_CONFIG ?? '/etc/postfix';
@@ -216,11 +217,15 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
       if (f.nonDefault && !config.isSet(name)) continue;
       const v = value(name);
       if (v === undefined) continue;
-      io.stdout(line(name, v, f.hideNames));
+      listing += line(name, v, f.hideNames);
     }
+    // One write for the whole listing (a thousand small writes cost more than the work).
+    io.stdout(listing);
+    listing = '';
     for (const w of usage) if (atEnd(w)) warn(w);
     return 0;
   } catch (e) {
+    // A fatal error discards the listing, as postconf's unflushed output buffer is lost.
     if (e instanceof Fatal || e instanceof ReaddressError) {
       if (e instanceof Fatal) for (const w of e.warnings) warn(w);
       io.stderr(`postconf: fatal: ${e.message}\n`);
