@@ -7,6 +7,7 @@ import {
   quote822Local,
   unquote822Local,
 } from '../../src/address/quote.js';
+import { addressNodes, internalizeAddress, parseAddressList } from '../../src/address/tokenize.js';
 import { loadSharedVectors, loadVectors } from './fixtures.js';
 
 interface QuoteCase { op: 'quote' | 'unquote'; flags: string[]; input: string; expected: string }
@@ -108,4 +109,18 @@ describe('unquote822Local', () => {
       expect(unquote822Local(quote822Local(s))).toBe(s);
     }
   });
+});
+
+describe('envelope sender → From: header, as recorded from Postfix 3.7 (smtpd internalize, cleanup quote_822_local)', () => {
+  const rec = loadVectors<{ cases: Array<{ mailFrom: string; sender: string; fromHeader: string }> }>('sender-quote-postfix.json');
+  for (const c of rec.cases) {
+    it(JSON.stringify(c.mailFrom), () => {
+      const addrs = addressNodes(parseAddressList(c.mailFrom));
+      expect(addrs).toHaveLength(1);
+      const internal = internalizeAddress(addrs[0]!.tokens);
+      expect(internal).toBe(c.sender);
+      expect(quote822Local(internal)).toBe(c.fromHeader);
+      expect(unquote822Local(c.fromHeader)).toBe(c.sender);
+    });
+  }
 });
