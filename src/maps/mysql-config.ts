@@ -193,16 +193,35 @@ export function parseMysqlConfig(text: string, file: string, warn?: (w: Warning)
       warn?.({ code: 'MAP_UNKNOWN_PARAMETER', file, line: p.line, message: `unknown mysql parameter "${name}" (ignored)`, text: name });
     }
   }
+  return mysqlConfigFrom(params, file, '');
+}
+
+/**
+ * Settings for the obsolete main.cf form `mysql:NAME`: every parameter is read as `NAME_param`
+ * from main.cf (values already $-expanded by the caller's `get`). Messages name main.cf and the
+ * prefixed parameter, as Postfix's do.
+ */
+export function mysqlConfigFromMainCf(prefix: string, get: (name: string) => string | undefined, mainCf: string): MysqlConfig {
+  const params = new Map<string, Param>();
+  for (const p of MYSQL_PARAMETERS) {
+    const v = get(`${prefix}_${p}`);
+    if (v !== undefined) params.set(p, { value: v, line: 0 });
+  }
+  return mysqlConfigFrom(params, mainCf, `${prefix}_`);
+}
+
+function mysqlConfigFrom(params: Map<string, Param>, file: string, prefix: string): MysqlConfig {
   const lines = new Map<string, number>();
-  for (const [name, p] of params) lines.set(name, p.line);
+  for (const [name, p] of params) if (p.line > 0) lines.set(name, p.line);
   const at = (name: string): ErrorLocation => {
     const p = params.get(name);
-    return p ? { file, line: p.line, text: `${name} = ${p.value}` } : { file };
+    if (!p) return { file };
+    return { file, ...(p.line > 0 ? { line: p.line } : {}), text: `${prefix}${name} = ${p.value}` };
   };
   // cfg_get_str with a minimum length: a missing or empty value is fatal.
   const str = (name: string, def: string, min = 0): string => {
     const v = params.get(name)?.value ?? def;
-    if (v.length < min) throw new ConfigError('MAP_CONFIG', `bad string length ${v.length} < ${min}: ${name} = ${v}`, at(name));
+    if (v.length < min) throw new ConfigError('MAP_CONFIG', `bad string length ${v.length} < ${min}: ${prefix}${name} = ${v}`, at(name));
     return v;
   };
   const optional = (name: string): string | undefined => {
@@ -214,14 +233,14 @@ export function parseMysqlConfig(text: string, file: string, warn?: (w: Warning)
     if (v === undefined) return undefined;
     if (v.toLowerCase() === 'yes') return true;
     if (v.toLowerCase() === 'no') return false;
-    throw new ConfigError('MAP_CONFIG', `bad boolean configuration: ${name} = ${v}`, at(name));
+    throw new ConfigError('MAP_CONFIG', `bad boolean configuration: ${prefix}${name} = ${v}`, at(name));
   };
   const int = (name: string, def: number): number => {
     const v = params.get(name)?.value;
     if (v === undefined) return def;
     // strtol semantics: optional leading space and sign, digits, nothing after.
     if (!/^[ \t]*[+-]?[0-9]+$/.test(v) || Math.abs(Number(v)) > 2 ** 31 - 1) {
-      throw new ConfigError('MAP_CONFIG', `bad numerical configuration: ${name} = ${v}`, at(name));
+      throw new ConfigError('MAP_CONFIG', `bad numerical configuration: ${prefix}${name} = ${v}`, at(name));
     }
     return Number(v);
   };

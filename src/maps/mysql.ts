@@ -20,7 +20,7 @@ import mysql from 'mysql2';
 import { ConfigError, MapError, type Warning } from '../errors.js';
 import { LookupFlags, type Table } from './types.js';
 import type { OpenOptions } from './registry.js';
-import { parseMysqlConfig, type MysqlConfig, type MysqlHost } from './mysql-config.js';
+import { parseMysqlConfig, mysqlConfigFromMainCf, type MysqlConfig, type MysqlHost } from './mysql-config.js';
 import {
   splitKey, expandQuery, joinResults, domainAllows, domainAllowsSync, ExpansionLimitError,
   type DomainPattern,
@@ -532,9 +532,10 @@ export class MysqlTable implements Table {
   private readonly openTable: ((spec: string) => Promise<Table>) | undefined;
   private closed = false;
 
-  constructor(config: MysqlConfig, opts: MysqlTableOptions = {}) {
+  /** `name` defaults to `mysql:<file>`; the main.cf form passes `mysql:NAME`. */
+  constructor(config: MysqlConfig, opts: MysqlTableOptions = {}, name = `mysql:${config.file}`) {
     this.config = config;
-    this.name = `mysql:${config.file}`;
+    this.name = name;
     this.fold = opts.foldCase ?? true;
     this.utf8 = opts.utf8 ?? true;
     this.random = opts.random ?? Math.random;
@@ -719,32 +720,38 @@ export async function openMysqlTable(file: string, opts: MysqlTableOptions = {})
 }
 
 /**
- * The registry's factory for `mysql:NAME` (see src/maps/mysql-register.ts). NAME must be a path
- * (starting with `/` or `.`, resolved against `opts.cwd`); the obsolete main.cf form (`NAME_hosts`
- * and so on in main.cf) is refused with a clear error. `fold` and `onWarning` carry over, and
- * `type:table` elements of `domain` are opened through the registry with the same options.
+ * The registry's factory for `mysql:NAME` (see src/maps/mysql-register.ts). A NAME starting with
+ * `/` or `.` is the .cf file (relative to `opts.cwd`); any other NAME is the obsolete main.cf form,
+ * read as `NAME_hosts`, `NAME_query`, ... from main.cf in `opts.configDir` (else `$MAIL_CONFIG`,
+ * else /etc/postfix). `fold` and `onWarning` carry over, and `type:table` elements of `domain` are
+ * opened through the registry with the same options.
  */
 export async function openMysqlFromRegistry(name: string, opts: OpenOptions, spec: string): Promise<MysqlTable> {
-  if (!name.startsWith('/') && !name.startsWith('.')) {
-    throw new MapError(
-      'MAP_UNSUPPORTED',
-      `${spec}: the obsolete main.cf form (${name}_hosts, ${name}_query, ...) is not supported; use mysql:/path/to/file.cf`,
-      { text: spec },
-      { temporary: false },
-    );
-  }
-  const file = name.startsWith('/') || !opts.cwd ? name : path.join(opts.cwd, name);
   const warnings: Warning[] = [];
   const warn = (w: Warning): void => {
     if (warnings.length < 100) warnings.push(w);
     opts.onWarning?.(w);
   };
   const { openTable } = await import('./registry.js');
-  const table = await openMysqlTable(file, {
+  const tableOpts: MysqlTableOptions = {
     foldCase: opts.fold ?? true,
     warn,
     openTable: (s) => openTable(s, { ...opts, cache: undefined }),
-  });
+  };
+  let table: MysqlTable;
+  if (name.startsWith('/') || name.startsWith('.')) {
+    table = await openMysqlTable(name.startsWith('/') || !opts.cwd ? name : path.join(opts.cwd, name), tableOpts);
+  } else {
+    const { loadConfig } = await import('../config/index.js');
+    const configDir = opts.configDir ?? process.env['MAIL_CONFIG'] ?? '/etc/postfix';
+    const config = loadConfig({ configDir });
+    const mainCf = path.join(configDir, 'main.cf');
+    table = new MysqlTable(
+      mysqlConfigFromMainCf(name, (p) => (config.isSet(p) ? config.get(p) : undefined), mainCf),
+      tableOpts,
+      spec,
+    );
+  }
   Object.defineProperty(table, 'warnings', { get: () => warnings, enumerable: true });
   return table;
 }

@@ -195,10 +195,20 @@ describe('opening', () => {
   it('a missing .cf file is a ConfigError naming it', async () => {
     await expect(openMysqlTable('/nonexistent/readdress/m.cf')).rejects.toMatchObject({ code: 'MAP_OPEN', file: '/nonexistent/readdress/m.cf' });
   });
-  it('the obsolete main.cf form (mysql:name) is refused with a clear message', async () => {
-    const e = await openMysqlFromRegistry('mysqlsource', {}, 'mysql:mysqlsource').catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(MapError);
-    expect((e as MapError).message).toContain('mysqlsource_hosts');
+  it('the obsolete main.cf form (mysql:name) reads main.cf from the config directory', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'readdress-mysql-maincf-'));
+    const e = await openMysqlFromRegistry('mysqlsource', { configDir: dir }, 'mysql:mysqlsource').catch((x: unknown) => x);
+    expect((e as Error).message).toContain(`open ${dir}/main.cf`);
+    writeFileSync(path.join(dir, 'main.cf'), 'db = mail\nmysqlsource_hosts = 127.0.0.1, 127.0.0.2\nmysqlsource_dbname = $db\nmysqlsource_query = SELECT 1\nmysqlsource_require_result_set = maybe\n');
+    const e2 = await openMysqlFromRegistry('mysqlsource', { configDir: dir }, 'mysql:mysqlsource').catch((x: unknown) => x);
+    expect(e2).toBeInstanceOf(ConfigError);
+    expect((e2 as ConfigError).message).toBe(`${dir}/main.cf: bad boolean configuration: mysqlsource_require_result_set = maybe`);
+    writeFileSync(path.join(dir, 'main.cf'), 'db = mail\nmysqlsource_hosts = 127.0.0.1, 127.0.0.2\nmysqlsource_dbname = $db\nmysqlsource_query = SELECT 1\n');
+    const t = await openMysqlFromRegistry('mysqlsource', { configDir: dir }, 'mysql:mysqlsource');
+    expect(t.name).toBe('mysql:mysqlsource');
+    expect(t.config.dbname).toBe('mail');
+    expect(t.config.hosts.map((h) => h.label)).toEqual(['127.0.0.1', '127.0.0.2']);
+    await t.close();
   });
   it('a domain list naming a table needs a table opener', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'readdress-mysql-open-'));
