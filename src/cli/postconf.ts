@@ -152,7 +152,14 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
     }
     if (f.edit !== undefined) return editCommand(join(configDir, 'main.cf'), f, warn);
     if (f.master && f.hideNames) fatal('with option -M, do not specify -h');
-    const config = loadConfig({ configDir, defaultsOnly: f.defaults, processName: 'postconf', ...(options.host ? { host: options.host } : {}) });
+    const config = loadConfig({
+      configDir,
+      defaultsOnly: f.defaults,
+      // Only -c or MAIL_CONFIG make config_directory an explicit setting.
+      explicitConfigDir: f.configDir !== undefined || io.env.MAIL_CONFIG !== undefined,
+      processName: 'postconf',
+      ...(options.host ? { host: options.host } : {}),
+    });
     for (const w of config.parseWarnings) warn(w);
     if (!f.defaults) {
       // Start-up: myhostname is derived, reading mydomain when the host name has no dot; the

@@ -54,6 +54,11 @@ export interface LoadConfigOptions {
   processName?: string;
   /** Ignore main.cf settings: built-in defaults only (what `postconf -d` shows). */
   defaultsOnly?: boolean;
+  /**
+   * Record `configDir` as an explicit `config_directory` setting, as `postconf -c` and
+   * `MAIL_CONFIG` do (default true). False for the built-in default directory.
+   */
+  explicitConfigDir?: boolean;
 }
 
 interface Base {
@@ -409,7 +414,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): PostfixConfig {
     ? { params: new Map<string, MainCfEntry>(), entries: [] as MainCfEntry[], warnings: [] as Warning[] }
     : parseMainCf(mainText, mainCfPath);
   const main = new Map(parsed.params);
-  if (dir !== undefined && !opts.defaultsOnly && !main.has('config_directory')) {
+  if (dir !== undefined && !opts.defaultsOnly && opts.explicitConfigDir !== false && !main.has('config_directory')) {
     main.set('config_directory', { name: 'config_directory', value: dir, line: 0 });
   }
   const services = masterText !== undefined ? parseMasterCf(masterText, masterCfPath) : undefined;

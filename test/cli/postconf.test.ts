@@ -96,6 +96,21 @@ describe('postconf options', () => {
     expect(types).toEqual([...types].sort());
     for (const t of ['cidr', 'hash', 'inline', 'pcre', 'regexp', 'static', 'texthash']) expect(types).toContain(t);
   });
+  it('takes the config directory from MAIL_CONFIG, which makes config_directory explicit', async () => {
+    const dir = join(root, 'env');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'main.cf'), 'myorigin = x\n');
+    writeFileSync(join(dir, 'master.cf'), '');
+    const saved = process.env.MAIL_CONFIG;
+    process.env.MAIL_CONFIG = dir;
+    try {
+      const out = await runCaptured(postconf, ['-n']);
+      // Postfix 3.7.11 prints exactly this for MAIL_CONFIG=DIR postconf -n.
+      expect(out.stdout).toBe(`config_directory = ${dir}\nmyorigin = x\n`);
+    } finally {
+      if (saved === undefined) delete process.env.MAIL_CONFIG; else process.env.MAIL_CONFIG = saved;
+    }
+  });
   it('fails when main.cf is missing, naming it', async () => {
     const out = await runCaptured(postconf, ['-c', join(root, 'nonexistent'), 'myorigin']);
     expect(out.code).toBe(1);
