@@ -1,5 +1,13 @@
 /**
- * Address syntax: RFC 822 tokenizing as Postfix's tok822 does, internal/external forms, splitting.
+ * Address syntax, exactly as Postfix 3.7 handles it:
+ * - `quote.ts`: internal ↔ external form (quote_822_local / unquote_822_local);
+ * - `split.ts`: local part / domain at the last `@`;
+ * - `tokenize.ts`: RFC 822 tokenizer and address-list parser (tok822);
+ * - `extension.ts`: `recipient_delimiter` extensions (split_addr / strip_addr);
+ * - `crunch.ts`: table values → address lists (mail_addr_crunch);
+ * - `header.ts`: address header rewriting as cleanup does it;
+ * - `domain.ts`: host name / address literal checks (valid_hostname, valid_mailhost_literal), public suffixes;
+ * - `idn.ts`: A-label ↔ U-label and SMTPUTF8 detection.
  * @packageDocumentation
  */
 export {
