@@ -64,7 +64,8 @@ interface RecipientState {
   seenDeliveredTo: Set<string>;
   dup: Set<string>;
   expanded: Set<string>;
-  results: LocalResult[];
+  /** Outcome of every final delivery, with the address delivered (logged as `to=<…>`). */
+  results: (LocalResult & { address: string })[];
   forwards: { address: string; sender: string }[];
   /** Extra Delivered-To (for forwarded copies). */
   owner?: string;
@@ -176,16 +177,16 @@ export class LocalAgent implements DeliveryAgent {
       try {
         await this.recipient(st, top.address, 0, new Set());
         // One new message per envelope sender (owner- aliases change it).
-        for (const sender of new Set(st.forwards.map((f) => f.sender))) st.results.push(await this.forward(st, sender));
+        for (const sender of new Set(st.forwards.map((f) => f.sender))) st.results.push(...(await this.forward(st, sender)));
       } catch (e) {
         if (e instanceof AliasUnavailable) {
           this.deps.warn?.(e.message);
-          st.results.push({ status: 'deferred', dsn: '4.3.0', text: 'alias database unavailable' });
+          st.results.push({ status: 'deferred', dsn: '4.3.0', text: 'alias database unavailable', address: top.address });
         } else {
-          st.results.push({ status: 'deferred', dsn: '4.3.0', text: `local delivery error: ${(e as Error).message}` });
+          st.results.push({ status: 'deferred', dsn: '4.3.0', text: `local delivery error: ${(e as Error).message}`, address: top.address });
         }
       }
-      out.push(summarize(st.results));
+      out.push(summarize(st.results, top));
     }
     return out;
   }
@@ -205,15 +206,17 @@ export class LocalAgent implements DeliveryAgent {
   /** Deliver one (possibly expanded) address. */
   private async recipient(st: RecipientState, address: string, depth: number, chain: Set<string>): Promise<void> {
     if (depth > 100) {
-      st.results.push({ status: 'bounced', dsn: '5.4.6', text: `alias database loop for ${address}` });
+      st.results.push({ status: 'bounced', dsn: '5.4.6', text: `alias database loop for ${address}`, address });
       return;
     }
     const key = address.toLowerCase();
+    // Duplicates are per nesting level (so `tom: tom, white` still reaches tom's mailbox).
+    const dupKey = `${depth} ${key}`;
     const limit = this.config.int('duplicate_filter_limit');
-    if (st.dup.has(key)) return;
-    if (!(limit > 0 && st.dup.size >= limit)) st.dup.add(key);
+    if (st.dup.has(dupKey)) return;
+    if (!(limit > 0 && st.dup.size >= limit)) st.dup.add(dupKey);
     if (st.seenDeliveredTo.has(key) || st.seenDeliveredTo.has(ext(address).toLowerCase())) {
-      st.results.push({ status: 'bounced', dsn: '5.4.6', text: `mail forwarding loop for ${address}` });
+      st.results.push({ status: 'bounced', dsn: '5.4.6', text: `mail forwarding loop for ${address}`, address });
       return;
     }
     const at = key.lastIndexOf('@');
@@ -230,7 +233,7 @@ export class LocalAgent implements DeliveryAgent {
       user = local;
     }
     if (user === '') {
-      st.results.push({ status: 'bounced', dsn: '5.1.3', text: `null username in "${address}"` });
+      st.results.push({ status: 'bounced', dsn: '5.1.3', text: `null username in "${address}"`, address });
       return;
     }
     // Aliases: full local part first, then without the extension.
@@ -248,7 +251,7 @@ export class LocalAgent implements DeliveryAgent {
         const saved = st.sender;
         if (owner && this.config.get('owner_request_special') !== 'no') st.sender = `owner-${name}@${this.origin()}`;
         const privs = hit.owner && hit.owner.uid !== 0 ? hit.owner : this.defaultPrivs();
-        await this.elements(st, splitAliasValue(hit.value), 'alias', privs, depth, next);
+        await this.elements(st, splitAliasValue(hit.value), 'alias', privs, depth, next, address);
         st.sender = saved;
         return;
       }
@@ -260,7 +263,7 @@ export class LocalAgent implements DeliveryAgent {
       if (fwd !== undefined) {
         const elements = splitAliasValue(fwd.text);
         if (elements.length > 0) {
-          await this.elements(st, elements, 'forward', { uid: pw.uid, gid: pw.gid }, depth, new Set(chain).add(`forward:${user}`));
+          await this.elements(st, elements, 'forward', { uid: pw.uid, gid: pw.gid }, depth, new Set(chain).add(`forward:${user}`), address);
           return;
         }
       }
@@ -304,20 +307,20 @@ export class LocalAgent implements DeliveryAgent {
   }
 
   /** Deliver each element of an alias/.forward/:include: value. */
-  private async elements(st: RecipientState, elements: string[], ctx: Context, privs: Owner, depth: number, chain: Set<string>): Promise<void> {
+  private async elements(st: RecipientState, elements: string[], ctx: Context, privs: Owner, depth: number, chain: Set<string>, current: string): Promise<void> {
     for (const el of elements) {
       if (el.startsWith('|')) {
         if (!this.allowed('allow_mail_to_commands', ctx)) {
-          st.results.push({ status: 'bounced', dsn: '5.7.1', text: 'mail to command is restricted' });
+          st.results.push({ status: 'bounced', dsn: '5.7.1', text: 'mail to command is restricted', address: current });
           continue;
         }
-        st.results.push(await this.command(st, el.slice(1), privs));
+        st.results.push({ ...(await this.command(st, el.slice(1), privs)), address: current });
       } else if (el.startsWith('/')) {
         if (!this.allowed('allow_mail_to_files', ctx)) {
-          st.results.push({ status: 'bounced', dsn: '5.7.1', text: 'mail to file is restricted' });
+          st.results.push({ status: 'bounced', dsn: '5.7.1', text: 'mail to file is restricted', address: current });
           continue;
         }
-        st.results.push(await this.file(st, el, privs));
+        st.results.push({ ...(await this.file(st, el, privs)), address: current });
       } else if (el.toLowerCase().startsWith(':include:')) {
         const path = el.slice(9).trim();
         let text: string;
@@ -327,14 +330,15 @@ export class LocalAgent implements DeliveryAgent {
           const s = await fsp.stat(path);
           owner = s.uid === 0 ? this.defaultPrivs() : { uid: s.uid, gid: s.gid };
         } catch (e) {
-          st.results.push({ status: 'deferred', dsn: '4.3.0', text: `cannot open include file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+          st.results.push({ status: 'deferred', dsn: '4.3.0', text: `cannot open include file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, address: current });
           continue;
         }
         const inner = splitAliasValue(text.split('\n').filter((l) => !/^\s*#/.test(l)).join(','));
-        await this.elements(st, inner, 'include', owner, depth + 1, chain);
+        await this.elements(st, inner, 'include', owner, depth + 1, chain, current);
       } else if (el.startsWith('\\')) {
         const name = el.slice(1).toLowerCase().replace(/@.*$/, '');
-        await this.mailbox(st, name, '', el.slice(1));
+        const at = current.lastIndexOf('@');
+        await this.mailbox(st, name, '', el.includes('@') ? el.slice(1) : `${name}${at < 0 ? '' : current.slice(at)}`);
       } else {
         const canon = rewriteAddress(rewriteParamsFromConfig(this.config), 'local', el);
         if (await this.isLocal(canon)) await this.recipient(st, canon, depth + 1, chain);
@@ -405,14 +409,17 @@ export class LocalAgent implements DeliveryAgent {
   /** Mailbox delivery for a user (or unknown-user handling). */
   private async mailbox(st: RecipientState, user: string, extension: string, address: string, pw = this.getpwnam(user)): Promise<void> {
     if (!pw) {
-      st.results.push(await this.unknown(st, user, address));
+      st.results.push({ ...(await this.unknown(st, user, address)), address });
       return;
     }
+    // One copy per mailbox, however many expansion paths lead to it.
+    if (st.dup.has(`mailbox ${user}`)) return;
+    st.dup.add(`mailbox ${user}`);
     const owner = { uid: pw.uid, gid: pw.gid };
     const mc = this.config.get('mailbox_command');
     if (mc) {
       const r = await this.command(st, mc, owner, pw, extension);
-      st.results.push(r.status === 'sent' ? { ...r, text: `delivered to command: ${mc}` } : r);
+      st.results.push(r.status === 'sent' ? { ...r, text: `delivered to command: ${mc}`, address } : { ...r, address });
       return;
     }
     const env = this.envelope(st, 'file');
@@ -421,13 +428,13 @@ export class LocalAgent implements DeliveryAgent {
     const now = this.now();
     const host = this.config.get('myhostname');
     if (hm.endsWith('/')) {
-      st.results.push(await deliverMaildir(join(pw.home, hm) + '/', env, st.req.content, { owner, myhostname: host, now }));
+      st.results.push({ ...(await deliverMaildir(join(pw.home, hm) + '/', env, st.req.content, { owner, myhostname: host, now })), address });
     } else if (hm) {
-      st.results.push(await appendMbox(join(pw.home, hm), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now }));
+      st.results.push({ ...(await appendMbox(join(pw.home, hm), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now })), address });
     } else if (spool.endsWith('/')) {
-      st.results.push(await deliverMaildir(join(spool, user) + '/', env, st.req.content, { owner, myhostname: host, now }));
+      st.results.push({ ...(await deliverMaildir(join(spool, user) + '/', env, st.req.content, { owner, myhostname: host, now })), address });
     } else {
-      st.results.push(await appendMbox(join(spool, user), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now }));
+      st.results.push({ ...(await appendMbox(join(spool, user), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now })), address });
     }
   }
 
@@ -448,17 +455,18 @@ export class LocalAgent implements DeliveryAgent {
     return { status: 'bounced', dsn: '5.1.1', text: `unknown user: "${user}"` };
   }
 
-  /** Send the addresses collected from aliases/.forward as one new message. */
-  private async forward(st: RecipientState, sender: string): Promise<LocalResult> {
+  /** Send the addresses collected from aliases/.forward as one new message (per sender). */
+  private async forward(st: RecipientState, sender: string): Promise<(LocalResult & { address: string })[]> {
     const head = this.prepend('forward') ? `Delivered-To: ${ext(st.top.address)}\n` : '';
+    const list = st.forwards.filter((f) => f.sender === sender);
     const id = await this.deps.forward.enqueue({
       sender,
-      recipients: st.forwards.filter((f) => f.sender === sender).map((f) => ({ address: f.address, original: st.top.original || st.top.address })),
+      recipients: list.map((f) => ({ address: f.address, original: st.top.original || st.top.address })),
       content: Buffer.concat([Buffer.from(head), st.req.content]),
       arrivedAt: this.now(),
       attributes: { ...st.req.attributes },
     });
-    return { status: 'sent', dsn: '2.0.0', text: `forwarded as ${id}` };
+    return list.map((f) => ({ status: 'sent', dsn: '2.0.0', text: `forwarded as ${id}`, address: f.address }));
   }
 }
 
@@ -467,13 +475,23 @@ function ext(addr: string): string {
   return addr === '' ? '' : quote822Local(addr);
 }
 
-/** One status for the queue recipient: any deferral defers, else any bounce bounces. */
-function summarize(results: LocalResult[]): RecipientStatus {
+/**
+ * One status for the queue recipient (any deferral defers, else any bounce bounces), with every
+ * final delivery listed so the queue manager logs and reports each one as Postfix does.
+ */
+function summarize(results: (LocalResult & { address: string })[], top: DeliveryRecipient): RecipientStatus {
   const r =
     results.find((x) => x.status === 'deferred') ??
     results.find((x) => x.status === 'bounced') ??
-    results[results.length - 1] ?? { status: 'sent', dsn: '2.0.0', text: 'discarded' };
+    results[results.length - 1] ?? { status: 'sent', dsn: '2.0.0', text: 'discarded', address: top.address };
   const st: RecipientStatus = { status: r.status, dsn: r.dsn, text: r.text, relay: 'local' };
   if (r.status !== 'sent') st.diagnosticType = 'x-unix';
+  if (results.length > 1 || (results[0] && results[0].address !== top.address)) {
+    st.expansions = results.map((x) => {
+      const e: RecipientStatus & { address: string } = { address: x.address, status: x.status, dsn: x.dsn, text: x.text, relay: 'local' };
+      if (x.status !== 'sent') e.diagnosticType = 'x-unix';
+      return e;
+    });
+  }
   return st;
 }

@@ -46,6 +46,12 @@ export interface RecipientStatus {
   diagnosticType?: string;
   /** Remote MTA host name for DSN Remote-MTA. */
   remoteMta?: string;
+  /**
+   * Final deliveries this recipient expanded into (local(8) aliases/.forward): each is logged
+   * as `to=<address>, orig_to=<original>` and reported separately in bounces. `status` above
+   * is the summary used for the queue file.
+   */
+  expansions?: (RecipientStatus & { address: string })[];
   /** Connection setup and transmission seconds (the c/d fields of `delays=`). */
   connSetup?: number;
   transmission?: number;

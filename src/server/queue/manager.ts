@@ -420,18 +420,27 @@ export class QueueManager {
     const bounces: LogEntry[] = [];
     const defers: LogEntry[] = [];
     const done: number[] = [];
-    rcpts.forEach((r, i) => {
-      const st = statuses[i] ?? { status: 'deferred', dsn: '4.3.0', text: 'delivery agent returned no status', relay: 'none' };
-      this.logDelivery(service, id, r, st, qf, activeAt, startAt);
-      const entry: LogEntry = { recipient: r.address, original: r.original, dsn: st.dsn, text: st.text, relay: st.relay, time: this.now() };
+    const entryFor = (address: string, r: DeliveryRecipient, st: RecipientStatus): LogEntry => {
+      const entry: LogEntry = { recipient: address, original: r.original, dsn: st.dsn, text: st.text, relay: st.relay, time: this.now() };
       if (r.orcpt !== undefined) entry.orcpt = r.orcpt;
       if (r.notify !== undefined) entry.notify = r.notify;
       if (st.diagnostic !== undefined) entry.diagnostic = st.diagnostic;
       if (st.diagnosticType !== undefined) entry.diagnosticType = st.diagnosticType;
       if (st.remoteMta !== undefined) entry.remoteMta = st.remoteMta;
-      if (st.status === 'bounced') bounces.push(entry);
-      if (st.status === 'deferred') defers.push(entry);
-      else done.push(r.record.offset);
+      return entry;
+    };
+    rcpts.forEach((r, i) => {
+      const st = statuses[i] ?? { status: 'deferred', dsn: '4.3.0', text: 'delivery agent returned no status', relay: 'none' };
+      // Each final delivery of an expanded recipient is logged and reported on its own.
+      const parts = st.expansions ?? [{ ...st, address: r.address }];
+      for (const p of parts) {
+        const shown: DeliveryRecipient = { ...r, address: p.address, original: r.original || r.address };
+        this.logDelivery(service, id, shown, p, qf, activeAt, startAt);
+        // A recipient that is retried reports its bounced parts when it is finally done.
+        if (p.status === 'bounced' && st.status !== 'deferred') bounces.push(entryFor(p.address, r, p));
+        if (p.status === 'deferred') defers.push(entryFor(p.address, r, p));
+      }
+      if (st.status !== 'deferred') done.push(r.record.offset);
     });
     await this.queue.appendLog('bounce', id, bounces);
     await this.queue.markDone('active', id, done);

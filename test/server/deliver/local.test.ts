@@ -154,6 +154,25 @@ describe('local(8) aliases, .forward, commands, files', () => {
     expect(readFileSync(join(spool, 'white'), 'utf8')).toContain('Delivered-To: staff@test.com\n');
   });
 
+  it('lists each final delivery of an alias (logged as to=<final>, orig_to=<alias>)', async () => {
+    const [st] = await agent({}, { staff: 'tom, white, ann@remote.example' }).deliver(req([['staff@test.com']]));
+    expect(st!.status).toBe('sent');
+    expect(st!.expansions!.map((e) => [e.address, e.status, e.text])).toEqual([
+      ['tom@test.com', 'sent', 'delivered to mailbox'],
+      ['white@test.com', 'sent', 'delivered to mailbox'],
+      ['ann@remote.example', 'sent', 'forwarded as F0RWARD1'],
+    ]);
+    const [direct] = await agent().deliver(req([['tom@test.com']]));
+    expect(direct!.expansions).toBeUndefined();
+  });
+
+  it('delivers one copy per mailbox when several expansion paths lead to it', async () => {
+    const [st] = await agent({}, { a: 'b, white', b: 'white, tom' }).deliver(req([['a@test.com']]));
+    expect(st!.status).toBe('sent');
+    expect(readFileSync(join(spool, 'white'), 'utf8').match(/^From /gm)).toHaveLength(1);
+    expect(readFileSync(join(spool, 'tom'), 'utf8').match(/^From /gm)).toHaveLength(1);
+  });
+
   it('an alias that includes itself delivers to the mailbox', async () => {
     await agent({}, { tom: 'tom, white' }).deliver(req([['tom@test.com']]));
     expect(existsSync(join(spool, 'tom'))).toBe(true);

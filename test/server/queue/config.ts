@@ -55,6 +55,12 @@ const DEFAULTS: Record<string, string> = {
   smtp_connect_timeout: '30s',
   smtp_helo_name: '$myhostname',
   mail_name: 'Postfix',
+  append_at_myorigin: 'yes',
+  append_dot_mydomain: 'no',
+  swap_bangpath: 'yes',
+  allow_percent_hack: 'yes',
+  remote_header_rewrite_domain: '',
+  mydestination: '$myhostname, localhost.$mydomain, localhost',
 };
 
 function expand(v: string, get: (n: string) => string, depth = 0): string {

@@ -220,4 +220,31 @@ describe('QueueManager', () => {
     expect(log.lines.some((l) => l.includes('non-delivery notification'))).toBe(false);
     expect(local.requests).toHaveLength(1);
   });
+
+  it('logs every final delivery of an expanded recipient and bounces only the failed part', async () => {
+    const local: DeliveryAgent = {
+      deliver: async (req) => req.recipients.map(() => ({
+        status: 'bounced', dsn: '5.1.1', text: 'unknown user: "gone"', relay: 'local',
+        expansions: [
+          { address: 'tom@test.com', status: 'sent', dsn: '2.0.0', text: 'delivered to mailbox', relay: 'local' },
+          { address: 'gone@test.com', status: 'bounced', dsn: '5.1.1', text: 'unknown user: "gone"', relay: 'local', diagnosticType: 'x-unix' },
+        ],
+      }) as RecipientStatus),
+    };
+    const smtp = new FakeAgent();
+    const { queue, log, mgr } = await setup({}, { local, smtp });
+    const id = await queue.enqueue(msg(['staff@test.com']));
+    await mgr.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await mgr.idle();
+    const lines = log.lines.filter((l) => l.startsWith('local:'));
+    expect(lines.map((l) => l.replace(/delay=.*dsn/, 'dsn'))).toEqual([
+      `local: ${id}: to=<tom@test.com>, orig_to=<staff@test.com>, relay=local, dsn=2.0.0, status=sent (delivered to mailbox)`,
+      `local: ${id}: to=<gone@test.com>, orig_to=<staff@test.com>, relay=local, dsn=5.1.1, status=bounced (unknown user: "gone")`,
+    ]);
+    const dsn = smtp.requests.find((r) => r.sender === '')!.content.toString();
+    expect(dsn).toContain('<gone@test.com> (expanded from <staff@test.com>): unknown user: "gone"\n');
+    expect(dsn).toContain('Final-Recipient: rfc822; gone@test.com\nOriginal-Recipient: rfc822;staff@test.com\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: x-unix; unknown user: "gone"\n');
+    expect(dsn).not.toContain('Final-Recipient: rfc822; tom@test.com');
+  });
 });
