@@ -22,9 +22,11 @@ import { LookupFlags, type Table } from './types.js';
 import type { OpenOptions } from './registry.js';
 import { parseMysqlConfig, mysqlConfigFromMainCf, type MysqlConfig, type MysqlHost } from './mysql-config.js';
 import {
-  splitKey, expandQuery, joinResults, domainAllows, domainAllowsSync, ExpansionLimitError,
+  splitKey, expandQuery, joinResults, domainAllows, domainAllowsSync, ExpansionLimitError, asciiFold, utf8Fold,
   type DomainPattern,
 } from './sql-expand.js';
+
+export { asciiFold, utf8Fold } from './sql-expand.js';
 
 export { parseMysqlConfig, type MysqlConfig, type MysqlHost } from './mysql-config.js';
 
@@ -127,29 +129,6 @@ export function escapeMysqlNoBackslash(s: string): string {
   return s.includes("'") ? s.replace(/'/g, "''") : s;
 }
 
-/** ASCII-only lower-casing: Postfix's lowercase(), used when smtputf8_enable = no. */
-export function asciiFold(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) return s.replace(/[A-Z]+/g, (m) => m.toLowerCase()); // 'A'..'Z'
-  }
-  return s;
-}
-
-/**
- * Full Unicode case folding, as Postfix's casefold() does with smtputf8_enable = yes (ICU fold):
- * `ß` → `ss`, `ς` and `Σ` → `σ`. Approximated per code point as lower(upper(c)), which avoids the
- * context rule of toLowerCase (final sigma). ASCII-only keys take the fast path.
- */
-export function utf8Fold(s: string): string {
-  let i = 0;
-  for (; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) break;
-  if (i === s.length) return asciiFold(s);
-  let out = asciiFold(s.slice(0, i));
-  for (const ch of s.slice(i)) out += ch.charCodeAt(0) < 0x80 ? ch.toLowerCase() : ch.toUpperCase().toLowerCase();
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Domain list
 
@@ -198,7 +177,7 @@ export function parseDomainList(value: string, file: string, warn?: (w: Warning)
     } else if (!item.startsWith('[') && item.includes(':')) {
       out.push({ negate: neg, table: item });
     } else {
-      out.push({ negate: neg, name: item.toLowerCase() });
+      out.push({ negate: neg, name: utf8Fold(item) });
     }
   }
   return out;

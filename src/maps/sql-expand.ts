@@ -19,6 +19,29 @@ export const VALUE_USER = 1 << 3;
 /** A template uses a substring of the key (informational: Postfix 3.7 still treats the table as fixed-key). */
 export const KEY_PARTIAL = 1 << 4;
 
+/** ASCII-only lower-casing: Postfix's lowercase(), used when smtputf8_enable = no. */
+export function asciiFold(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return s.replace(/[A-Z]+/g, (m) => m.toLowerCase()); // 'A'..'Z'
+  }
+  return s;
+}
+
+/**
+ * Full Unicode case folding, as Postfix's casefold() does with smtputf8_enable = yes (ICU fold):
+ * `ß` → `ss`, `ς` and `Σ` → `σ`. Approximated per code point as lower(upper(c)), which avoids the
+ * context rule of toLowerCase (final sigma). ASCII-only keys take the fast path.
+ */
+export function utf8Fold(s: string): string {
+  let i = 0;
+  for (; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) break;
+  if (i === s.length) return asciiFold(s);
+  let out = asciiFold(s.slice(0, i));
+  for (const ch of s.slice(i)) out += ch.charCodeAt(0) < 0x80 ? ch.toLowerCase() : ch.toUpperCase().toLowerCase();
+  return out;
+}
+
 /** One compiled template: literal text and `%` codes (the code letter's char code). */
 export interface Template {
   /** The template as written. */
@@ -288,7 +311,7 @@ export async function domainAllows(
 ): Promise<boolean> {
   const at = key.lastIndexOf('@');
   if (at <= 0) return false;
-  const domain = key.slice(at + 1).toLowerCase();
+  const domain = utf8Fold(key.slice(at + 1));
   for (const p of patterns) {
     if ('name' in p) {
       if (p.name === domain) return !p.negate;
@@ -303,7 +326,7 @@ export async function domainAllows(
 export function domainAllowsSync(patterns: readonly DomainPattern[], key: string): boolean | undefined {
   const at = key.lastIndexOf('@');
   if (at <= 0) return false;
-  const domain = key.slice(at + 1).toLowerCase();
+  const domain = utf8Fold(key.slice(at + 1));
   for (const p of patterns) {
     if (!('name' in p)) return undefined;
     if (p.name === domain) return !p.negate;

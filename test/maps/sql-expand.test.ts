@@ -144,6 +144,11 @@ describe('domain filter', () => {
   ];
   for (const [key, want] of cases) it(`${key} → ${want}`, async () => expect(await domainAllows(list, key, lookup)).toBe(want));
 
+  it('case-folds the key domain as UTF-8 (Postfix casefold with smtputf8_enable = yes)', () => {
+    expect(domainAllowsSync([{ negate: false, name: 'strasse.example' }], 'u@STRAßE.Example')).toBe(true);
+    expect(domainAllowsSync([{ negate: false, name: 'σσ.example' }], 'u@ΣΣ.example')).toBe(true);
+  });
+
   it('decides synchronously when no table is needed', () => {
     expect(domainAllowsSync(list, 'u@example.com')).toBe(true);
     expect(domainAllowsSync(list, 'u@nowhere.example')).toBeUndefined();
