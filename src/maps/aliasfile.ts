@@ -100,7 +100,8 @@ export function scanTokens(s: string): Tok[] {
       if (d === 0x5c /* \ */) {
         if (i + 1 < n) {
           const e = s.charCodeAt(++i);
-          if (e <= 0x20 || e === 0x7f || isOperator(e)) needsQuote = true;
+          // An escaped special (RFC 822 specials include the backslash) makes it a quoted string.
+          if (e <= 0x20 || e === 0x7f || e === 0x5c /* \ */ || isOperator(e)) needsQuote = true;
           v += s[i];
         }
         continue;
@@ -115,7 +116,7 @@ export function scanTokens(s: string): Tok[] {
 
 const nonOperator = (t: Tok): boolean => t.t !== 'op';
 
-/** Join tokens as tok822 does: a space after `,`, before `<`, and between two words. */
+/** Join tokens as tok822 does: a space after every `,`, before `<`, and between two words. */
 function joinTokens(toks: Tok[], external: boolean): string {
   let out = '';
   for (let i = 0; i < toks.length; i++) {
@@ -123,9 +124,14 @@ function joinTokens(toks: Tok[], external: boolean): string {
     if (t.t === 'qstring') out += external ? `"${t.v.replace(/["\\\r\n]/g, '\\$&')}"` : t.v;
     else if (t.t === 'domlit') out += external ? `[${t.v.replace(/[\\\r\n]/g, '\\$&')}]` : `[${t.v}]`;
     else out += t.v;
+    // tok822: a comma is always followed by a space (even at the end).
+    if (t.t === 'op' && t.v === ',') {
+      out += ' ';
+      continue;
+    }
     const next = toks[i + 1];
     if (!next) break;
-    if ((t.t === 'op' && t.v === ',') || (next.t === 'op' && next.v === '<') || (nonOperator(t) && nonOperator(next))) out += ' ';
+    if ((next.t === 'op' && next.v === '<') || (nonOperator(t) && nonOperator(next))) out += ' ';
   }
   return out;
 }

@@ -11,7 +11,7 @@ import { errnoText } from './cdbfile.js';
 import { resolveName } from './hash.js';
 import { memoryTable, type MemoryTable } from './memory.js';
 import type { OpenOptions } from './registry.js';
-import { parseKeyValueSource } from './source.js';
+import { logicalLines, parseKeyValue } from './source.js';
 import { foldKey } from './fold.js';
 
 /** Factory for `texthash:` (see registry.ts). */
@@ -26,7 +26,10 @@ export function openTexthashTable(name: string, opts: OpenOptions, spec: string)
   const warnings: Warning[] = [];
   const seen = new Set<string>();
   const pairs: Array<[string, string]> = [];
-  for (const kv of parseKeyValueSource(text, name, warnings)) {
+  // Line by line, so warnings come out in Postfix's order (syntax, then duplicate, per line).
+  for (const ll of logicalLines(text, name, warnings)) {
+    const kv = parseKeyValue(ll, name, warnings);
+    if (!kv) continue;
     const k = fold ? foldKey(kv.key) : kv.key;
     if (seen.has(k)) {
       warnings.push({ code: 'MAP_DUPLICATE', file: name, line: kv.line, message: `duplicate entry: "${kv.key}"` });
