@@ -541,7 +541,7 @@ export class MysqlTable implements Table {
     }
   }
 
-  /** Current state of every host (a single host appears twice, as in Postfix). */
+  /** Current state of every host, in `hosts` order (for monitoring and tests). */
   hostStatus(): MysqlHostStatus[] {
     const now = this.now();
     return this.pools.map((p) => ({
