@@ -25,7 +25,7 @@ import {
 } from './match-list.js';
 import { validHostaddr, validMailhostAddr, validMailhostLiteral, validUtf8Hostname } from './nexthop.js';
 import {
-  internalizeTokens, localContextOf, rewriteAddress, rewriteParamsFromConfig, rewriteTokensWith, scanTokens,
+  appendToken, appendTokens, internalizeTokens, localContextOf, rewriteAddress, rewriteParamsFromConfig, rewriteTokensWith, scanTokens,
   T_QSTRING, type RewriteParams, type Tokens,
 } from './rewrite.js';
 
@@ -347,14 +347,14 @@ function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefine
   const loopMax = addr.length + 100;
   for (let loop = 0; ; loop++) {
     if (loop > loopMax) throw new Fail(`resolve_addr: <${addr}>: giving up after ${loop} iterations`);
-    const { t, v } = tok;
+    const { t, v, o } = tok;
     // Strip a trailing dot at the end of the domain, but not dot-dot or at-dot.
     let n = t.length;
     if (n >= 2 && t[n - 1] === DOT && t[n - 2] !== DOT && t[n - 2] !== AT && lastIndexOfType(t, AT) >= 0) {
-      t.pop(); v.pop(); n--;
+      t.pop(); v.pop(); o.pop(); n--;
     }
     if (p.resolveNullDomain && n > 0 && t[n - 1] === AT) {
-      t.pop(); v.pop(); n--;
+      t.pop(); v.pop(); o.pop(); n--;
     }
     // Strip (and save) @domain if local; stop at a remote domain.
     const at = lastIndexOfType(t, AT);
@@ -363,9 +363,10 @@ function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefine
         remote = true;
         break;
       }
-      saved = { t: t.slice(at), v: v.slice(at) };
+      saved = { t: t.slice(at), v: v.slice(at), o: o.slice(at) };
       t.length = at;
       v.length = at;
+      o.length = at;
     }
     // Routing operators left: rewrite (local context) and go round again.
     if (lastIndexOfType(t, AT) >= 0 || (rw.swapBangpath && lastIndexOfType(t, BANG) >= 0)
@@ -394,19 +395,15 @@ function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefine
     }
     // No domain was ever given: assume this machine, and check that domain too.
     if (saved === undefined) {
-      t.push(AT);
-      v.push('');
-      const h = scanTokens(p.myhostname);
-      t.push(...h.t);
-      v.push(...h.v);
+      appendToken(tok, AT);
+      appendTokens(tok, scanTokens(p.myhostname));
       continue;
     }
     break;
   }
   if (!remote && saved !== undefined) {
     // Put back the last local domain.
-    tok.t.push(...saved.t);
-    tok.v.push(...saved.v);
+    appendTokens(tok, saved);
   }
   stripRemote = remote;
   return internalizeTokens(tok);

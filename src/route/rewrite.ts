@@ -56,10 +56,15 @@ const COLON = 58; // ':'
 const COMMA = 44; // ','
 const LT = 60; // '<'
 
-/** A flat token list: parallel arrays of type and value (value '' for operators). */
+/**
+ * A flat token list: parallel arrays of type, value ('' for operators) and "owned" bit. Postfix
+ * gives tokens an owner when they are added to an emptied token tree (a bang path with an empty
+ * site: `!a"b"` → `ab@`); internalizing puts no space after an owned token.
+ */
 export interface Tokens {
   t: number[];
   v: string[];
+  o: boolean[];
 }
 
 /**
@@ -91,7 +96,7 @@ function isSpace(ch: number): boolean {
  * `\x` → `x` and TAB/CR/LF → space, single-character operators `|%!()<>@,;:".[]`, and atoms;
  * an atom holding a space, control or operator character (via `\`) becomes a quoted string.
  */
-export function scanTokens(s: string, out: Tokens = { t: [], v: [] }): Tokens {
+export function scanTokens(s: string, out: Tokens = { t: [], v: [], o: [] }): Tokens {
   const n = s.length;
   let i = 0;
   while (i < n) {
@@ -108,6 +113,7 @@ export function scanTokens(s: string, out: Tokens = { t: [], v: [] }): Tokens {
       }
       out.t.push(T_COMMENT);
       out.v.push(s.slice(i, j));
+      out.o.push(false);
       i = j;
     } else if (ch === 91 /* [ */ || ch === 34 /* " */) {
       const close = ch === 91 ? 93 /* ] */ : 34;
@@ -133,10 +139,12 @@ export function scanTokens(s: string, out: Tokens = { t: [], v: [] }): Tokens {
       val += s.slice(run, Math.min(j, n));
       out.t.push(ch === 91 ? T_DOMLIT : T_QSTRING);
       out.v.push(val);
+      out.o.push(false);
       i = j < n ? j + 1 : n; // skip the closing character
     } else if (ch < 128 && ch !== 92 && (CC[ch]! & C_OP) !== 0) {
       out.t.push(ch);
       out.v.push('');
+      out.o.push(false);
       i++;
     } else {
       // Atom: up to white space or an operator; '\x' stores x (even a special or a space).
@@ -164,6 +172,7 @@ export function scanTokens(s: string, out: Tokens = { t: [], v: [] }): Tokens {
       val += s.slice(run, j);
       out.t.push(quote ? T_QSTRING : T_ATOM);
       out.v.push(val);
+      out.o.push(false);
       i = j;
     }
   }
@@ -177,17 +186,17 @@ function nonOperator(t: number): boolean {
 /**
  * Postfix tok822_internalize() of a flat token list: texts concatenated, quoted strings without
  * quotes, domain literals in `[]`; a space after `,`, before `<`, and between two adjacent
- * non-operator tokens (so `a[b]` becomes `a [b]`).
+ * non-operator tokens (so `a[b]` becomes `a [b]`), except after an owned token.
  */
 export function internalizeTokens(tok: Tokens, from = 0, to = tok.t.length): string {
   let out = '';
-  const { t, v } = tok;
+  const { t, v, o } = tok;
   for (let i = from; i < to; i++) {
     const ty = t[i]!;
     if (ty === T_DOMLIT) out += '[' + v[i] + ']';
     else if (ty >= T_ATOM) out += v[i];
     else out += String.fromCharCode(ty);
-    if (i + 1 < to) {
+    if (i + 1 < to && !o[i]) {
       const next = t[i + 1]!;
       if (ty === COMMA || next === LT || (nonOperator(ty) && nonOperator(next))) out += ' ';
     }
@@ -265,11 +274,26 @@ function compile(p: RewriteParams): Compiled {
   return c;
 }
 
-function appendTokens(dst: Tokens, src: Tokens): void {
+/**
+ * Append tokens as tok822_sub_append does: they take the owner bit of the current last token
+ * (owned when the list is empty).
+ */
+export function appendTokens(dst: Tokens, src: Tokens): void {
+  const n = dst.t.length;
+  const own = n === 0 ? true : dst.o[n - 1]!;
   for (let i = 0; i < src.t.length; i++) {
     dst.t.push(src.t[i]!);
     dst.v.push(src.v[i]!);
+    dst.o.push(own);
   }
+}
+
+/** Append one token (tok822_sub_append of a single new token). */
+export function appendToken(dst: Tokens, type: number, value = ''): void {
+  const n = dst.t.length;
+  dst.t.push(type);
+  dst.v.push(value);
+  dst.o.push(n === 0 ? true : dst.o[n - 1]!);
 }
 
 /**
@@ -278,13 +302,14 @@ function appendTokens(dst: Tokens, src: Tokens): void {
  * @internal
  */
 export function rewriteTokensWith(p: RewriteParams, cv: ContextValues, tok: Tokens): void {
-  const { t, v } = tok;
+  const { t, v, o } = tok;
   if (t.length === 0) return; // Postfix never gets here (it would panic); leave it alone
   // An empty address (lone "") stays; a lone '@' becomes the empty address.
   if (t.length === 1 && t[0] === T_QSTRING && v[0] === '') return;
   if (t.length === 1 && t[0] === AT) {
     t[0] = T_QSTRING;
     v[0] = '';
+    o[0] = true; // appended to the emptied tree
     return;
   }
   // Source route: @a,@b:user@domain → user@domain (the ':' must not be the last token).
@@ -293,24 +318,30 @@ export function rewriteTokensWith(p: RewriteParams, cv: ContextValues, tok: Toke
     if (colon >= 0 && colon !== t.length - 1) {
       t.splice(0, colon + 1);
       v.splice(0, colon + 1);
+      o.splice(0, colon + 1);
     }
   }
   if (lastIndexOfType(t, AT) < 0) {
     const bang = p.swapBangpath ? indexOfType(t, BANG) : -1;
     let pct: number;
     if (bang >= 0) {
-      // site!user → user@site (split at the first '!')
+      // site!user → user@site (split at the first '!'). '@' and user are prepended to the site
+      // and take its first token's owner bit; with an empty site they become owned.
       const siteT = t.slice(0, bang);
       const siteV = v.slice(0, bang);
+      const siteO = o.slice(0, bang);
+      const own = bang === 0 ? true : o[0]!;
       t.splice(0, bang + 1);
       v.splice(0, bang + 1);
+      o.splice(0, bang + 1);
+      for (let i = 0; i < o.length; i++) o[i] = own;
       t.push(AT, ...siteT);
       v.push('', ...siteV);
+      o.push(own, ...siteO);
     } else if (p.allowPercentHack && (pct = lastIndexOfType(t, PERCENT)) >= 0) {
       t[pct] = AT; // the last '%' becomes '@'
     } else if (p.appendAtMyorigin && cv.origin !== '') {
-      t.push(AT);
-      v.push('');
+      appendToken(tok, AT);
       appendTokens(tok, cv.originTokens);
     }
   }
@@ -318,8 +349,7 @@ export function rewriteTokensWith(p: RewriteParams, cv: ContextValues, tok: Toke
   if (p.appendDotMydomain && cv.domain !== '') {
     const at = lastIndexOfType(t, AT);
     if (at >= 0 && at !== t.length - 1 && indexOfType(t, T_DOMLIT, at) < 0 && indexOfType(t, DOT, at) < 0) {
-      t.push(DOT);
-      v.push('');
+      appendToken(tok, DOT);
       appendTokens(tok, cv.domainTokens);
     }
   }
@@ -328,6 +358,7 @@ export function rewriteTokensWith(p: RewriteParams, cv: ContextValues, tok: Toke
   if (last >= 1 && t[last] === DOT && t[last - 1] !== DOT && t[last - 1] !== AT) {
     t.pop();
     v.pop();
+    o.pop();
   }
 }
 
