@@ -1,13 +1,14 @@
 /**
  * `readdress postconf`: Postfix's postconf(1).
  *
- *   readdress postconf [-c DIR] [-d | -n] [-h] [-x] [NAME...]
+ *   readdress postconf [-c DIR] [-d | -n] [-f] [-h | -H] [-x] [-o NAME=VALUE]... [NAME...]
  *   readdress postconf [-c DIR] -e NAME=VALUE... | -X NAME... | -# NAME...   (or NAME=VALUE...)
  *   readdress postconf [-c DIR] -M | -F | -P [SERVICE[/TYPE[/NAME]]...]
  *   readdress postconf [-c DIR] -m | -l
  *
  * -c config dir (else $MAIL_CONFIG, else /etc/postfix); -d built-in defaults; -n only parameters
- * set in main.cf; -h values only; -x expand `$name`; -e/-X/-# edit main.cf (set, remove, comment
+ * set in main.cf; -h values only; -H names only; -f fold long lines; -o override a parameter for
+ * this run; -x expand `$name`; -e/-X/-# edit main.cf (set, remove, comment
  * out); -M master.cf services, -F their fields, -P their `-o` parameters; -m table types; -l
  * mailbox lock methods.
  * Output, warnings and their order follow Postfix 3.7.11: values printed with whitespace runs
@@ -24,8 +25,9 @@ import {
 } from '../config/index.js';
 
 const USAGE = 'usage: postconf [-c config_dir] [-d (parameter defaults)] [-e (edit configuration)] '
-  + '[-F (master.cf fields)] [-h (no names)] [-l (lock types)] [-m (map types)] [-M (master.cf)] '
-  + '[-n (non-default parameters)] [-P (master.cf parameters)] [-x (expand parameter values)] '
+  + '[-f (fold lines)] [-F (master.cf fields)] [-h (no names)] [-H (no values)] [-l (lock types)] '
+  + '[-m (map types)] [-M (master.cf)] [-n (non-default parameters)] [-o name=value (override parameter value)] '
+  + '[-P (master.cf parameters)] [-x (expand parameter values)] '
   + '[-X (exclude)] [-# (comment-out)] [name...]';
 
 /** Mailbox lock methods of the Linux build, as `postconf -l` lists them. */
@@ -36,6 +38,10 @@ interface Flags {
   defaults: boolean;
   nonDefault: boolean;
   hideNames: boolean;
+  hideValues: boolean;
+  fold: boolean;
+  /** -o name=value settings, in order. */
+  settings: string[];
   expand: boolean;
   mapTypes: boolean;
   master: boolean;
@@ -53,7 +59,7 @@ class Fatal extends Error {
 
 /** getopt-style parsing: bundled flags (`-nx`), `-c DIR` or `-cDIR`, `--` ends options. */
 function parseArgs(args: string[], io: CliIO): Flags | number {
-  const f: Flags = { configDir: undefined, defaults: false, nonDefault: false, hideNames: false, expand: false, mapTypes: false, master: false, fields: false, masterParams: false, locks: false, edit: undefined, names: [] };
+  const f: Flags = { configDir: undefined, defaults: false, nonDefault: false, hideNames: false, hideValues: false, fold: false, settings: [], expand: false, mapTypes: false, master: false, fields: false, masterParams: false, locks: false, edit: undefined, names: [] };
   const setEdit = (m: 'set' | 'remove' | 'comment'): string | undefined => {
     if (f.edit !== undefined && f.edit !== m) {
       // Postfix names the pair in its fixed order -e, -X, -#.
@@ -87,6 +93,20 @@ function parseArgs(args: string[], io: CliIO): Flags | number {
         case 'd': f.defaults = true; break;
         case 'n': f.nonDefault = true; break;
         case 'h': f.hideNames = true; break;
+        case 'H': f.hideValues = true; break;
+        case 'f': f.fold = true; break;
+        case 'o': {
+          const rest = a.slice(j + 1);
+          const setting = rest !== '' ? rest : args[++i];
+          if (setting === undefined) {
+            io.stderr("postconf: option requires an argument -- 'o'\n");
+            io.stderr(`postconf: fatal: ${USAGE}\n`);
+            return 1;
+          }
+          f.settings.push(setting);
+          j = a.length;
+          break;
+        }
         case 'x': f.expand = true; break;
         case 'm': f.mapTypes = true; break;
         case 'M': f.master = true; break;
@@ -120,8 +140,34 @@ function normalize(text: string): string {
   return text.split(/[ \t\r\n]+/).filter((w) => w !== '').join(' ');
 }
 
-function line(name: string, value: string, hideNames: boolean): string {
-  return `${normalize(hideNames ? value : `${name} = ${value}`)}\n`;
+/** Output style: -h (values only), -H (names only), -f (fold long lines). */
+interface Style { hideNames: boolean; hideValues?: boolean; fold?: boolean }
+
+/** Postfix folds `-f` output before column 80, continuing with 4 spaces. */
+const LINE_LIMIT = 80;
+const INDENT = '    ';
+
+/**
+ * One `name = value` line as Postfix's pcf_print_line prints it: words separated by single
+ * spaces; with -f, a word that would reach column 80 starts a new indented line.
+ */
+function line(name: string, value: string, style: Style | boolean): string {
+  const st: Style = typeof style === 'boolean' ? { hideNames: style } : style;
+  if (st.hideValues) return `${name}\n`;
+  const text = st.hideNames ? value : `${name} = ${value}`;
+  if (!st.fold) return `${normalize(text)}\n`;
+  let out = '';
+  let len = 0;
+  for (const word of text.split(/[ \t\r\n]+/)) {
+    if (word === '') continue;
+    if (len > 0) {
+      if (len + word.length < LINE_LIMIT) { out += ' '; len += 1; }
+      else { out += `\n${INDENT}`; len = INDENT.length; }
+    }
+    out += word;
+    len += word.length;
+  }
+  return `${out}\n`;
 }
 
 /** Options of {@link createPostconf} (tests pin the host facts that derived defaults use). */
@@ -152,8 +198,21 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
     }
     if (f.edit !== undefined) return editCommand(join(configDir, 'main.cf'), f, warn);
     if (f.master && f.hideNames) fatal('with option -M, do not specify -h');
+    // -o name=value: as if set in main.cf, for this run only.
+    const overrides: Record<string, string> = {};
+    for (const o of f.settings) {
+      const nv = splitNameValue(o);
+      if ('error' in nv) {
+        // Postfix reads main.cf (and reports on it) before it applies -o settings.
+        if (!f.defaults) for (const w of loadConfig({ configDir }).parseWarnings) warn(w);
+        fatal(`invalid parameter override: ${o}: ${nv.error}`);
+      } else {
+        overrides[nv.name] = nv.value;
+      }
+    }
     const config = loadConfig({
       configDir,
+      overrides,
       defaultsOnly: f.defaults,
       // Only -c or MAIL_CONFIG make config_directory an explicit setting.
       explicitConfigDir: f.configDir !== undefined || io.env.MAIL_CONFIG !== undefined,
@@ -224,7 +283,7 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
       if (f.nonDefault && !config.isSet(name)) continue;
       const v = value(name);
       if (v === undefined) continue;
-      listing += line(name, v, f.hideNames);
+      listing += line(name, v, f);
     }
     // One write for the whole listing (a thousand small writes cost more than the work).
     io.stdout(listing);
@@ -325,7 +384,7 @@ function printFields(config: PostfixConfig, f: Flags, io: CliIO): void {
   for (const { service: s, attrs } of picks) {
     const values = [...s.fields.slice(0, 7), commandText(s)];
     FIELD_NAMES.forEach((field, k) => {
-      if (attrs === undefined || attrs.has(field)) io.stdout(line(`${s.service}/${s.type}/${field}`, values[k] as string, f.hideNames));
+      if (attrs === undefined || attrs.has(field)) io.stdout(line(`${s.service}/${s.type}/${field}`, values[k] as string, f));
     });
   }
 }
@@ -336,7 +395,7 @@ function printMasterParams(config: PostfixConfig, f: Flags, io: CliIO): void {
   warnUnmatched(unmatched, io);
   for (const { service: s, attrs } of picks) {
     for (const name of Object.keys(s.overrides).sort()) {
-      if (attrs === undefined || attrs.has(name)) io.stdout(line(`${s.service}/${s.type}/${name}`, s.overrides[name] as string, f.hideNames));
+      if (attrs === undefined || attrs.has(name)) io.stdout(line(`${s.service}/${s.type}/${name}`, s.overrides[name] as string, f));
     }
   }
 }

@@ -328,8 +328,13 @@ export class PostfixConfig implements Config {
     }
     const used = (n: string) => this.isKnown(n) || referenced.has(n) || classes.has(n) || dbmsNames.has(n);
     for (const e of this.base.main.values()) {
-      if (e.name === 'config_directory' || used(e.name)) continue;
+      if (e.name === 'config_directory' || used(e.name) || this.overrides.has(e.name)) continue;
       out.push({ code: 'CONFIG_UNUSED_PARAMETER', file: mainFile, message: `unused parameter: ${e.name}=${e.value}` });
+    }
+    // Overrides count as main.cf settings (postconf -o).
+    for (const [k, v] of this.overrides) {
+      if (used(k)) continue;
+      out.push({ code: 'CONFIG_UNUSED_PARAMETER', file: mainFile, message: `unused parameter: ${k}=${v}` });
     }
     for (const s of this.base.services ?? []) {
       for (const [k, v] of Object.entries(s.overrides)) {
