@@ -17,20 +17,28 @@ import { staticDns } from '../../src/server/smtpd/dns.js';
 interface Fixture {
   main_cf: string;
   local_users: string[];
-  sessions: { commands: string[]; transcript: [string | null, string[]][] }[];
+  /** Each group runs against main_cf + extra_main_cf. */
+  groups: { extra_main_cf: string; sessions: { commands: string[]; transcript: [string | null, string[]][] }[] }[];
 }
 const fx = JSON.parse(readFileSync(new URL('../fixtures/smtpd/postfix-transcripts.json', import.meta.url), 'utf8')) as Fixture;
 
-let dir: string;
-let server: Server;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'rd-tx-'));
+const dirs: string[] = [];
+const servers: Server[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function startServer(extra: string): Promise<Server> {
+  const dir = mkdtempSync(join(tmpdir(), 'rd-tx-'));
+  dirs.push(dir);
   const conf = join(dir, 'conf');
   mkdirSync(conf);
   writeFileSync(join(conf, 'passwd'), fx.local_users.map((u) => `${u} x\n`).join(''));
   writeFileSync(
     join(conf, 'main.cf'),
     fx.main_cf +
+      extra.replaceAll('{tls_dir}', new URL('../fixtures/smtpd/tls', import.meta.url).pathname) +
       [
         'compatibility_level = 3.6',
         `queue_directory = ${dir}/queue`,
@@ -46,13 +54,11 @@ beforeAll(async () => {
       ].join('\n'),
   );
   writeFileSync(join(conf, 'master.cf'), '127.0.0.1:0 inet n - n - - smtpd\n');
-  server = new Server({ configDir: conf, noPeerLookup: true, dns: staticDns({}) });
+  const server = new Server({ configDir: conf, noPeerLookup: true, dns: staticDns({}) });
+  servers.push(server);
   await server.start();
-});
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+  return server;
+}
 
 /** Play one session the way the recorder did: one command, one (possibly multi-line) reply. */
 async function replay(port: number, commands: string[]): Promise<[string | null, string[]][]> {
@@ -101,9 +107,17 @@ async function replay(port: number, commands: string[]): Promise<[string | null,
 }
 
 describe('SMTP transcripts recorded from Postfix 3.7.11', () => {
-  fx.sessions.forEach((s, i) => {
-    it(`session ${i + 1}: ${s.commands.slice(0, 3).join(' / ')} …`, async () => {
-      expect(await replay(server.ports[0]!, s.commands)).toEqual(s.transcript);
+  fx.groups.forEach((g, gi) => {
+    describe(g.extra_main_cf ? `with ${g.extra_main_cf.trim().split('\n').slice(0, 4).join(', ')}, TLS` : 'default settings', () => {
+      let server: Server;
+      beforeAll(async () => {
+        server = await startServer(g.extra_main_cf);
+      });
+      g.sessions.forEach((s, i) => {
+        it(`group ${gi + 1} session ${i + 1}: ${s.commands.slice(0, 3).join(' / ')} …`, async () => {
+          expect(await replay(server.ports[0]!, s.commands)).toEqual(s.transcript);
+        });
+      });
     });
   });
 });

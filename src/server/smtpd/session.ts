@@ -486,6 +486,7 @@ export class SmtpSession {
     let bodyType: SessionState['bodyType'];
     let ret: SessionState['dsnRet'];
     let envid: string | undefined;
+    let authSeen = false;
     for (const tok of argv.slice(3)) {
       const arg = tok.text;
       const up = arg.toUpperCase();
@@ -505,6 +506,13 @@ export class SmtpSession {
         }
       } else if (up === 'SMTPUTF8' && s.smtputf8Enable && !s.discardEhlo.has('SMTPUTF8')) {
         // handled above
+      } else if (up.startsWith('AUTH=')) {
+        // RFC 4954 AUTH= is accepted and ignored (Postfix with SASL support compiled in).
+        if (authSeen) {
+          await this.reply('503 5.5.4 Error: multiple AUTH= options');
+          return 'error';
+        }
+        authSeen = arg.slice(5) !== '<>';
       } else if (up.startsWith('RET=')) {
         if (s.discardEhlo.has('DSN')) {
           await this.reply('501 5.7.1 DSN support is disabled');
