@@ -43,23 +43,24 @@ export interface CommandOptions {
 
 /** Map a finished command to a delivery outcome. */
 export function commandOutcome(command: string, code: number | null, signal: string | null, output: string, timedOut: boolean): LocalResult {
-  const out = output.replace(/\s+/g, ' ').trim().slice(0, 500);
-  if (timedOut) return { status: 'bounced', dsn: '5.3.0', text: `Command time limit exceeded: "${command}"` + (out ? `. Command output: ${out}` : '') };
-  if (signal) return { status: 'bounced', dsn: '5.3.0', text: `Command died with signal ${signalNumber(signal)}: "${command}"` + (out ? `. Command output: ${out}` : '') };
+  // Postfix keeps the output as one line: newlines become spaces (a trailing one included).
+  const out = output.replace(/\r?\n/g, ' ').slice(0, 2000);
+  const withOutput = (text: string) => (out.trim() ? `${text}. Command output: ${out}` : text);
+  if (timedOut) return { status: 'bounced', dsn: '5.3.0', text: withOutput(`Command time limit exceeded: "${command}"`) };
+  // A command killed by a signal may succeed next time: defer.
+  if (signal) return { status: 'deferred', dsn: '4.3.0', text: withOutput(`Command died with signal ${signalNumber(signal)}: "${command}"`) };
   if (code === 0) return { status: 'sent', dsn: '2.0.0', text: `delivered to command: ${command}` };
   const se = code !== null ? SYS_EXITS[code] : undefined;
   if (se) {
-    // A leading enhanced status code in the output overrides the table's (same class only).
-    const m = /^([245])\.(\d{1,3})\.(\d{1,3})\s*/.exec(out);
-    let dsn = se.dsn;
-    let text = out || se.text;
+    // Output that starts with an enhanced status code of the same class is the reason itself.
+    const m = /^([245])\.(\d{1,3})\.(\d{1,3}) +/.exec(out);
     if (m && m[1] === se.dsn[0]) {
-      dsn = `${m[1]}.${m[2]}.${m[3]}`;
-      text = out.slice(m[0].length) || se.text;
+      const dsn = `${m[1]}.${m[2]}.${m[3]}`;
+      return { status: dsn.startsWith('4') ? 'deferred' : 'bounced', dsn, text: out.slice(m[0].length) };
     }
-    return { status: dsn.startsWith('4') ? 'deferred' : 'bounced', dsn, text };
+    return { status: se.dsn.startsWith('4') ? 'deferred' : 'bounced', dsn: se.dsn, text: withOutput(se.text) };
   }
-  return { status: 'bounced', dsn: '5.3.0', text: `Command died with status ${code}: "${command}"` + (out ? `. Command output: ${out}` : '') };
+  return { status: 'bounced', dsn: '5.3.0', text: withOutput(`Command died with status ${code}: "${command}"`) };
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };

@@ -66,7 +66,9 @@ interface RecipientState {
   expanded: Set<string>;
   /** Outcome of every final delivery, with the address delivered (logged as `to=<…>`). */
   results: (LocalResult & { address: string })[];
-  forwards: { address: string; sender: string }[];
+  forwards: { address: string; sender: string; ownerReset: boolean }[];
+  /** Inside an owner- alias expansion (copies are forwarded with that sender, ORCPT cleared). */
+  owned?: boolean;
   /** Extra Delivered-To (for forwarded copies). */
   owner?: string;
 }
@@ -249,10 +251,15 @@ export class LocalAgent implements DeliveryAgent {
         const next = new Set(chain).add(name);
         const owner = await this.aliases(`owner-${name}`).catch(() => undefined);
         const saved = st.sender;
-        if (owner && this.config.get('owner_request_special') !== 'no') st.sender = `owner-${name}@${this.origin()}`;
+        const savedOwned = st.owned;
+        if (owner && this.config.get('owner_request_special') !== 'no') {
+          st.sender = `owner-${name}@${this.origin()}`;
+          st.owned = true;
+        }
         const privs = hit.owner && hit.owner.uid !== 0 ? hit.owner : this.defaultPrivs();
         await this.elements(st, splitAliasValue(hit.value), 'alias', privs, depth, next, address);
         st.sender = saved;
+        st.owned = savedOwned;
         return;
       }
     }
@@ -341,8 +348,10 @@ export class LocalAgent implements DeliveryAgent {
         await this.mailbox(st, name, '', el.includes('@') ? el.slice(1) : `${name}${at < 0 ? '' : current.slice(at)}`);
       } else {
         const canon = rewriteAddress(rewriteParamsFromConfig(this.config), 'local', el);
-        if (await this.isLocal(canon)) await this.recipient(st, canon, depth + 1, chain);
-        else if (!st.forwards.some((f) => f.address === canon && f.sender === st.sender)) st.forwards.push({ address: canon, sender: st.sender });
+        // Results of :include: files and of owner- aliases are never delivered with this
+        // recipient's rights: they are forwarded as new mail (as Postfix does).
+        if (ctx !== 'include' && !st.owned && (await this.isLocal(canon))) await this.recipient(st, canon, depth + 1, chain);
+        else if (!st.forwards.some((f) => f.address === canon && f.sender === st.sender)) st.forwards.push({ address: canon, sender: st.sender, ownerReset: st.owned === true });
       }
     }
   }
@@ -401,6 +410,10 @@ export class LocalAgent implements DeliveryAgent {
 
   private async file(st: RecipientState, path: string, privs: Owner): Promise<LocalResult> {
     const env = this.envelope(st, 'file');
+    // Postfix writes files with the rights of the alias/.forward owner; we run as root, so
+    // check those rights first to fail the same way.
+    const denied = await permissionProblem(path.endsWith('/') ? path.slice(0, -1) : path, privs);
+    if (denied) return { status: 'bounced', dsn: '5.2.0', text: `cannot append message to file ${path}: ${denied}: Permission denied` };
     if (path.endsWith('/')) return deliverMaildir(path, env, st.req.content, { owner: privs, myhostname: this.config.get('myhostname'), now: this.now() });
     const r = await appendMbox(path, env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner: privs, now: this.now() });
     return r.status === 'sent' ? { ...r, text: `delivered to file: ${path}` } : r;
@@ -445,7 +458,7 @@ export class LocalAgent implements DeliveryAgent {
       const target = expandMacros(luser, (n) => ({ user, recipient: address, local: at < 0 ? address : address.slice(0, at), domain: at < 0 ? '' : address.slice(at + 1), extension: '' } as Record<string, string>)[n]).value;
       const canon = rewriteAddress(rewriteParamsFromConfig(this.config), 'local', target);
       if (canon.toLowerCase() !== address.toLowerCase()) {
-        if (!st.forwards.some((f) => f.address === canon)) st.forwards.push({ address: canon, sender: st.sender });
+        if (!st.forwards.some((f) => f.address === canon)) st.forwards.push({ address: canon, sender: st.sender, ownerReset: st.owned === true });
         return { status: 'sent', dsn: '2.0.0', text: 'forwarded' };
       }
     }
@@ -455,19 +468,45 @@ export class LocalAgent implements DeliveryAgent {
     return { status: 'bounced', dsn: '5.1.1', text: `unknown user: "${user}"` };
   }
 
-  /** Send the addresses collected from aliases/.forward as one new message (per sender). */
+  /**
+   * Send the addresses collected from aliases/.forward as one new message (per sender), logged
+   * once for the recipient being expanded. Copies made under an owner- alias start afresh: their
+   * original recipient is the new address and DSN attributes are cleared.
+   */
   private async forward(st: RecipientState, sender: string): Promise<(LocalResult & { address: string })[]> {
     const head = this.prepend('forward') ? `Delivered-To: ${ext(st.top.address)}\n` : '';
     const list = st.forwards.filter((f) => f.sender === sender);
+    const attributes = { ...st.req.attributes };
+    if (list.some((f) => f.ownerReset)) {
+      delete attributes.dsnEnvid;
+      delete attributes.dsnRet;
+    }
     const id = await this.deps.forward.enqueue({
       sender,
-      recipients: list.map((f) => ({ address: f.address, original: st.top.original || st.top.address })),
+      recipients: list.map((f) => {
+        const r: { address: string; original: string; notify?: string[] } = { address: f.address, original: f.ownerReset ? f.address : (st.top.original || st.top.address) };
+        if (!f.ownerReset && st.top.notify) r.notify = st.top.notify;
+        return r;
+      }),
       content: Buffer.concat([Buffer.from(head), st.req.content]),
       arrivedAt: this.now(),
-      attributes: { ...st.req.attributes },
+      attributes,
     });
-    return list.map((f) => ({ status: 'sent', dsn: '2.0.0', text: `forwarded as ${id}`, address: f.address }));
+    return [{ status: 'sent', dsn: '2.0.0', text: `forwarded as ${id}`, address: st.top.address }];
   }
+}
+
+/** Could uid/gid write `path` (or create it)? Returns Postfix's failing step, or undefined. */
+async function permissionProblem(path: string, who: Owner): Promise<string | undefined> {
+  if (who.uid === 0) return undefined;
+  const may = (st: { uid: number; gid: number; mode: number }, bits: number): boolean => {
+    const m = st.uid === who.uid ? (st.mode >> 6) & 7 : st.gid === who.gid ? (st.mode >> 3) & 7 : st.mode & 7;
+    return (m & bits) === bits;
+  };
+  const st = await fsp.stat(path).catch(() => undefined);
+  if (st) return may(st, 2) ? undefined : 'cannot open file';
+  const dir = await fsp.stat(path.slice(0, Math.max(1, path.lastIndexOf('/')))).catch(() => undefined);
+  return dir && may(dir, 3) ? undefined : 'cannot create file exclusively';
 }
 
 /** External (RFC 5322 quoted) form of an internal address; the null address stays empty. */

@@ -160,7 +160,7 @@ describe('local(8) aliases, .forward, commands, files', () => {
     expect(st!.expansions!.map((e) => [e.address, e.status, e.text])).toEqual([
       ['tom@test.com', 'sent', 'delivered to mailbox'],
       ['white@test.com', 'sent', 'delivered to mailbox'],
-      ['ann@remote.example', 'sent', 'forwarded as F0RWARD1'],
+      ['staff@test.com', 'sent', 'forwarded as F0RWARD1'],
     ]);
     const [direct] = await agent().deliver(req([['tom@test.com']]));
     expect(direct!.expansions).toBeUndefined();
@@ -193,9 +193,11 @@ describe('local(8) aliases, .forward, commands, files', () => {
     expect(forwarded[0]!.content.toString().startsWith('Delivered-To: list@test.com\nFrom: bob@remote.example\n')).toBe(true);
   });
 
-  it('owner-NAME becomes the sender of the expanded copies', async () => {
-    await agent({}, { list: 'ann@remote.example', 'owner-list': 'tom' }).deliver(req([['list@test.com']]));
+  it('owner-NAME becomes the sender of the expanded copies, which are forwarded afresh', async () => {
+    const [st] = await agent({}, { list: 'ann@remote.example, white', 'owner-list': 'tom' }).deliver(req([['list@test.com']]));
+    expect(st!.text).toBe('forwarded as F0RWARD1');
     expect(forwarded[0]!.sender).toBe('owner-list@test.com');
+    expect(forwarded[0]!.recipients).toEqual([{ address: 'ann@remote.example', original: 'ann@remote.example' }, { address: 'white@test.com', original: 'white@test.com' }]);
   });
 
   it('maps command exit codes through sysexits (69 → 5.3.0 service unavailable, 67 → 5.1.1, 75 → defer)', async () => {
@@ -227,6 +229,18 @@ describe('local(8) aliases, .forward, commands, files', () => {
     expect(readFileSync(join(out, 'uid'), 'utf8').trim()).toBe('4001');
   });
 
+  it('reports command output as Postfix does', async () => {
+    const a = agent({}, { out1: '"|echo some output here; exit 1"', out75: '"|echo 4.2.1 try later please; exit 75"', out67: '"|echo custom text; exit 67"', sig: '"|kill -9 $$"' });
+    const st = await a.deliver(req([['out1@test.com'], ['out75@test.com'], ['out67@test.com'], ['sig@test.com']]));
+    // Texts recorded from Postfix 3.7.11 (note the trailing space left by the output's newline).
+    expect(st.map((s) => [s.status, s.dsn, s.text])).toEqual([
+      ['bounced', '5.3.0', 'Command died with status 1: "echo some output here; exit 1". Command output: some output here '],
+      ['deferred', '4.2.1', 'try later please '],
+      ['bounced', '5.1.1', 'user unknown. Command output: custom text '],
+      ['deferred', '4.3.0', 'Command died with signal 9: "kill -9 $$"'],
+    ]);
+  });
+
   it('kills commands after command_time_limit', async () => {
     const [st] = await agent({ command_time_limit: '1s' }, { slow: '"|sleep 30"' }).deliver(req([['slow@test.com']]));
     expect(st).toMatchObject({ status: 'bounced', dsn: '5.3.0', text: 'Command time limit exceeded: "sleep 30"' });
@@ -240,7 +254,17 @@ describe('local(8) aliases, .forward, commands, files', () => {
     expect(st[0]).toMatchObject({ status: 'sent', text: `delivered to file: ${file}` });
     expect(readFileSync(file, 'utf8')).toContain('Delivered-To: arch@test.com\n');
     expect(st[1]).toMatchObject({ status: 'bounced', dsn: '5.7.1', text: 'mail to file is restricted' });
-    expect(readFileSync(join(spool, 'white'), 'utf8')).toContain('Delivered-To: inc@test.com\n');
+    // Addresses from :include: files are forwarded, never delivered with the recipient's rights.
+    expect(existsSync(join(spool, 'white'))).toBe(false);
+    expect(forwarded[0]!.recipients).toEqual([{ address: 'white@test.com', original: 'inc@test.com' }]);
+  });
+
+  it('writes files with the alias owner\'s rights (fails like Postfix when they are missing)', async () => {
+    const locked = join(dir, 'locked');
+    mkdirSync(locked);
+    chmodSync(locked, 0o755); // root's, not writable by uid 4001
+    const st = await agent({}, { f: join(locked, 'file') }).deliver(req([['f@test.com']]));
+    expect(st[0]).toMatchObject({ status: 'bounced', dsn: '5.2.0', text: `cannot append message to file ${join(locked, 'file')}: cannot create file exclusively: Permission denied` });
   });
 
   it('follows ~/.forward; a user in their own .forward also gets a mailbox copy', async () => {
