@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mailAddrCrunch, mailAddrCrunchAsync, type AddressForm } from '../../src/address/crunch.js';
 import { quote822Local } from '../../src/address/quote.js';
-import { internalizeAddress, scanAddress } from '../../src/address/tokenize.js';
+import { internalizeAddress, internalizeScanned, scanAddress, scanTokens, type Token } from '../../src/address/tokenize.js';
 import { loadSharedVectors, loadVectors } from './fixtures.js';
 
 interface CrunchCase {
@@ -76,6 +76,30 @@ describe('table values crunched as recorded from Postfix 3.7 cleanup (canonical_
       const internal = mailAddrCrunch(c.value, { canonicalize });
       expect(internal[0]).toBe(c.envelope);
       expect(mailAddrCrunch(c.value, { canonicalize, outForm: 'external' })[0]).toBe(c.header);
+    });
+  }
+});
+
+describe('150 random table values crunched as recorded from Postfix 3.7 cleanup (canonical_maps)', () => {
+  const rec = loadVectors<{ cases: Array<{ value: string; envelope: string | null }> }>('crunch-random-postfix.json');
+  /** trivial-rewrite "canonicalize" (local context, no bang/percent, myorigin example.com) on the scanned tokens. */
+  const canonicalize = (ext: string): string => {
+    let t = scanTokens(ext);
+    const isOp = (x: Token | undefined, c: string) => x !== undefined && x.type === 'op' && x.text === c;
+    if (t.length === 0 || (t.length === 1 && t[0]!.type === 'qstring' && t[0]!.text === '')) return ext;
+    if (t.length === 1 && isOp(t[0], '@')) return '""';
+    const colon = t.findIndex((x) => isOp(x, ':'));
+    if (isOp(t[0], '@') && colon >= 0 && colon < t.length - 1) t = t.slice(colon + 1);
+    if (!t.some((x) => isOp(x, '@'))) t = [...t, ...scanTokens('@example.com')];
+    const n = t.length;
+    if (n >= 2 && isOp(t[n - 1], '.') && !isOp(t[n - 2], '.') && !isOp(t[n - 2], '@')) t = t.slice(0, -1);
+    return quote822Local(internalizeScanned(t));
+  };
+  for (const c of rec.cases) {
+    it(JSON.stringify(c.value), () => {
+      const got = mailAddrCrunch(c.value, { canonicalize });
+      if (c.envelope === null) expect(got).toEqual([]);
+      else expect(got[0]).toBe(c.envelope);
     });
   }
 });
