@@ -16,7 +16,6 @@
  * `…/main.cf: undefined parameter: NAME` and `…/main.cf: unused parameter: name=value`.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command, CliIO } from './io.js';
 import { ReaddressError, formatWarning, type Warning } from '../errors.js';
 import {
@@ -196,7 +195,7 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
       for (const m of LOCK_METHODS) io.stdout(`${m}\n`);
       return 0;
     }
-    if (f.edit !== undefined) return editCommand(join(configDir, 'main.cf'), f, warn);
+    if (f.edit !== undefined) return editCommand(`${configDir}/main.cf`, f, warn);
     if (f.master && f.hideNames) fatal('with option -M, do not specify -h');
     // -o name=value: as if set in main.cf, for this run only.
     const overrides: Record<string, string> = {};
@@ -238,7 +237,7 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
       for (const t of listTableTypes()) io.stdout(`${t}\n`);
       return 0;
     }
-    if (!existsSync(join(configDir, 'master.cf'))) warn(`open ${join(configDir, 'master.cf')}: No such file or directory`);
+    if (!existsSync(config.masterCfPath)) warn(`open ${config.masterCfPath}: No such file or directory`);
     if (f.master || f.fields || f.masterParams) {
       if (f.master) printMaster(config, f, io);
       else if (f.fields) printFields(config, f, io);

@@ -8,7 +8,6 @@
  * `inet_protocols`), `process_id`, `process_name` are derived at load time.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigError, type Warning } from '../errors.js';
 import type { Config } from './types.js';
 import { parseMainCf, type MainCfEntry } from './main-cf.js';
@@ -402,8 +401,9 @@ function byteOrder(a: string, b: string): number {
  */
 export function loadConfig(opts: LoadConfigOptions = {}): PostfixConfig {
   const dir = opts.configDir;
-  const mainCfPath = dir !== undefined ? join(dir, 'main.cf') : 'main.cf';
-  const masterCfPath = dir !== undefined ? join(dir, 'master.cf') : 'master.cf';
+  // Postfix builds the paths as "${config_directory}/main.cf", without normalizing.
+  const mainCfPath = dir !== undefined ? `${dir}/main.cf` : 'main.cf';
+  const masterCfPath = dir !== undefined ? `${dir}/master.cf` : 'master.cf';
   let mainText = opts.mainCfText;
   if (mainText === undefined && dir !== undefined && !opts.defaultsOnly) {
     try {
