@@ -438,7 +438,42 @@ describe.skipIf(!server)('mysql table on a live server', () => {
   });
 
   // The socket is known for private instances; for a shared server try the distribution default.
-  const socket = s?.socket ?? ['/run/mysqld/mysqld.sock', '/var/run/mysqld/mysqld.sock'].find((p) => existsSync(p));
+  const socket = s?.socket ?? (s?.origin === 'local' ? ['/run/mysqld/mysqld.sock', '/var/run/mysqld/mysqld.sock'].find((p) => existsSync(p)) : undefined);
+  it.skipIf(!socket)('tries UNIX-socket hosts before TCP hosts, whatever their order in hosts', async () => {
+    const dead = await closedPort();
+    const warnings: Warning[] = [];
+    // random () => 0 would pick the first candidate; the socket host still goes first.
+    const t = await open(
+      writeCf('unix-first', substitute(`hosts = inet:127.0.0.1:${dead} unix:${socket}\nuser = @USER@\npassword = @PASSWORD@\ndbname = @DBNAME@\noption_group =\nquery = SELECT forward_addr FROM mytable WHERE alias='%s'\n`)),
+      { random: () => 0, warn: (w) => warnings.push(w) },
+    );
+    expect(await t.lookup('carol')).toBe('carol@example.com');
+    expect(warnings).toEqual([]);
+    expect(t.hostStatus().map((h) => h.state)).toEqual(['untried', 'active']);
+  });
+
+  it('picks among equal candidates with the random source (Postfix randomizes the host order)', async () => {
+    const a = new Proxy({ host: s.host, port: s.port });
+    const b = new Proxy({ host: s.host, port: s.port });
+    await a.start();
+    await b.start();
+    try {
+      const cf = writeCf('random-pick', substitute(`hosts = 127.0.0.1:${a.port} 127.0.0.1:${b.port}\nuser = @USER@\npassword = @PASSWORD@\ndbname = @DBNAME@\nquery = SELECT forward_addr FROM mytable WHERE alias='%s'\n`));
+      const first = await open(cf, { random: () => 0 });
+      const last = await open(cf, { random: () => 0.999 });
+      expect(await first.lookup('carol')).toBe('carol@example.com');
+      expect(await last.lookup('carol')).toBe('carol@example.com');
+      expect(first.hostStatus().map((h) => h.state)).toEqual(['active', 'untried']);
+      expect(last.hostStatus().map((h) => h.state)).toEqual(['untried', 'active']);
+      // Once a host is active it keeps being used (no new connection to the other one).
+      for (let i = 0; i < 5; i++) await first.lookup('carol');
+      expect(first.hostStatus().map((h) => h.connections)).toEqual([1, 0]);
+    } finally {
+      await a.cut();
+      await b.cut();
+    }
+  });
+
   it.skipIf(!socket)('connects over a UNIX socket for unix:/path and localhost hosts', async () => {
     const cf = (hosts: string) => `hosts = ${hosts}\nuser = @USER@\npassword = @PASSWORD@\ndbname = @DBNAME@\nquery = SELECT forward_addr FROM mytable WHERE alias='%s'\n`;
     const t = await open(writeCf('unix', substitute(cf(`unix:${socket}`))));
