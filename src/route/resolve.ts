@@ -161,7 +161,8 @@ function prepare(p: ResolveParams): Prepared {
     const canon = (list: readonly string[]): Set<string> => {
       const s = new Set<string>();
       for (const a of list) {
-        const b = parseIp(a.startsWith('[') && a.endsWith(']') ? a.slice(1, -1) : a);
+        const bare = a.startsWith('[') && a.endsWith(']') ? a.slice(1, -1) : a;
+        const b = parseIp(bare.replace(/%.*$/, '')); // drop an IPv6 scope id (fe80::1%eth0)
         if (b) s.add(formatIp(b));
       }
       return s;
@@ -273,8 +274,8 @@ function simpleRecipient(s: string): string | undefined {
  * one `@`, and the routing operators `!` / `%` in the local part. It follows the loop's steps on
  * the string (strip a local domain, rewrite a local part with routing operators, append
  * `@$myhostname`), recursing on rewritten text whose tokens are the same as a fresh scan of it.
- * Sets {@link stripRemote}; returns undefined (nothing looked up twice matters: lookups are
- * pure) when the token loop is needed.
+ * Sets {@link stripRemote}; returns undefined when the token loop is needed (it then starts
+ * over; table lookups are pure, so asking again is harmless).
  */
 function fastStrip(p: ResolveParams, addr: string, ctx: LookupContext | undefined, depth: number): string | undefined {
   const simple = simpleRecipient(addr);
@@ -685,7 +686,7 @@ async function interfaceList(value: string, param: string, protocols: string, o:
     if (item === '') continue;
     const lower = item.toLowerCase();
     if (lower === 'all') {
-      out.push(...(o.interfaceAddresses ?? systemInterfaces)().filter(keep));
+      out.push(...(o.interfaceAddresses ?? systemInterfaces)().map((a) => a.replace(/%.*$/, '')).filter(keep));
     } else if (lower === 'loopback-only') {
       out.push(...['127.0.0.1', '::1'].filter(keep));
     } else {

@@ -243,6 +243,20 @@ describe('resolveParamsFromConfig', () => {
     expect(resolveAddress(c36, 'u@x.localhost').addressClass).toBe('default');
   });
 
+  it('inet_interfaces = all takes the interface addresses (IPv6 scope ids dropped), filtered by inet_protocols', async () => {
+    const ifs = (): string[] => ['127.0.0.1', '192.0.2.2', 'fe80::1%eth0', '::1'];
+    const all = await resolveParamsFromConfig(loadConfig({ mainCfText: 'myhostname = h.example\ninet_interfaces = all\n' }), { interfaceAddresses: ifs });
+    expect(all.inetInterfaces).toEqual(['127.0.0.1', '192.0.2.2', 'fe80::1', '::1']);
+    expect(['u@[192.0.2.2]', 'u@[IPv6:fe80::1]', 'u@[192.0.2.3]'].map((a) => resolveAddress(all, a).addressClass)).toEqual(['local', 'local', 'default']);
+    const v4 = await resolveParamsFromConfig(loadConfig({ mainCfText: 'myhostname = h.example\ninet_interfaces = all\ninet_protocols = ipv4\n' }), { interfaceAddresses: ifs });
+    expect(v4.inetInterfaces).toEqual(['127.0.0.1', '192.0.2.2']);
+    const named = await resolveParamsFromConfig(loadConfig({ mainCfText: 'myhostname = h.example\ninet_interfaces = mx.internal\nproxy_interfaces = 203.0.113.9\n' }), {
+      lookupHost: async (n) => (n === 'mx.internal' ? ['10.1.1.1'] : []),
+    });
+    expect(resolveAddress(named, 'u@[10.1.1.1]').addressClass).toBe('local');
+    expect(resolveAddress(named, 'u@[203.0.113.9]').addressClass).toBe('local');
+  });
+
   it('opens tables named in domain lists (virtual_alias_domains defaults to $virtual_alias_maps)', async () => {
     const p = await resolveParamsFromConfig(loadConfig({
       mainCfText: 'myhostname = mx.example.org\ninet_interfaces = 127.0.0.1\nvirtual_alias_maps = inline:{ test.net=anything, tom@test.net=tom }\n',
