@@ -41,7 +41,7 @@ export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (se
       }
       case 'smtp':
       case 'relay':
-        return new SmtpAgent(config, deps.smtpResolver ? { resolver: deps.smtpResolver } : {});
+        return new SmtpAgent(config, { ...(deps.smtpResolver ? { resolver: deps.smtpResolver } : {}), log: (t) => deps.log?.info(service, t) });
       case 'error':
         return new ErrorAgent('error');
       case 'retry':

@@ -161,6 +161,8 @@ export interface SmtpAgentOptions {
   resolver?: SmtpResolver;
   /** Port when the nexthop gives none (default 25). */
   defaultPort?: number;
+  /** Log a line under this service's name (connection failures). */
+  log?: (text: string) => void;
 }
 
 /** The SMTP client delivery agent (services `smtp` and `relay`). */
@@ -273,6 +275,8 @@ export class SmtpAgent implements DeliveryAgent {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ECONNREFUSED' ? 'Connection refused' : code === 'ETIMEDOUT' ? 'Connection timed out' : code === 'EHOSTUNREACH' ? 'No route to host' : (e as Error).message;
+      // Postfix logs every failed connection attempt on its own line.
+      this.opts.log?.(`connect to ${relay}: ${why}`);
       return { kind: 'next', statuses: req.recipients.map(() => ({ status: 'deferred', dsn: '4.4.1', text: `connect to ${relay}: ${why}`, relay: 'none' })) };
     }
     const reader = new ReplyReader(sock);

@@ -120,8 +120,10 @@ describe('SmtpAgent', () => {
   });
 
   it('defers with Postfix text when nobody answers', async () => {
-    const agent = new SmtpAgent(testConfig(), { resolver: noDns });
+    const logged: string[] = [];
+    const agent = new SmtpAgent(testConfig(), { resolver: noDns, log: (t) => logged.push(t) });
     const st = await agent.deliver(req('[127.0.0.1]:15099', ['a@x.example']));
+    expect(logged).toEqual(['connect to 127.0.0.1[127.0.0.1]:15099: Connection refused']);
     expect(st[0]).toEqual({ status: 'deferred', dsn: '4.4.1', text: 'connect to 127.0.0.1[127.0.0.1]:15099: Connection refused', relay: 'none' });
   });
 

@@ -247,4 +247,41 @@ describe('QueueManager', () => {
     expect(dsn).toContain('Final-Recipient: rfc822; gone@test.com\nOriginal-Recipient: rfc822;staff@test.com\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: x-unix; unknown user: "gone"\n');
     expect(dsn).not.toContain('Final-Recipient: rfc822; tom@test.com');
   });
+
+  it('sends one delay warning after delay_warning_time, then keeps retrying', async () => {
+    const smtp = new FakeAgent((r) => (r.endsWith('down.example') ? 'deferred' : 'sent'));
+    const { queue, log, mgr } = await setup({ delay_warning_time: '1h' }, { smtp });
+    const id = await queue.enqueue({ ...msg(['x@down.example']), arrivedAt: new Date(Date.now() - 2 * 3600_000) });
+    await mgr.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await mgr.idle();
+    expect(log.lines.filter((l) => l.includes('sender delay notification'))).toHaveLength(1);
+    const warn = smtp.requests.find((r) => r.sender === '')!;
+    expect(warn.recipients[0]!.address).toBe('bob@remote.example');
+    expect(warn.content.toString()).toContain('Subject: Delayed Mail (still being retried)\n');
+    expect(warn.content.toString()).toContain('Your message could not be delivered for more than 1 hour(s).\n');
+    expect((await queue.read('deferred', id, false)).warnTime).toBeGreaterThan(0);
+    mgr.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    await mgr.idle();
+    expect(log.lines.filter((l) => l.includes('sender delay notification'))).toHaveLength(1);
+  });
+
+  it('notify_classes: bounce sends a postmaster copy, 2bounce reports double bounces', async () => {
+    const local = new FakeAgent((r) => (r.startsWith('postmaster') ? 'sent' : 'bounced'));
+    const smtp = new FakeAgent(() => 'bounced');
+    const { queue, log, mgr } = await setup({ notify_classes: 'bounce, 2bounce', myorigin: 'test.com' }, { local, smtp });
+    const id = await queue.enqueue(msg(['nobody@test.com']));
+    await mgr.start();
+    await new Promise((r) => setTimeout(r, 200));
+    await mgr.idle();
+    expect(log.lines.some((l) => l.startsWith(`bounce: ${id}: sender non-delivery notification: `))).toBe(true);
+    expect(log.lines.some((l) => l.startsWith(`bounce: ${id}: postmaster non-delivery notification: `))).toBe(true);
+    const copy = local.requests.find((r) => r.recipients[0]!.address === 'postmaster@test.com' && r.sender === 'double-bounce@test.com')!;
+    expect(copy.content.toString()).toContain('Subject: Postmaster Copy: Undelivered Mail\n');
+    expect(copy.content.toString()).toContain('Content-Type: text/rfc822-headers\n');
+    // The sender's notice bounced too (smtp refuses everything): a double bounce for the postmaster.
+    const dbl = log.lines.filter((l) => l.includes('postmaster non-delivery notification')).length;
+    expect(dbl).toBe(2);
+  });
 });
