@@ -3,6 +3,7 @@
  * and is loaded only when asked for, so `readdress postmap` does not pay for the server.
  */
 import { processIO, type CliIO, type Command } from './io.js';
+import '../maps/mysql-register.js'; // mysql: tables for every command (mysql2 loads on first use)
 
 interface Entry { summary: string; load: () => Promise<Command> }
 
