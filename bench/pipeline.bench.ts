@@ -80,44 +80,66 @@ export async function run(): Promise<void> {
     else rcpts.push(`someone${j}@domain${j % 1000}.example`);
   }
 
-  const baseline = best(5, N, () => {
+  if (process.env.PIPELINE_PROFILE) {
+    for (let r = 0; r < 10; r++) for (const a of rcpts) rw.rewriteRecipientSync(a);
+    return;
+  }
+  const base = (): number => {
     let n = 0;
     for (const a of rcpts) if (virtual.get(a.toLowerCase()) !== undefined) n++;
     return n;
-  });
-  const full = best(5, N, () => {
+  };
+  // The machine is shared: measure each figure interleaved with the baseline, round by round,
+  // and report the best rate and the median ratio to the baseline of the same round.
+  const pair = (rounds: number, fn: () => number): { rate: number; base: number; ratio: number } => {
+    const ratios: number[] = [];
+    let rate = 0;
+    let baseRate = 0;
+    for (let r = 0; r < rounds; r++) {
+      const b0 = best(1, N, base);
+      const x = best(1, N, fn);
+      ratios.push(x / b0);
+      rate = Math.max(rate, x);
+      baseRate = Math.max(baseRate, b0);
+    }
+    ratios.sort((p, q) => p - q);
+    return { rate, base: baseRate, ratio: ratios[rounds >> 1]! };
+  };
+  const full = pair(7, () => {
     let n = 0;
     for (const a of rcpts) n += rw.rewriteRecipientSync(a).recipients.length;
     return n;
   });
-  const cleanup = best(5, N, () => {
+  const cleanup = pair(7, () => {
     let n = 0;
     for (const a of rcpts) n += rw.rewriteRecipientCleanupSync(a).addrs.length;
     return n;
   });
-  const senders = best(5, N, () => {
+  const senders = pair(7, () => {
     let n = 0;
     for (const a of rcpts) n += rw.rewriteSenderSync(a).address.length;
     return n;
   });
-  const traced = best(3, N, () => {
+  const traced = pair(3, () => {
     let n = 0;
     for (const a of rcpts) n += rw.rewriteRecipientSync(a, { trace: true }).trace!.length;
     return n;
   });
-  const asyncRate = best(3, N, () => 0) && (await (async () => {
+  let asyncRate = 0;
+  for (let r = 0; r < 3; r++) {
     const t0 = process.hrtime.bigint();
     let n = 0;
     for (const a of rcpts) n += (await rw.rewriteRecipient(a)).recipients.length;
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    return n > 0 ? N / s : 0;
-  })());
+    if (n > 0) asyncRate = Math.max(asyncRate, N / s);
+  }
+  const baseline = Math.max(full.base, cleanup.base, senders.base);
 
   console.log(`${ENTRIES} entries per map, ${N} recipients (mix: virtual/canonical hits, extensions, masquerade, misses)`);
   console.log(`baseline Map.get(lower(addr))          ${fmt(baseline)}`);
-  console.log(`recipient: full pipeline + resolve     ${fmt(full)}  (${(full / baseline).toFixed(3)}x baseline)`);
-  console.log(`recipient: cleanup only (no resolve)   ${fmt(cleanup)}  (${(cleanup / baseline).toFixed(3)}x baseline)`);
-  console.log(`sender: rewrite+canonical+masquerade   ${fmt(senders)}  (${(senders / baseline).toFixed(3)}x baseline)`);
-  console.log(`recipient: full pipeline, trace on     ${fmt(traced)}  (${(traced / full).toFixed(3)}x untraced)`);
-  console.log(`recipient: async API (sync tables)     ${fmt(asyncRate)}  (${(asyncRate / full).toFixed(3)}x sync)`);
+  console.log(`recipient: full pipeline + resolve     ${fmt(full.rate)}  (median ${full.ratio.toFixed(3)}x baseline)`);
+  console.log(`recipient: cleanup only (no resolve)   ${fmt(cleanup.rate)}  (median ${cleanup.ratio.toFixed(3)}x baseline)`);
+  console.log(`sender: rewrite+canonical+masquerade   ${fmt(senders.rate)}  (median ${senders.ratio.toFixed(3)}x baseline)`);
+  console.log(`recipient: full pipeline, trace on     ${fmt(traced.rate)}  (${(traced.rate / full.rate).toFixed(3)}x untraced)`);
+  console.log(`recipient: async API (sync tables)     ${fmt(asyncRate)}  (${(asyncRate / full.rate).toFixed(3)}x sync)`);
 }

@@ -93,7 +93,10 @@ export interface FindHit {
  * Tables without `entries()` (files, SQL, pattern tables) are never indexed.
  */
 interface KeyIndex {
+  /** Domains of keys with a local part (`user@domain`). */
   domains: Set<string>;
+  /** Domains of `@domain` keys. */
+  atDomains: Set<string>;
   noAt: boolean;
 }
 
@@ -107,13 +110,14 @@ function indexOf(t: Table): KeyIndex | null {
   const m = t as Table & { entries?: () => IterableIterator<[string, string]> };
   if (t.kind === 'fixed' && typeof m.entries === 'function' && t.lookupSync !== undefined) {
     const domains = new Set<string>();
+    const atDomains = new Set<string>();
     let noAt = false;
     for (const [k] of m.entries()) {
       const at = k.lastIndexOf('@');
       if (at < 0) noAt = true;
-      else domains.add(k.slice(at + 1).toLowerCase());
+      else (at === 0 ? atDomains : domains).add(k.slice(at + 1).toLowerCase());
     }
-    x = { domains, noAt };
+    x = { domains, atDomains, noAt };
   }
   indexCache.set(t, x);
   return x;
@@ -142,9 +146,10 @@ class Prober {
   ) {}
   /**
    * Probe one key in every table (fixed tables only for partial keys); true = found.
-   * `inDom`: the key is known to end in `@` + {@link dom}.
+   * `inDom`: the key is known to be `local@` + {@link dom} with a non-empty local part, or
+   * `@` + {@link dom} when `atDom` is set.
    */
-  probe(key: string, partial: boolean, extension: string | undefined, inDom: boolean): boolean {
+  probe(key: string, partial: boolean, extension: string | undefined, inDom: boolean, atDom = false): boolean {
     if (key.length === 0) return false; // Postfix never looks up an empty key
     const tables = this.tables;
     const idx = this.idx;
@@ -155,10 +160,10 @@ class Prober {
         const x = idx[i];
         if (x) {
           if (inDom) {
-            if (!x.domains.has(this.dom)) continue;
+            if (!(atDom ? x.atDomains : x.domains).has(this.dom)) continue;
           } else {
             const at = key.lastIndexOf('@');
-            if (at < 0 ? !x.noAt : !x.domains.has(key.slice(at + 1).toLowerCase())) continue;
+            if (at < 0 ? !x.noAt : !(at === 0 ? x.atDomains : x.domains).has(key.slice(at + 1).toLowerCase())) continue;
           }
         }
       }
@@ -190,11 +195,11 @@ export function emptyResult(t: Table, key: string): MapError {
 }
 
 /** Probe one address key in the configured query form (find_addr). */
-function probeAddr(p: Prober, addr: string, partial: boolean, withDomain: boolean, form: QueryForm, ext: string | undefined): boolean {
-  if (form === 'internal') return p.probe(addr, partial, ext, withDomain);
+function probeAddr(p: Prober, addr: string, partial: boolean, withDomain: boolean, form: QueryForm, ext: string | undefined, inDom = false): boolean {
+  if (form === 'internal') return p.probe(addr, partial, ext, inDom);
   const q = quoteLocal(addr, !withDomain);
-  if (p.probe(q, partial, ext, withDomain)) return true;
-  if (form === 'external-first' && q !== addr) return p.probe(addr, partial, ext, withDomain);
+  if (p.probe(q, partial, ext, inDom)) return true;
+  if (form === 'external-first' && q !== addr) return p.probe(addr, partial, ext, inDom);
   return false;
 }
 
@@ -209,12 +214,14 @@ function walk(p: Prober, addr: string, strategy: number, form: QueryForm, ctx: F
   // Address keys below end in '@' + this domain only when the address has a domain.
   p.dom = at >= 0 ? addr.slice(at + 1).toLowerCase() : '';
   const hasAt = at >= 0;
+  // Keys built from the address end in '@' + dom after a non-empty local part.
+  const inDom = at > 0;
   if (strategy & Find.FULL) {
-    if (probeAddr(p, addr, false, hasAt, form, undefined)) return;
+    if (probeAddr(p, addr, false, true, form, undefined, inDom)) return;
   }
   if (strategy & Find.NOEXT) {
     const s = strip(p, addr, ctx);
-    if (s && probeAddr(p, s[0], true, hasAt, form, s[1])) return;
+    if (s && probeAddr(p, s[0], true, true, form, s[1], inDom)) return;
   }
   if (hasAt && strategy & (Find.LOCALPART_IF_LOCAL | Find.LOCALPART_AT_IF_LOCAL)) {
     // Skip the (possibly costly) locality test when no key could match anyway.
@@ -225,7 +232,7 @@ function walk(p: Prober, addr: string, strategy: number, form: QueryForm, ctx: F
     }
   }
   if (hasAt && strategy & Find.AT_DOMAIN) {
-    if (p.probe(addr.slice(at), true, undefined, true)) return;
+    if (p.probe(addr.slice(at), true, undefined, true, true)) return;
   }
   if (hasAt && strategy & Find.DOMAIN) {
     let name = addr.slice(at + 1);
@@ -303,7 +310,7 @@ export function findKeySync(tables: readonly Table[], key: string, partial: bool
     const x = idx?.[i];
     if (x) {
       const at = key.lastIndexOf('@');
-      if (at < 0 ? !x.noAt : !x.domains.has(key.slice(at + 1).toLowerCase())) continue;
+      if (at < 0 ? !x.noAt : !(at === 0 ? x.atDomains : x.domains).has(key.slice(at + 1).toLowerCase())) continue;
     }
     const v = lk.get(t, key);
     if (trace) trace.push({ stage, table: t.name, key, result: v ?? null });
