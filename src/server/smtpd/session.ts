@@ -118,6 +118,9 @@ interface Stats { total: number; success: number }
 /** Thrown inside a command to end the session without further reply. */
 class Hangup extends Error {}
 
+/** The STARTTLS handshake failed: the session ends as a lost connection. */
+class TlsFailure extends Error {}
+
 export class SmtpSession {
   private input: SmtpInput;
   private stream: Duplex;
@@ -253,7 +256,7 @@ export class SmtpSession {
         } catch {
           /* connection already gone */
         }
-      } else if (e instanceof InputClosedError) {
+      } else if (e instanceof InputClosedError || e instanceof TlsFailure) {
         if (!this.closing) why = 'lost connection';
       } else {
         why = 'lost connection';
@@ -326,55 +329,61 @@ export class SmtpSession {
       return 'error';
     }
     st.where = name;
-    let result: Outcome;
-    switch (name) {
-      case 'HELO':
-        result = await this.helo(argv, false);
-        break;
-      case 'EHLO':
-        result = await this.helo(argv, true);
-        break;
-      case 'MAIL':
-        result = await this.mail(argv);
-        break;
-      case 'RCPT':
-        result = await this.rcpt(argv);
-        break;
-      case 'DATA':
-        result = await this.data(argv);
-        break;
-      case 'BDAT':
-        result = await this.bdatCmd(argv);
-        break;
-      case 'RSET':
-        result = await this.rset(argv);
-        break;
-      case 'NOOP':
-        result = await this.noop(argv);
-        break;
-      case 'VRFY':
-        result = await this.vrfy(argv);
-        break;
-      case 'ETRN':
-        result = await this.etrn(argv);
-        break;
-      case 'STARTTLS':
-        result = await this.starttls(argv);
-        break;
-      case 'QUIT':
-        this.count('QUIT', true);
-        await this.replyNamed('bye');
-        return 'quit';
-      case 'AUTH':
-        // No SASL in the reference server: as Postfix with smtpd_sasl_auth_enable = no.
-        result = 'error';
-        await this.reply('503 5.5.1 Error: authentication not enabled');
-        break;
-      case 'XCLIENT':
-      case 'XFORWARD':
-        result = 'error';
-        await this.reply('550 5.7.0 Error: insufficient authorization');
-        break;
+    let result: Outcome = 'error';
+    try {
+      switch (name) {
+        case 'HELO':
+          result = await this.helo(argv, false);
+          break;
+        case 'EHLO':
+          result = await this.helo(argv, true);
+          break;
+        case 'MAIL':
+          result = await this.mail(argv);
+          break;
+        case 'RCPT':
+          result = await this.rcpt(argv);
+          break;
+        case 'DATA':
+          result = await this.data(argv);
+          break;
+        case 'BDAT':
+          result = await this.bdatCmd(argv);
+          break;
+        case 'RSET':
+          result = await this.rset(argv);
+          break;
+        case 'NOOP':
+          result = await this.noop(argv);
+          break;
+        case 'VRFY':
+          result = await this.vrfy(argv);
+          break;
+        case 'ETRN':
+          result = await this.etrn(argv);
+          break;
+        case 'STARTTLS':
+          result = await this.starttls(argv);
+          break;
+        case 'QUIT':
+          this.count('QUIT', true);
+          await this.replyNamed('bye');
+          return 'quit';
+        case 'AUTH':
+          // No SASL in the reference server: as Postfix with smtpd_sasl_auth_enable = no.
+          result = 'error';
+          await this.reply('503 5.5.1 Error: authentication not enabled');
+          break;
+        case 'XCLIENT':
+        case 'XFORWARD':
+          result = 'error';
+          await this.reply('550 5.7.0 Error: insufficient authorization');
+          break;
+      }
+    } catch (e) {
+      // A 421/521 reply ends the session; the command still counts (as failed) in the stats.
+      if (e instanceof Hangup || e instanceof TlsFailure) this.count(name, false);
+      throw e;
     }
     if (result === 'error') this.errorCount++;
     this.count(name, result !== 'error');
@@ -795,7 +804,8 @@ export class SmtpSession {
       return 'error';
     }
     if (argv.length < 2 || argv.length > 3 || !/^[0-9]+$/.test(argv[1]!.text) || (argv.length === 3 && argv[2]!.text.toUpperCase() !== 'LAST')) {
-      this.log.warn(`${st.queueId ?? 'NOQUEUE'}: malformed BDAT command syntax from ${st.client.namaddr}`);
+      const text = argv.map((t) => t.text).join(' ');
+      this.log.warn(`${st.queueId ?? 'NOQUEUE'}: malformed BDAT command syntax from ${st.client.namaddr}: ${text.slice(0, 100).replace(/[^\x20-\x7e]/g, '?')}`);
       await this.replyNamed('bdatSyntax');
       return 'error';
     }
@@ -970,8 +980,9 @@ export class SmtpSession {
     try {
       secure = await this.transport.startTls(this.stream);
     } catch (e) {
-      this.log.warn(`TLS handshake failed for ${st.client.namaddr}: ${(e as Error).message}`);
-      throw new Hangup();
+      this.log.info(`SSL_accept error from ${st.client.namaddr}: -1`);
+      this.log.warn(`TLS library problem: ${(e as Error).message.replace(/^[0-9A-F]+:/, '')}`);
+      throw new TlsFailure();
     }
     this.stream = secure;
     this.input.attach(secure);
