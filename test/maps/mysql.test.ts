@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -211,6 +212,19 @@ describe.skipIf(!server)('mysql table on a live server', () => {
     // A missing NAME_dbname is reported with the prefixed name, as Postfix does.
     writeFileSync(path.join(conf, 'main.cf'), 'other_hosts = h\n');
     await expect(openMysqlFromRegistry('other', { configDir: conf }, 'mysql:other')).rejects.toThrow('bad string length 0 < 1: other_dbname = ');
+  });
+
+  it('a fresh readdress CLI process knows mysql: tables (registered by src/cli/main.ts)', async () => {
+    const conf = path.join(dir, 'cli-proc');
+    mkdirSync(conf, { recursive: true });
+    writeFileSync(path.join(conf, 'main.cf'), '');
+    const file = writeCf('cli-proc', substitute(readFileSync(path.join(fixtures, 'configs', 'query.cf'), 'utf8')));
+    const root = path.resolve(fixtures, '../../..');
+    const script = `import('./src/cli/main.ts').then(m => m.main(['postmap', '-c', ${JSON.stringify(conf)}, '-q', 'multi@example.com', 'mysql:${file}'])).then(c => { process.exitCode = c; })`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('m1@example.net,m2@example.net,m3\n');
+    expect(r.status).toBe(0);
   });
 
   it('legacy (seed-style) config issues the documented SELECT and ignores passWord', async () => {
