@@ -65,7 +65,7 @@ export interface LookupContext {
 
 /**
  * Look a key up in a table on the synchronous path: lookupSync when the table has it; in async
- * mode (ctx given) a memoized answer or a {@link NeedLookup}; else a MapError saying the table
+ * mode (ctx given) a memoized answer or a `NeedLookup` (internal); else a MapError saying the table
  * needs the async API. Lookup failures throw MapError.
  */
 export function tableLookup(table: Table, key: string, ctx?: LookupContext, flags = 0): string | undefined {
