@@ -1,5 +1,5 @@
 /**
- * The built-in master.cf services: `local` (local(8)), `smtp` and `relay` (smtp(8)), `error`,
+ * The built-in master.cf services: `local` (local(8)), `virtual` (virtual(8)), `smtp` and `relay` (smtp(8)), `error`,
  * `retry`, `discard`. The queue manager asks this factory for an agent by service name.
  */
 import type { Config } from '../../config/types.js';
@@ -9,6 +9,7 @@ import type { DeliveryAgent } from './types.js';
 import { LocalAgent, type LocalAgentDeps } from './local.js';
 import { SmtpAgent, type SmtpResolver } from './smtp.js';
 import { ErrorAgent } from './error.js';
+import { VirtualAgent } from './virtual.js';
 import type { MailLog } from '../maillog.js';
 
 export interface BuiltinAgentDeps {
@@ -42,6 +43,8 @@ export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (se
       case 'smtp':
       case 'relay':
         return new SmtpAgent(config, { ...(deps.smtpResolver ? { resolver: deps.smtpResolver } : {}), log: (t) => deps.log?.info(service, t) });
+      case 'virtual':
+        return new VirtualAgent(config);
       case 'error':
         return new ErrorAgent('error');
       case 'retry':

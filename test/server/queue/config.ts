@@ -68,6 +68,23 @@ function expand(v: string, get: (n: string) => string, depth = 0): string {
   return v.replace(/\$(\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (_m, _a, b, c) => expand(get(b ?? c), get, depth + 1));
 }
 
+/** Split on commas/whitespace, keeping `{…}` groups whole (as Postfix lists do). */
+function splitList(v: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let depth = 0;
+  for (const ch of v) {
+    if (ch === '{') depth++;
+    if (ch === '}') depth--;
+    if (depth === 0 && (ch === ',' || /\s/.test(ch))) {
+      if (cur) out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
 const UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
 export function testConfig(over: Record<string, string> = {}): Config {
@@ -78,7 +95,7 @@ export function testConfig(over: Record<string, string> = {}): Config {
     get,
     raw: (n) => raw[n],
     isSet: (n) => n in over,
-    list: (n) => get(n).split(/[\s,]+/).filter(Boolean),
+    list: (n) => splitList(get(n)),
     bool: (n) => /^(yes|true|1)$/i.test(get(n)),
     int: (n) => Number.parseInt(get(n), 10),
     time: (n, unit = 's') => {
