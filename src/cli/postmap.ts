@@ -251,11 +251,12 @@ export async function runMapTool(tool: Tool, args: string[], io: CliIO): Promise
       if (o.dump) {
         const sep = tool === 'postalias' ? ':\t' : '\t';
         for (let n = 0; n < o.files.length; n++) {
-          const t = (await open(n)) as Table & { entries?: () => Iterable<[string, string]> };
+          const t = (await open(n)) as Table & { entries?: () => Iterable<[string, string]>; dump?: () => Iterable<[string, string]> };
           if (t.name.startsWith('fail:')) throw new Fatal(`table ${t.name}: sequence error: Application error`);
-          if (typeof t.entries !== 'function' || t.kind === 'pattern') throw new Fatal(`table ${t.name}: sequence operation is not supported`);
+          const all = t.dump?.() ?? t.entries?.();
+          if (all === undefined || t.kind === 'pattern') throw new Fatal(`table ${t.name}: sequence operation is not supported`);
           let out = '';
-          for (const [k, v] of t.entries()) {
+          for (const [k, v] of all) {
             out += `${k}${sep}${decode(v)}\n`;
             if (out.length > 65536) {
               io.stdout(out);

@@ -19,10 +19,14 @@ import { maybeFold } from './fold.js';
 /** Types stored in the compiled format, with their file suffix. */
 export const COMPILED_SUFFIX: Readonly<Record<string, string>> = { hash: '.db', btree: '.db', lmdb: '.lmdb', cdb: '.cdb' };
 
-/** A compiled table, with a synchronous lookup and a dump for `postmap -s`. */
+/**
+ * A compiled table, with a synchronous lookup and a dump for `postmap -s`. The dump is named
+ * `dump()`, not `entries()`: `entries()` marks small immutable in-memory tables that callers
+ * may index whole (src/route does); a compiled table can be huge and is read lazily.
+ */
 export interface CompiledTable extends Table {
   lookupSync(key: string, flags?: number): string | undefined;
-  entries(): IterableIterator<[string, string]>;
+  dump(): IterableIterator<[string, string]>;
   readonly count: number;
   close(): Promise<void>;
 }
@@ -73,7 +77,7 @@ export function openCompiledTable(type: string, name: string, opts: OpenOptions,
         return Promise.reject(e);
       }
     },
-    entries: () => file.entries(),
+    dump: () => file.entries(),
     close: async () => file.close(),
   };
 }
