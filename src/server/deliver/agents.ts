@@ -23,30 +23,49 @@ export interface BuiltinAgentDeps {
   log?: MailLog;
 }
 
-/** Build the agent for a service name, or undefined for an unknown service. */
+/** The master.cf services of a loaded configuration, when it read one. */
+function masterServices(config: Config): readonly { service: string; type: string; command: string; overrides: Record<string, string> }[] | undefined {
+  return (config as { services?: readonly { service: string; type: string; command: string; overrides: Record<string, string> }[] }).services;
+}
+
+/**
+ * Build the agent for a service name, or undefined when there is no such service (the queue
+ * manager then defers with "mail transport unavailable"). With a master.cf, the service's
+ * program (`local`, `smtp`, `virtual`, `error`, `discard`) decides the agent and its `-o`
+ * overrides apply; without one, the service name is taken as the program.
+ */
 export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (service: string) => DeliveryAgent | undefined {
+  const services = masterServices(config);
   return (service) => {
-    switch (service) {
+    let program = service;
+    let cfg = config;
+    if (services) {
+      const s = services.find((x) => x.service === service && x.type === 'unix');
+      if (!s) return undefined;
+      program = s.command;
+      if (Object.keys(s.overrides).length) cfg = config.withOverrides(s.overrides);
+    }
+    switch (program) {
       case 'local': {
         const isLocal = async (address: string): Promise<boolean> => {
           const r = await deps.resolve?.();
           if (!r) {
             const at = address.lastIndexOf('@');
             const domain = at < 0 ? '' : address.slice(at + 1).toLowerCase();
-            return at < 0 || config.list('mydestination').some((d) => d.toLowerCase() === domain);
+            return at < 0 || cfg.list('mydestination').some((d) => d.toLowerCase() === domain);
           }
           const route = await r('', address);
           return !route.error && !route.fail && route.transport === service;
         };
-        return new LocalAgent(config, { forward: deps.forward, isLocal, warn: (t) => deps.log?.warning(service, t), ...deps.local });
+        return new LocalAgent(cfg, { forward: deps.forward, isLocal, warn: (t) => deps.log?.warning(service, t), ...deps.local });
       }
       case 'smtp':
-      case 'relay':
-        return new SmtpAgent(config, { ...(deps.smtpResolver ? { resolver: deps.smtpResolver } : {}), log: (t) => deps.log?.info(service, t) });
+        return new SmtpAgent(cfg, { ...(deps.smtpResolver ? { resolver: deps.smtpResolver } : {}), log: (t) => deps.log?.info(service, t) });
       case 'virtual':
-        return new VirtualAgent(config);
+        return new VirtualAgent(cfg);
       case 'error':
-        return new ErrorAgent('error');
+        // error(8) runs as both `error` (bounce) and `retry` (defer), by service name.
+        return new ErrorAgent(service === 'retry' ? 'retry' : 'error');
       case 'retry':
         return new ErrorAgent('retry');
       case 'discard':
