@@ -84,11 +84,11 @@ interface State {
 
 /**
  * Expand one local recipient. Never throws for bad data: table errors give a `defer`
- * delivery (4.3.0), loops a `bounce` (5.4.6).
+ * delivery (4.3.0), loops a `bounce` (5.4.6). `seen` is the duplicate filter of the delivery
+ * request: pass the same set for recipients of one message delivered together.
  */
-export function expandAliases(params: AliasParams, env: AliasEnv, input: AliasInput, lk: Lookup, trace?: Trace): AliasDelivery[] {
+export function expandAliases(params: AliasParams, env: AliasEnv, input: AliasInput, lk: Lookup, trace?: Trace, seen: Set<string> = new Set()): AliasDelivery[] {
   const out: AliasDelivery[] = [];
-  const seen = new Set<string>();
   const st: State = { level: 0, expFrom: undefined, owner: undefined, fromInclude: false, sender: input.sender, original: input.original, origin: 'alias' };
   deliverRecipient(params, env, input.recipient, st, lk, trace, out, seen);
   return out;
@@ -161,6 +161,8 @@ function deliverRecipient(p: AliasParams, env: AliasEnv, addr: string, st: State
     out.push({ kind: 'forward', recipient: addr, sender: st.owner ?? st.sender, original: st.original || addr });
     return;
   }
+  // One delivery per mailbox, whatever the path that led to it.
+  if (dup(seen, p.duplicateFilterLimit, `mailbox ${addr.toLowerCase()}`)) return;
   out.push({ kind: 'mailbox', recipient: addr, user, sender: st.owner ?? st.sender, original: st.original || addr });
 }
 

@@ -328,7 +328,7 @@ export class Rewriter {
    * local(8) for one local recipient: Delivered-To loop check, alias expansion; forwarded
    * addresses go through the pipeline again as a new message (sender rewritten too).
    */
-  private localDelivery(f: FinalRecipient, original: string, sender: string, trace: Trace | undefined, delivered: Set<string>, depth: number): void {
+  private localDelivery(f: FinalRecipient, original: string, sender: string, trace: Trace | undefined, delivered: Set<string>, depth: number, dupFilter: Set<string> = new Set()): void {
     if (f.outcome || f.transport !== this.localService) return;
     const key = f.address.toLowerCase();
     if (delivered.has(key)) {
@@ -345,7 +345,9 @@ export class Rewriter {
         return { address: r.address, local: !r.outcome && r.transport === this.localService };
       },
     };
-    const deliveries = expandAliases(this.aliasParams, env, { recipient: f.address, original, sender }, DIRECT, trace) as LocalDelivery[];
+    const deliveries = expandAliases(this.aliasParams, env, { recipient: f.address, original, sender }, DIRECT, trace, dupFilter) as LocalDelivery[];
+    // The addresses forwarded by one expansion travel in one new message, delivered together.
+    const forwardedDups = new Set<string>();
     for (const d of deliveries) {
       if (d.kind !== 'forward') continue;
       if (depth >= 20) {
@@ -354,7 +356,7 @@ export class Rewriter {
       }
       const s = d.sender === '' ? '' : this.rewriteSenderSync(d.sender).address;
       const rr = this.rewriteRecipientSync(d.recipient, { trace: false });
-      for (const x of rr.recipients) this.localDelivery(x, d.original, s, trace, seenHere, depth + 1);
+      for (const x of rr.recipients) this.localDelivery(x, d.original, s, trace, seenHere, depth + 1, forwardedDups);
       d.forwarded = rr.recipients;
       d.sender = s;
     }
@@ -651,7 +653,15 @@ export function splitHeaderBlock(block: string): { headers: HeaderPart[]; rest: 
  * const rw = await createRewriter(loadConfig({ configDir: '/etc/postfix' }));
  * const r = await rw.rewriteRecipient('tom@test.net', { trace: true });
  */
-export async function createRewriter(config: Config, opts: RewriterOptions = {}): Promise<Rewriter> {
+export async function createRewriter(config0: Config, opts: RewriterOptions = {}): Promise<Rewriter> {
+  // Given tables stand for their parameter everywhere it is used, e.g. the default
+  // virtual_alias_domains = $virtual_alias_maps.
+  const overrides: Record<string, string> = {};
+  for (const p of PIPELINE_TABLE_PARAMETERS) {
+    const t = opts.tables?.[p];
+    if (t) overrides[p] = t.map((x) => x.name).join(', ');
+  }
+  const config = Object.keys(overrides).length ? config0.withOverrides(overrides) : config0;
   const configDir = config.configDir;
   const open = opts.openTable ?? ((spec: string) => registryOpenTable(spec, configDir ? { configDir } : {}));
   const opened = new Map<string, Table>();
@@ -673,8 +683,11 @@ export async function createRewriter(config: Config, opts: RewriterOptions = {})
   // The domain lists share the opened tables (virtual_alias_domains = $virtual_alias_maps).
   const given = new Map<string, Table>();
   for (const p of PIPELINE_TABLE_PARAMETERS) {
-    const specs = opts.tables?.[p] ? undefined : config.list(p);
-    tables[p].forEach((t, i) => given.set(specs?.[i] ?? t.name, t));
+    const specs = config.list(p);
+    tables[p].forEach((t, i) => {
+      given.set(t.name, t);
+      if (specs[i] !== undefined) given.set(specs[i]!, t);
+    });
   }
   const resolveParams = await resolveParamsFromConfig(config, {
     ...opts.resolve,

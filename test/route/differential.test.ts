@@ -31,13 +31,13 @@ async function rewriterFor(setup: Recording['setups'][number]): Promise<Rewriter
   for (const d of [dir, conf]) {
     try { (await import('node:fs')).mkdirSync(d, { recursive: true }); } catch { /* exists */ }
   }
-  for (const [name, text] of Object.entries(setup.files)) writeFileSync(path.join(conf, name), text);
+  for (const [name, text] of Object.entries(setup.files)) writeFileSync(path.join(conf, name), text.replaceAll('{conf}', conf));
   const extra = extraSettings({ ...setup, cases: [] }, dir);
   const main = setup.main.replaceAll('{conf}', conf) + Object.entries(extra).map(([k, v]) => `${k} = ${v}\n`).join('');
   const config = loadConfig({ mainCfText: main, hostname: 'mail.test.com' });
   // alias_maps = hash:…: built from the source as postalias would (first entry wins).
   const aliasTables = setup.files.aliases
-    ? [memoryTable(`hash:${conf}/aliases`, parseAliasSource(setup.files.aliases, 'aliases', []).map((e) => [e.name, e.value] as [string, string]))]
+    ? [memoryTable(`hash:${conf}/aliases`, parseAliasSource(setup.files.aliases.replaceAll('{conf}', conf), 'aliases', []).map((e) => [e.name, e.value] as [string, string]))]
     : [];
   return createRewriter(config, { resolve: { interfaceAddresses: () => ['127.0.0.1'] }, aliasTables });
 }

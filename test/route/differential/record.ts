@@ -88,7 +88,7 @@ function prepare(setup: DiffSetup, index: number): { dir: string; conf: string; 
   const pw = sh('id', ['-u', 'postfix']).trim();
   const gr = sh('id', ['-g', 'postfix']).trim();
   chownSync(`${dir}/data`, Number(pw), Number(gr));
-  for (const [name, text] of Object.entries(setup.files)) writeFileSync(`${conf}/${name}`, text);
+  for (const [name, text] of Object.entries(setup.files)) writeFileSync(`${conf}/${name}`, text.replaceAll('{conf}', conf));
   const port = BASE_PORT + index;
   const main = setup.main.replaceAll('{conf}', conf);
   const extra: Record<string, string> = {

@@ -264,6 +264,13 @@ loop2: loop1
 ext: bob
 staff: "Bob Person" <bob>, \\carol
 multi: root, bob
+dups: bob, bob, carol
+carol: bob
+inc: :include:{conf}/inc.txt
+`,
+  'inc.txt': `# included
+bob
+zed@remote.example
 `,
 };
 
@@ -278,6 +285,8 @@ const aliasCases: DiffCase[] = [
   c('alias-staff', 'someone@remote.example', ['staff@test.com']),
   c('alias-multi', 'someone@remote.example', ['multi@test.com']),
   c('alias-case', 'someone@remote.example', ['ROOT@test.com']),
+  c('alias-dups', 'someone@remote.example', ['dups@test.com']),
+  c('alias-include', 'someone@remote.example', ['inc@test.com']),
 ];
 
 export const SETUPS: DiffSetup[] = [
