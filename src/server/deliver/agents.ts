@@ -10,6 +10,7 @@ import { LocalAgent, type LocalAgentDeps } from './local.js';
 import { SmtpAgent, type SmtpResolver } from './smtp.js';
 import { ErrorAgent } from './error.js';
 import { VirtualAgent } from './virtual.js';
+import { PipeAgent, parsePipeArgs } from './pipe.js';
 import type { MailLog } from '../maillog.js';
 
 export interface BuiltinAgentDeps {
@@ -24,8 +25,9 @@ export interface BuiltinAgentDeps {
 }
 
 /** The master.cf services of a loaded configuration, when it read one. */
-function masterServices(config: Config): readonly { service: string; type: string; command: string; overrides: Record<string, string> }[] | undefined {
-  return (config as { services?: readonly { service: string; type: string; command: string; overrides: Record<string, string> }[] }).services;
+type Svc = { service: string; type: string; command: string; args: string[]; overrides: Record<string, string> };
+function masterServices(config: Config): readonly Svc[] | undefined {
+  return (config as { services?: readonly Svc[] }).services;
 }
 
 /**
@@ -39,10 +41,12 @@ export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (se
   return (service) => {
     let program = service;
     let cfg = config;
+    let args: string[] = [];
     if (services) {
       const s = services.find((x) => x.service === service && x.type === 'unix');
       if (!s) return undefined;
       program = s.command;
+      args = s.args;
       if (Object.keys(s.overrides).length) cfg = config.withOverrides(s.overrides);
     }
     switch (program) {
@@ -70,6 +74,14 @@ export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (se
         return new ErrorAgent('retry');
       case 'discard':
         return new ErrorAgent('discard');
+      case 'pipe': {
+        const spec = parsePipeArgs(args);
+        if ('error' in spec) {
+          deps.log?.warning(service, `fatal: ${spec.error}`);
+          return undefined;
+        }
+        return new PipeAgent(cfg, service, spec);
+      }
       default:
         return undefined;
     }

@@ -5,6 +5,7 @@ import { LocalAgent } from '../../../src/server/deliver/local.js';
 import { SmtpAgent } from '../../../src/server/deliver/smtp.js';
 import { VirtualAgent } from '../../../src/server/deliver/virtual.js';
 import { ErrorAgent } from '../../../src/server/deliver/error.js';
+import { PipeAgent } from '../../../src/server/deliver/pipe.js';
 
 const MASTER = `
 smtp      unix  -       -       n       -       -       smtp
@@ -33,8 +34,8 @@ describe('master.cf services → delivery agents', () => {
     expect((await f('retry')!.deliver(req))[0]!.status).toBe('deferred');
     expect((await f('error')!.deliver({ ...req, nexthop: '5.1.1 no' }))[0]!.status).toBe('bounced');
   });
-  it('has no agent for unknown services or unsupported programs (pipe)', () => {
+  it('has no agent for unknown services; pipe services get a PipeAgent', () => {
     expect(f('nosuch')).toBeUndefined();
-    expect(f('filter')).toBeUndefined();
+    expect(f('filter')).toBeInstanceOf(PipeAgent);
   });
 });
