@@ -9,7 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { MapError } from '../errors.js';
 import { errnoText } from './cdbfile.js';
-import { memoryTable, type MemoryTable } from './memory.js';
+import { memoryTable } from './memory.js';
+import type { Table } from './types.js';
 import type { OpenOptions } from './registry.js';
 import { maybeFold } from './fold.js';
 
@@ -31,7 +32,7 @@ export function parseUnixDb(text: string, kind: 'passwd' | 'group'): Array<[stri
 }
 
 /** Factory for `unix:` (see registry.ts). */
-export function openUnixTable(name: string, opts: OpenOptions, spec: string): MemoryTable {
+export function openUnixTable(name: string, opts: OpenOptions, spec: string): Table & { lookupSync(key: string, flags?: number): string | undefined } {
   let kind: 'passwd' | 'group';
   let file: string;
   if (name === 'passwd.byname') {
@@ -56,5 +57,6 @@ export function openUnixTable(name: string, opts: OpenOptions, spec: string): Me
   for (const [k, v] of entries) if (!byName.has(k)) byName.set(k, v);
   const t = memoryTable(spec, byName, { fold: false });
   const lookupSync = (key: string, flags?: number): string | undefined => t.lookupSync(maybeFold(key, fold, flags));
-  return { ...t, lookupSync, lookup: async (key, flags) => lookupSync(key, flags) };
+  // No entries(): like Postfix ("sequence operation is not supported"), the user database is not listed.
+  return { name: spec, kind: 'fixed', warnings: [], lookupSync, lookup: async (key, flags) => lookupSync(key, flags) };
 }
