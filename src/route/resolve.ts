@@ -140,6 +140,7 @@ const AT = 64;
 const DOT = 46;
 const BANG = 33;
 const PERCENT = 37;
+const COLON = 58;
 
 const BAD_SYNTAX = { status: '5.1.3', text: 'bad address syntax' } as const;
 
@@ -240,87 +241,85 @@ function listMatch(list: MatchList | undefined, domain: string, param: string, c
 }
 
 /**
- * Char-code fast path of the stripping loop for `local@domain` with a plain dot-atom local part
- * (no `@ ! %`) and a plain domain: the recipient is the address minus one trailing dot, and the
- * loop ends on the domain. Returns undefined when the token loop is needed.
- */
-function simpleRecipient(s: string): string | undefined {
-  const n = s.length;
-  let at = -1;
-  let prev = DOT; // a leading dot is not plain
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === AT) {
-      if (at >= 0 || prev === DOT) return undefined; // second '@', or local part ends in '.'
-      at = i;
-    } else if (c === DOT) {
-      if (prev === DOT && at < 0) return undefined; // ".." in the local part
-    } else if (c >= 128 || (PLAIN[c]! === 0)) {
-      return undefined;
-    }
-    prev = c;
-  }
-  if (at <= 0 || at === n - 1) return undefined;
-  // One trailing dot is stripped unless it follows '.' or '@'.
-  if (s.charCodeAt(n - 1) === DOT) {
-    const b = s.charCodeAt(n - 2);
-    if (b !== DOT && b !== AT) return s.slice(0, n - 1);
-  }
-  return s;
-}
-
-/**
- * Fast path of the stripping loop for dot-atom addresses made of plain atom text, dots, at most
- * one `@`, and the routing operators `!` / `%` in the local part. It follows the loop's steps on
- * the string (strip a local domain, rewrite a local part with routing operators, append
- * `@$myhostname`), recursing on rewritten text whose tokens are the same as a fresh scan of it.
- * Sets {@link stripRemote}; returns undefined when the token loop is needed (it then starts
- * over; table lookups are pure, so asking again is harmless).
+ * Fast path of the stripping loop, on the string. Handles `local@domain` with a domain of atom
+ * text and dots, and a local part without control characters that is not a source route: the
+ * loop ends on a remote domain with the address itself (minus one trailing dot), or strips a
+ * local domain and ends when the local part does not route (no `@`, or `!`/`%` with their
+ * features on — as routing operators of a dot-string, or inside a quoted string with
+ * `resolve_dequoted_address`). A dot-string local part that routes is rewritten and the loop
+ * goes round again on the result; an address without `@` gets the rewrite or `@$myhostname`
+ * first. Sets {@link stripRemote}; returns undefined when the token loop is needed (it then
+ * starts over; table lookups are pure, so asking again is harmless).
  */
 function fastStrip(p: ResolveParams, addr: string, ctx: LookupContext | undefined, depth: number): string | undefined {
-  const simple = simpleRecipient(addr);
-  if (simple !== undefined) {
-    stripRemote = !localOrFail(p, simple.slice(simple.lastIndexOf('@') + 1), ctx);
-    return simple;
-  }
   if (depth > 8) return undefined;
   const n = addr.length;
-  let at = -1;
-  let ops = false;
-  for (let i = 0; i < n; i++) {
-    const c = addr.charCodeAt(i);
-    if (c === AT) {
-      if (at >= 0) return undefined;
-      at = i;
-    } else if (c === BANG || c === PERCENT) {
-      if (at >= 0) return undefined; // operators in the domain: let the token loop judge
-      if ((c === BANG && p.rewrite.swapBangpath) || (c === PERCENT && p.rewrite.allowPercentHack)) ops = true;
-    } else if (c !== DOT && (c >= 128 || PLAIN[c] === 0)) {
+  const rw = p.rewrite;
+  // Domain: atom text and dots back to the last '@'.
+  let at = n - 1;
+  for (; at >= 0; at--) {
+    const c = addr.charCodeAt(at);
+    if (c === AT) break;
+    if (c !== DOT && (c >= 128 || PLAIN[c] === 0)) {
+      if (c === BANG || c === PERCENT) { at = -2; break; } // maybe a bang path / percent hack
       return undefined;
     }
   }
-  // The local part must be a dot-string (so it is atoms and operators, not a quoted string).
-  const le = at < 0 ? n : at;
-  if (le === 0 || addr.charCodeAt(0) === DOT || addr.charCodeAt(le - 1) === DOT || addr.lastIndexOf('..', le - 2) >= 0) return undefined;
   if (at >= 0) {
+    if (at === n - 1) return undefined; // "user@": the token loop knows what to do
+    // Local part: no control characters, not a source route (quote_822_local keeps those).
+    let hasAt = false;
+    let hasBang = false;
+    let hasPct = false;
+    let dotString = at > 0 && addr.charCodeAt(0) !== DOT && addr.charCodeAt(at - 1) !== DOT;
+    for (let i = 0; i < at; i++) {
+      const c = addr.charCodeAt(i);
+      if (c < 32 || c === 127) return undefined;
+      if (c === AT) { hasAt = true; dotString = false; }
+      else if (c === BANG) hasBang = true;
+      else if (c === PERCENT) hasPct = true;
+      else if (c === COLON) { if (addr.charCodeAt(0) === AT) return undefined; dotString = false; }
+      else if (c === DOT) { if (i + 1 < at && addr.charCodeAt(i + 1) === DOT) dotString = false; }
+      else if (c < 128 && PLAIN[c] === 0 && c !== 124 /* | */) dotString = false;
+    }
+    // After a rewrite the loop holds the rewritten tokens, not a fresh scan of the quoted text:
+    // the two agree only when the local part is a dot-string.
+    if (depth > 0 && !dotString) return undefined;
+    // One trailing dot is stripped unless it follows '.' or '@'.
     let de = n;
-    if (de - at - 1 < 1) return undefined;
-    if (addr.charCodeAt(de - 1) === DOT && de - at - 1 >= 2 && addr.charCodeAt(de - 2) !== DOT) de--;
+    if (addr.charCodeAt(n - 1) === DOT && n - at - 1 >= 2 && addr.charCodeAt(n - 2) !== DOT) de--;
     const domain = addr.slice(at + 1, de);
     if (!localOrFail(p, domain, ctx)) {
       stripRemote = true;
       return de === n ? addr : addr.slice(0, de);
     }
-    const local = addr.slice(0, at);
-    if (!ops) {
+    if (at === 0) return undefined; // empty local part: $empty_address_recipient
+    const ops = (rw.swapBangpath && hasBang) || (rw.allowPercentHack && hasPct);
+    const routes = dotString ? ops : p.resolveDequotedAddress && (hasAt || ops);
+    if (!routes) {
       stripRemote = false;
-      return local + '@' + domain;
+      return de === n ? addr : addr.slice(0, de);
     }
+    if (!dotString) return undefined; // a quoted local part to crack open
     // A local domain was stripped; the local part still routes: rewrite it and go round again.
-    return fastStrip(p, rewriteAddress(p.rewrite, 'local', local), ctx, depth + 1);
+    return fastStrip(p, rewriteAddress(rw, 'local', addr.slice(0, at)), ctx, depth + 1);
   }
-  if (ops) return fastStrip(p, rewriteAddress(p.rewrite, 'local', addr), ctx, depth + 1);
-  // No domain ever: assume this machine.
+  // No '@': a dot-string of atom text with routing operators is rewritten, else @$myhostname.
+  if (n === 0 || addr.charCodeAt(0) === DOT || addr.charCodeAt(n - 1) === DOT) return undefined;
+  let ops = false;
+  for (let i = 0; i < n; i++) {
+    const c = addr.charCodeAt(i);
+    if (c === DOT) {
+      if (i + 1 < n && addr.charCodeAt(i + 1) === DOT) return undefined;
+    } else if (c === BANG) {
+      if (rw.swapBangpath) ops = true;
+    } else if (c === PERCENT) {
+      if (rw.allowPercentHack) ops = true;
+    } else if (c >= 128 || PLAIN[c] === 0) {
+      return undefined;
+    }
+  }
+  if (ops) return fastStrip(p, rewriteAddress(rw, 'local', addr), ctx, depth + 1);
   return fastStrip(p, addr + '@' + p.myhostname, ctx, depth + 1);
 }
 

@@ -217,7 +217,8 @@ describe('fast paths', () => {
       params({ mydestination: local, resolveNullDomain: true, resolveDequotedAddress: false }),
       params({ mydestination: local, myhostname: 'remote.example' }),
     ];
-    const alphabet = ['a', 'b', 'x', 'u1', H, 'localhost', '.', '.', '@', '@', '!', '!', '%', '%', ' ', '"', '[1.2.3.4]', '-', '|', 'é'];
+    const alphabet = ['a', 'b', 'x', 'u1', H, 'localhost', '.', '.', '@', '@', '!', '!', '%', '%', ' ', '"', '[1.2.3.4]', '-', '|', 'é',
+      ':', ',', '(', ')', '\t', '\\', '<', ';', '[', ']', '@a:', '""'];
     let seed = 99;
     const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
     const wrong: string[] = [];
