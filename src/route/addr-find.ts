@@ -98,6 +98,8 @@ interface KeyIndex {
   /** Domains of `@domain` keys. */
   atDomains: Set<string>;
   noAt: boolean;
+  /** The keys without `@`, lower-cased (local parts, bare domains). */
+  noAtKeys: Set<string>;
 }
 
 const indexCache = new WeakMap<Table, KeyIndex | null>();
@@ -111,13 +113,13 @@ function indexOf(t: Table): KeyIndex | null {
   if (t.kind === 'fixed' && typeof m.entries === 'function' && t.lookupSync !== undefined) {
     const domains = new Set<string>();
     const atDomains = new Set<string>();
-    let noAt = false;
+    const noAtKeys = new Set<string>();
     for (const [k] of m.entries()) {
       const at = k.lastIndexOf('@');
-      if (at < 0) noAt = true;
+      if (at < 0) noAtKeys.add(k.toLowerCase());
       else (at === 0 ? atDomains : domains).add(k.slice(at + 1).toLowerCase());
     }
-    x = { domains, atDomains, noAt };
+    x = { domains, atDomains, noAt: noAtKeys.size > 0, noAtKeys };
   }
   indexCache.set(t, x);
   return x;
@@ -177,13 +179,42 @@ class Prober {
     }
     return false;
   }
-  /** True when some table may hold a key without `@`. */
-  mayHaveNoAt(): boolean {
-    const idx = this.idx;
-    if (idx === undefined) return true;
+  /** True when every table is indexed and none has a `user@dom` or `@dom` key. */
+  noKeyInDomain(): boolean {
+    const idx = this.idx!;
     for (let i = 0; i < idx.length; i++) {
       const x = idx[i];
-      if (x === null || x === undefined || x.noAt) return true;
+      if (x === null || x === undefined || x.domains.has(this.dom) || x.atDomains.has(this.dom)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Could a local-part probe (`user+ext`, `user`, quoted or not) find anything? Exact for
+   * indexed tables: the candidate keys are checked against their `@`-less keys.
+   */
+  localMayMatch(addr: string, at: number, ctx: FindContext): boolean {
+    const idx = this.idx;
+    if (idx === undefined) return true;
+    if (addr.lastIndexOf('@', at - 1) >= 0) return true; // '@' inside the local part: keep it simple
+    let any = false;
+    for (let i = 0; i < idx.length; i++) {
+      const x = idx[i];
+      if (x === null || x === undefined) return true;
+      if (x.noAt) any = true;
+    }
+    if (!any) return false;
+    const cands: string[] = [];
+    const local = addr.slice(0, at);
+    cands.push(local, quoteLocal(local, true));
+    const s = strip(this, addr, ctx);
+    if (s) {
+      const user = s[0].slice(0, s[0].lastIndexOf('@'));
+      cands.push(user, quoteLocal(user, true));
+    }
+    for (const c of cands) {
+      const lc = c.toLowerCase();
+      for (let i = 0; i < idx.length; i++) if (idx[i]!.noAtKeys.has(lc)) return true;
     }
     return false;
   }
@@ -216,6 +247,10 @@ function walk(p: Prober, addr: string, strategy: number, form: QueryForm, ctx: F
   const hasAt = at >= 0;
   // Keys built from the address end in '@' + dom after a non-empty local part.
   const inDom = at > 0;
+  // Quick miss: no indexed table has a key in this domain, and no local-part key can match.
+  if (inDom && p.idx !== undefined && (strategy & ~FIND_DEFAULT) === 0 && p.noKeyInDomain()) {
+    if ((strategy & Find.LOCALPART_IF_LOCAL) === 0 || !p.localMayMatch(addr, at, ctx)) return;
+  }
   if (strategy & Find.FULL) {
     if (probeAddr(p, addr, false, true, form, undefined, inDom)) return;
   }
@@ -225,7 +260,7 @@ function walk(p: Prober, addr: string, strategy: number, form: QueryForm, ctx: F
   }
   if (hasAt && strategy & (Find.LOCALPART_IF_LOCAL | Find.LOCALPART_AT_IF_LOCAL)) {
     // Skip the (possibly costly) locality test when no key could match anyway.
-    const worth = strategy & Find.LOCALPART_AT_IF_LOCAL || p.mayHaveNoAt() || addr.lastIndexOf('@', at - 1) >= 0;
+    const worth = strategy & Find.LOCALPART_AT_IF_LOCAL || p.localMayMatch(addr, at, ctx);
     if (worth && ctx.isLocal(addr.slice(at + 1), p.lk)) {
       if (strategy & Find.LOCALPART_IF_LOCAL && findLocal(p, addr, at, false, strategy, form, ctx)) return;
       if (strategy & Find.LOCALPART_AT_IF_LOCAL && findLocal(p, addr, at, true, strategy, form, ctx)) return;
