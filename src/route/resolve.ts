@@ -289,6 +289,7 @@ function fastStrip(p: ResolveParams, addr: string, ctx: LookupContext | undefine
     let de = n;
     if (addr.charCodeAt(n - 1) === DOT && n - at - 1 >= 2 && addr.charCodeAt(n - 2) !== DOT) de--;
     const domain = addr.slice(at + 1, de);
+    stripDomain = domain;
     if (!localOrFail(p, domain, ctx)) {
       stripRemote = true;
       return de === n ? addr : addr.slice(0, de);
@@ -335,9 +336,11 @@ for (const ch of "#$&'*+-/=?^_`{}~") PLAIN[ch.charCodeAt(0)] = 1;
  * non-local domain. Throws Fail.
  */
 function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefined, fast: boolean): string {
+  stripDomain = undefined;
   if (fast) {
     const r = fastStrip(p, addr, ctx, 0);
     if (r !== undefined) return r;
+    stripDomain = undefined; // set by an attempt that gave up
   }
   const rw = p.rewrite;
   const cv = localContextOf(rw);
@@ -411,6 +414,8 @@ function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefine
 
 /** Second result of {@link stripLoop}: the loop ended on a non-local domain (no allocation). */
 let stripRemote = false;
+/** Third result: the recipient's domain when the fast path already cut it out. */
+let stripDomain: string | undefined;
 
 function isWellFormedUnicode(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -448,15 +453,17 @@ function both(list: string[] | undefined, d: string, a: string, b: string): stri
 function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefined, fast = true): ResolveResult {
   let rcpt: string;
   let remote: boolean;
+  let known: string | undefined;
   try {
     rcpt = stripLoop(p, addr, ctx, fast);
     remote = stripRemote;
+    known = stripDomain;
   } catch (e) {
     if (e instanceof Fail) return failed(addr, e.why);
     throw e;
   }
   let at = rcpt.lastIndexOf('@');
-  let domain = rcpt.slice(at + 1);
+  let domain = known ?? rcpt.slice(at + 1);
   let flags = 0;
   // Domain syntax.
   if (domain.charCodeAt(0) === 91 /* [ */) {
