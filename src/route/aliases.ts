@@ -12,7 +12,8 @@
  * Parameters: `alias_maps`, `recipient_delimiter`, `propagate_unmatched_extensions`
  * (`alias`, `include`), `owner_request_special`, `expand_owner_alias`,
  * `allow_mail_to_commands`, `allow_mail_to_files`, `duplicate_filter_limit`, `myorigin`.
- * `.forward` files are out of this module's scope except through the optional reader.
+ * `.forward` files are read through the caller's reader (`forward_path` and home directories are
+ * the caller's business); their lines are expanded like alias values with `forward` rights.
  */
 import { internalizeAddress, parseAddressList } from '../address/tokenize.js';
 import type { Table } from '../maps/types.js';
@@ -34,6 +35,8 @@ export interface AliasParams {
   propagateAlias: boolean;
   /** `include` ∈ `propagate_unmatched_extensions`. */
   propagateInclude: boolean;
+  /** `forward` ∈ `propagate_unmatched_extensions`. */
+  propagateForward?: boolean;
   ownerRequestSpecial: boolean;
   expandOwnerAlias: boolean;
   allowCommands: ReadonlySet<AllowClass>;
@@ -52,6 +55,12 @@ export interface AliasEnv {
   resolve(addr: string, lk: Lookup): { address: string; local: boolean };
   /** Read an `:include:` file (throw when it cannot be read). */
   readInclude?(path: string): string;
+  /**
+   * The user's `.forward` contents (the first file of `forward_path` that exists, e.g.
+   * `~user/.forward+ext` then `~user/.forward`), undefined when there is none; throw when it
+   * exists but cannot be read. Without it, `.forward` files are not consulted.
+   */
+  readForward?(user: string, extension: string | undefined): string | undefined;
 }
 
 /** One thing local(8) would do for the recipient. */
@@ -79,7 +88,7 @@ interface State {
   fromInclude: boolean;
   sender: string;
   original: string;
-  origin: 'alias' | 'include';
+  origin: 'alias' | 'include' | 'forward';
 }
 
 /**
@@ -161,6 +170,24 @@ function deliverRecipient(p: AliasParams, env: AliasEnv, addr: string, st: State
     out.push({ kind: 'forward', recipient: addr, sender: st.owner ?? st.sender, original: st.original || addr });
     return;
   }
+  // ~/.forward (forward_path), unless this address came from the user's own .forward.
+  if (env.readForward && st.expFrom !== `forward:${user}`) {
+    let text: string | undefined;
+    try {
+      text = env.readForward(user, ext);
+    } catch (e) {
+      out.push({ kind: 'defer', recipient: addr, status: '4.3.0', text: `cannot open .forward file for ${user}: ${(e as Error).message}`, original: st.original });
+      return;
+    }
+    if (text !== undefined && /\S/.test(text.replace(/^\s*#.*$/gm, ''))) {
+      if (dup(seen, p.duplicateFilterLimit, `forward ${user}`)) return;
+      if (trace) trace.push({ stage: 'forward', key: user, input: addr, output: text.trim() });
+      const lines = text.split('\n').filter((l) => !/^\s*(#|$)/.test(l)).join(', ');
+      const next: State = { ...st, expFrom: `forward:${user}`, origin: 'forward', level: st.level };
+      expandValue(p, env, lines, next, p.propagateForward ? ext : undefined, lk, trace, out, seen, user);
+      return;
+    }
+  }
   // One delivery per mailbox, whatever the path that led to it.
   if (dup(seen, p.duplicateFilterLimit, `mailbox ${addr.toLowerCase()}`)) return;
   out.push({ kind: 'mailbox', recipient: addr, user, sender: st.owner ?? st.sender, original: st.original || addr });
@@ -194,9 +221,10 @@ function elements(value: string): Element[] {
   return out;
 }
 
-function expandValue(p: AliasParams, env: AliasEnv, value: string, st: State, extension: string | undefined, lk: Lookup, trace: Trace | undefined, out: AliasDelivery[], seen: Set<string>): void {
+function expandValue(p: AliasParams, env: AliasEnv, value: string, st: State, extension: string | undefined, lk: Lookup, trace: Trace | undefined, out: AliasDelivery[], seen: Set<string>, forwardUser?: string): void {
   const sender = st.owner ?? st.sender;
-  const recipient = st.expFrom ?? '';
+  // The name the file/command deliveries are made for: the alias, or the .forward's owner.
+  const recipient = st.expFrom === undefined ? '' : st.expFrom.startsWith('forward:') ? st.expFrom.slice(8) : st.expFrom;
   for (const el of elements(value)) {
     const t = el.text;
     if (t.charCodeAt(0) === 0x2f /* / */) {
@@ -244,6 +272,17 @@ function expandValue(p: AliasParams, env: AliasEnv, value: string, st: State, ex
     if (!r.local) {
       out.push({ kind: 'forward', recipient: r.address, sender, original: st.original || r.address });
       continue;
+    }
+    if (forwardUser !== undefined) {
+      // A user listed in their own .forward: mailbox, no further aliasing.
+      const at = r.address.lastIndexOf('@');
+      const u = (at < 0 ? r.address : r.address.slice(0, at)).toLowerCase();
+      if (u === forwardUser) {
+        if (!dup(seen, p.duplicateFilterLimit, `mailbox ${r.address.toLowerCase()}`)) {
+          out.push({ kind: 'mailbox', recipient: r.address, user: u, sender, original: st.original || r.address });
+        }
+        continue;
+      }
     }
     deliverRecipient(p, env, r.address, { ...st, level: st.level + 1 }, lk, trace, out, seen);
   }

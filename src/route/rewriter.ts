@@ -74,6 +74,8 @@ export interface RewriterOptions {
   aliasTables?: readonly Table[];
   /** Reads `:include:` files for alias expansion (default: the file system). */
   readInclude?: (path: string) => string;
+  /** Reads a user's `.forward` (see AliasEnv.readForward); default: `.forward` files are not read. */
+  readForward?: (user: string, extension: string | undefined) => string | undefined;
 }
 
 /** Options of one call. */
@@ -211,6 +213,7 @@ export class Rewriter {
       remoteHeaderDomain: string;
       myorigin: string;
       readInclude?: ((path: string) => string) | undefined;
+      readForward?: ((user: string, extension: string | undefined) => string | undefined) | undefined;
     },
   ) {
     this.myoriginLower = settings.myorigin.toLowerCase();
@@ -339,6 +342,7 @@ export class Rewriter {
     const env = {
       tables: this.aliasTables,
       readInclude: this.settings.readInclude,
+      readForward: this.settings.readForward,
       resolve: (a: string) => {
         const canon = rewriteAddress(this.rewriteParams, 'local', a);
         const r = this.route(canon, resolveAddress(this.resolveParams, canon), DIRECT, undefined);
@@ -741,6 +745,7 @@ export async function createRewriter(config0: Config, opts: RewriterOptions = {}
       split: extensionSplit(config.get('recipient_delimiter'), config.bool('owner_request_special'), config.get('double_bounce_sender') || 'double-bounce'),
       propagateAlias: propagate.has('alias'),
       propagateInclude: propagate.has('include'),
+      propagateForward: propagate.has('forward'),
       ownerRequestSpecial: config.bool('owner_request_special'),
       expandOwnerAlias: config.bool('expand_owner_alias'),
       allowCommands: allow('allow_mail_to_commands'),
@@ -759,6 +764,7 @@ export async function createRewriter(config0: Config, opts: RewriterOptions = {}
       remoteHeaderDomain: config.get('remote_header_rewrite_domain'),
       myorigin: rewriteParamsFromConfig(config).myorigin,
       readInclude: opts.readInclude ?? ((p: string) => readFileSync(p, 'utf8')),
+      readForward: opts.readForward,
     },
   );
 }

@@ -102,3 +102,27 @@ describe('local(8) alias expansion', () => {
     expect(expandAliases(P, env({}, {}, bad), input('x@test.com'), DIRECT)[0]).toMatchObject({ kind: 'defer', status: '4.3.0' });
   });
 });
+
+describe('.forward through the injected reader', () => {
+  const fwd = (files: Record<string, string>): AliasEnv => ({
+    ...env({ root: 'tom' }),
+    readForward: (user, ext) => files[`${user}${ext ?? ''}`] ?? files[user],
+  });
+  it('forwards, keeps a copy when the user lists themself, commands allowed (forward context)', () => {
+    const d = expandAliases(P, fwd({ tom: 'tom\ntom@remote.example\n"|/usr/bin/vacation tom"\n' }), input('root@test.com'), DIRECT);
+    expect(d).toEqual([
+      { kind: 'mailbox', recipient: 'tom@test.com', user: 'tom', sender: 's@remote.example', original: 'root@test.com' },
+      { kind: 'forward', recipient: 'tom@remote.example', sender: 's@remote.example', original: 'root@test.com' },
+      { kind: 'command', command: '/usr/bin/vacation tom', recipient: 'tom', sender: 's@remote.example', original: 'root@test.com' },
+    ]);
+  });
+  it('an empty .forward means mailbox delivery; .forward+ext is preferred', () => {
+    expect(expandAliases(P, fwd({ bob: '# nothing\n' }), input('bob@test.com'), DIRECT)[0]).toMatchObject({ kind: 'mailbox', recipient: 'bob@test.com' });
+    expect(expandAliases(P, fwd({ bob: 'x@remote.example', 'bob+lists': 'y@remote.example' }), input('bob+lists@test.com'), DIRECT)[0]).toMatchObject({ kind: 'forward', recipient: 'y@remote.example' });
+  });
+  it('a local address in .forward is expanded again (its aliases apply)', () => {
+    expect(expandAliases(P, fwd({ bob: 'root' }), input('bob@test.com'), DIRECT)).toEqual([
+      { kind: 'mailbox', recipient: 'tom@test.com', user: 'tom', sender: 's@remote.example', original: 'bob@test.com' },
+    ]);
+  });
+});

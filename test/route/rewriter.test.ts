@@ -98,6 +98,29 @@ describe('createRewriter: recipients', () => {
   });
 });
 
+describe('createRewriter: configuration', () => {
+  it('virtual_maps (pre-2.0 name) feeds virtual_alias_maps and virtual_alias_domains', async () => {
+    const rw = await createRewriter(loadConfig({ mainCfText: MAIN + 'virtual_maps = inline:{ test.net=anything, tom@test.net=tom }\n', hostname: 'mail.test.com' }), {
+      resolve: { interfaceAddresses: () => ['127.0.0.1'] },
+    });
+    expect(rw.rewriteRecipientSync('tom@test.net').recipients[0]).toMatchObject({ address: 'tom@test.com', addressClass: 'local' });
+    expect(rw.rewriteRecipientSync('joe@test.net').recipients[0]!.outcome?.status).toBe('5.1.1');
+  });
+  it('propagate_unmatched_extensions without virtual; virtual_alias_expansion_limit', async () => {
+    const rw = await createRewriter(loadConfig({
+      mainCfText: MAIN + 'propagate_unmatched_extensions = canonical\nvirtual_alias_expansion_limit = 2\nvirtual_alias_maps = inline:{ {u@x.example = a@r.example}, {l@x.example = a@r.example, b@r.example, c@r.example} }\n',
+      hostname: 'mail.test.com',
+    }), { resolve: { interfaceAddresses: () => ['127.0.0.1'] } });
+    expect(rw.rewriteRecipientSync('u+tag@x.example').recipients[0]!.address).toBe('a@r.example');
+    expect(rw.rewriteRecipientSync('l@x.example').defer?.status).toBe('4.6.0');
+  });
+  it('bad class names are a configuration error', async () => {
+    await expect(createRewriter(loadConfig({ mainCfText: MAIN + 'masquerade_classes = envelope_sender, bogus\n', hostname: 'mail.test.com' }), {
+      resolve: { interfaceAddresses: () => ['127.0.0.1'] },
+    })).rejects.toThrow(/bogus/);
+  });
+});
+
 describe('createRewriter: senders', () => {
   it('sender canonical then canonical, masquerade with exceptions, MAILER-DAEMON → null sender', async () => {
     const rw = await build(false);
