@@ -140,7 +140,7 @@ const AT = 64;
 const DOT = 46;
 const BANG = 33;
 const PERCENT = 37;
-const COLON = 58;
+const COMMA = 44;
 
 const BAD_SYNTAX = { status: '5.1.3', text: 'bad address syntax' } as const;
 
@@ -267,18 +267,31 @@ function fastStrip(p: ResolveParams, addr: string, ctx: LookupContext | undefine
   }
   if (at >= 0) {
     if (at === n - 1) return undefined; // "user@": the token loop knows what to do
-    // Local part: no control characters, not a source route (quote_822_local keeps those).
+    // A source route @a,@b: is kept verbatim by quote_822_local; it internalizes with a space
+    // after each comma. Only plain routes are handled here.
+    let ls = 0;
+    if (addr.charCodeAt(0) === AT) {
+      const colon = addr.indexOf(':');
+      if (colon >= 0 && colon < at) {
+        if (depth > 0) return undefined;
+        for (let i = 1; i < colon; i++) {
+          const c = addr.charCodeAt(i);
+          if (c !== DOT && c !== AT && c !== COMMA && (c >= 128 || PLAIN[c] === 0)) return undefined;
+        }
+        ls = colon + 1;
+      }
+    }
+    // Local part: no control characters.
     let hasAt = false;
     let hasBang = false;
     let hasPct = false;
-    let dotString = at > 0 && addr.charCodeAt(0) !== DOT && addr.charCodeAt(at - 1) !== DOT;
-    for (let i = 0; i < at; i++) {
+    let dotString = at > ls && addr.charCodeAt(ls) !== DOT && addr.charCodeAt(at - 1) !== DOT;
+    for (let i = ls; i < at; i++) {
       const c = addr.charCodeAt(i);
       if (c < 32 || c === 127) return undefined;
       if (c === AT) { hasAt = true; dotString = false; }
       else if (c === BANG) hasBang = true;
       else if (c === PERCENT) hasPct = true;
-      else if (c === COLON) { if (addr.charCodeAt(0) === AT) return undefined; dotString = false; }
       else if (c === DOT) { if (i + 1 < at && addr.charCodeAt(i + 1) === DOT) dotString = false; }
       else if (c < 128 && PLAIN[c] === 0 && c !== 124 /* | */) dotString = false;
     }
@@ -292,8 +305,13 @@ function fastStrip(p: ResolveParams, addr: string, ctx: LookupContext | undefine
     stripDomain = domain;
     if (!localOrFail(p, domain, ctx)) {
       stripRemote = true;
+      if (ls > 0) {
+        const route = addr.slice(0, ls - 1);
+        return (route.indexOf(',') >= 0 ? route.replaceAll(',', ', ') : route) + addr.slice(ls - 1, de);
+      }
       return de === n ? addr : addr.slice(0, de);
     }
+    if (ls > 0) return undefined; // a source route before a local domain: rewritten by the loop
     if (at === 0) return undefined; // empty local part: $empty_address_recipient
     const ops = (rw.swapBangpath && hasBang) || (rw.allowPercentHack && hasPct);
     const routes = dotString ? ops : p.resolveDequotedAddress && (hasAt || ops);
