@@ -378,6 +378,15 @@ export class Rewriter {
     return r;
   }
 
+  /** {@link rewriteRecipientCleanupSync} with any tables (what cleanup queues). */
+  async rewriteRecipientCleanup(addr: string, o: CallOptions = {}): Promise<{ canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[]; trace?: Trace }> {
+    if (this.isSync) return this.rewriteRecipientCleanupSync(addr, o);
+    const trace = o.trace ? [] : undefined;
+    const r = await this.guard(addr, () => withLookups((lk) => this.recipientCleanup(addr, o, lk, trace), trace));
+    if (trace) r.trace = trace;
+    return r;
+  }
+
   private recipientCleanup(addr: string, o: CallOptions, lk: Lookup, trace: Trace | undefined): { original: string; canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[]; trace?: Trace } {
     const input0 = o.external ? unquoteInput(addr) : addr;
     if (trace) trace.push({ stage: 'input', input: addr, output: input0 });
@@ -572,7 +581,7 @@ export class Rewriter {
       return await fn();
     } catch (e) {
       if (!(e instanceof MapError)) throw e;
-      return { address: addr, external: addr, original: addr, canonical: addr, recipients: [], defer: { kind: 'defer', code: 451, status: '4.3.0', text: 'Error: queue file write error', reason: e.message } } as unknown as T;
+      return { address: addr, external: addr, original: addr, canonical: addr, addrs: [addr], recipients: [], defer: { kind: 'defer', code: 451, status: '4.3.0', text: 'Error: queue file write error', reason: e.message } } as unknown as T;
     }
   }
 }

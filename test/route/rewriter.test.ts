@@ -169,3 +169,12 @@ describe('createRewriter: headers', () => {
     expect(p.rest).toBe('\nbody\n');
   });
 });
+
+describe('createRewriter: cleanup only', () => {
+  it('rewriteRecipientCleanup (async tables) equals rewriteRecipientCleanupSync', async () => {
+    const s = await build(false);
+    const a = await build(true);
+    for (const r of RCPTS) expect(await a.rewriteRecipientCleanup(r, { external: true })).toEqual(s.rewriteRecipientCleanupSync(r, { external: true }));
+    expect((await a.rewriteRecipientCleanup('a@loop.example')).defer?.status).toBe('4.6.0');
+  });
+});
