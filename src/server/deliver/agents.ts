@@ -33,11 +33,14 @@ function masterServices(config: Config): readonly Svc[] | undefined {
 /**
  * Build the agent for a service name, or undefined when there is no such service (the queue
  * manager then defers with "mail transport unavailable"). With a master.cf, the service's
- * program (`local`, `smtp`, `virtual`, `error`, `discard`) decides the agent and its `-o`
- * overrides apply; without one, the service name is taken as the program.
+ * program (`local`, `smtp`, `virtual`, `error`, `discard`, `pipe`) decides the agent and its
+ * `-o` overrides apply; without one (or one with no unix services) the service name is taken
+ * as the program.
  */
 export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (service: string) => DeliveryAgent | undefined {
-  const services = masterServices(config);
+  // A master.cf without any unix (delivery) services gets the built-in ones by name.
+  const all = masterServices(config);
+  const services = all && all.some((x) => x.type === 'unix') ? all : undefined;
   return (service) => {
     let program = service;
     let cfg = config;

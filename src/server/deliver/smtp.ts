@@ -244,7 +244,8 @@ export class SmtpAgent implements DeliveryAgent {
       if (res.kind === 'done') return res.statuses;
       last = res.statuses;
     }
-    return last!;
+    // No server of this destination could be used: tell the queue manager.
+    return last!.map((s) => (s.status === 'deferred' ? { ...s, destinationDead: true } : s));
   }
 
   private relay(t: Target): string {

@@ -52,6 +52,11 @@ export interface RecipientStatus {
    * is the summary used for the queue file.
    */
   expansions?: (RecipientStatus & { address: string })[];
+  /**
+   * The destination itself failed (no server could be reached or none would talk): the queue
+   * manager defers its other mail for a while without trying ("delivery temporarily suspended").
+   */
+  destinationDead?: boolean;
   /** Connection setup and transmission seconds (the c/d fields of `delays=`). */
   connSetup?: number;
   transmission?: number;

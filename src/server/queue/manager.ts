@@ -110,6 +110,8 @@ export class QueueManager {
   private readonly gates = new Map<string, Gate>();
   private readonly active = new Map<string, Promise<void>>();
   private readonly flushIds = new Set<string>();
+  /** Destinations that failed at connection level, until when, and why. */
+  private readonly dead = new Map<string, { until: number; dsn: string; text: string }>();
   private running = false;
   private scanning = false;
   private rescan = false;
@@ -181,7 +183,10 @@ export class QueueManager {
   /** Handle a trigger. */
   wake(code: TriggerCode): void {
     if (!this.running) return;
-    if (code === 'F') this.flushPending = true;
+    if (code === 'F') {
+      this.flushPending = true;
+      this.dead.clear();
+    }
     if (code === 'D' || code === 'F') this.deferredDue = true;
     if (this.scanning) {
       this.rescan = true;
@@ -391,7 +396,13 @@ export class QueueManager {
               const startAt = this.now();
               const agent = await this.agentFor(job.transport);
               let statuses: RecipientStatus[];
-              if (!agent) {
+              const deadKey = `${job.transport}\0${job.nexthop.toLowerCase()}`;
+              const dead = this.dead.get(deadKey);
+              if (dead && dead.until > this.now()) {
+                // A destination that just failed at connection level is not tried again for
+                // every message: its mail waits for the next attempt (qmgr's dead destination).
+                statuses = rcpts.map(() => ({ status: 'deferred', dsn: dead.dsn, text: `delivery temporarily suspended: ${dead.text}`, relay: 'none' }));
+              } else if (!agent) {
                 statuses = rcpts.map(() => ({ status: 'deferred', dsn: '4.3.0', text: 'mail transport unavailable', relay: 'none' }));
               } else {
                 try {
@@ -403,6 +414,12 @@ export class QueueManager {
                 } catch (e) {
                   statuses = rcpts.map(() => ({ status: 'deferred', dsn: '4.3.0', text: `delivery agent failure: ${(e as Error).message}`, relay: 'none' }));
                 }
+              }
+              if (statuses.length > 0 && statuses.every((s) => s.destinationDead)) {
+                const until = this.now() + this.config.time('minimal_backoff_time') * 1000;
+                this.dead.set(deadKey, { until, dsn: statuses[0]!.dsn, text: statuses[0]!.text });
+              } else if (statuses.some((s) => s.status === 'sent')) {
+                this.dead.delete(deadKey);
               }
               await this.record(id, qf, rcpts, statuses, job.transport, activeAt, startAt);
               deferred += statuses.filter((s) => s.status === 'deferred').length;

@@ -38,4 +38,9 @@ describe('master.cf services → delivery agents', () => {
     expect(f('nosuch')).toBeUndefined();
     expect(f('filter')).toBeInstanceOf(PipeAgent);
   });
+
+  it('uses the built-in services when master.cf has no delivery services', () => {
+    const c = loadConfig({ mainCfText: 'myhostname = mail.example.com\n', masterCfText: '127.0.0.1:2525 inet n - n - - smtpd\n' });
+    expect(builtinAgentFactory(c, { forward: { enqueue: async () => 'X' } })('local')).toBeInstanceOf(LocalAgent);
+  });
 });

@@ -124,7 +124,7 @@ describe('SmtpAgent', () => {
     const agent = new SmtpAgent(testConfig(), { resolver: noDns, log: (t) => logged.push(t) });
     const st = await agent.deliver(req('[127.0.0.1]:15099', ['a@x.example']));
     expect(logged).toEqual(['connect to 127.0.0.1[127.0.0.1]:15099: Connection refused']);
-    expect(st[0]).toEqual({ status: 'deferred', dsn: '4.4.1', text: 'connect to 127.0.0.1[127.0.0.1]:15099: Connection refused', relay: 'none' });
+    expect(st[0]).toEqual({ status: 'deferred', dsn: '4.4.1', text: 'connect to 127.0.0.1[127.0.0.1]:15099: Connection refused', relay: 'none', destinationDead: true });
   });
 
   it('a domain without MX is tried by its address; an unknown domain bounces 5.4.4', async () => {

@@ -111,7 +111,7 @@ export async function serveCrashRun(total: number, killAfter: number, port = 150
     'stale_lock_time = 2s',
     '',
   ].join('\n'));
-  writeFileSync(join(conf, 'master.cf'), `127.0.0.1:${port} inet n - n - - smtpd\n`);
+  writeFileSync(join(conf, 'master.cf'), `127.0.0.1:${port} inet n - n - - smtpd\nlocal unix - n n - - local\nsmtp unix - - n - - smtp\nerror unix - - n - - error\n`);
 
   const acked = new Set<number>();
   let next = 0;
@@ -135,15 +135,27 @@ export async function serveCrashRun(total: number, killAfter: number, port = 150
 
   const t1 = Date.now();
   server = startServe(conf);
-  await waitPort(port);
-  const queues = ['incoming', 'active', 'deferred'].map((q) => join(dir, 'queue', q));
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 300));
-    if (queues.every((q) => !existsSync(q) || readdirSync(q).length === 0)) break;
+  const restarted = server;
+  // Never leave a server behind (a failed or timed-out run would keep the port).
+  const reap = () => { if (restarted.exitCode === null) restarted.kill('SIGKILL'); };
+  process.once('exit', reap);
+  let recoverMs: number;
+  try {
+    await waitPort(port);
+    const queues = ['incoming', 'active', 'deferred'].map((q) => join(dir, 'queue', q));
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 300));
+      if (queues.every((q) => !existsSync(q) || readdirSync(q).length === 0)) break;
+      if (Date.now() > deadline) throw new Error(`queue not drained after restart (see ${dir}/maillog)`);
+    }
+    recoverMs = Date.now() - t1;
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  } finally {
+    reap();
+    process.off('exit', reap);
   }
-  const recoverMs = Date.now() - t1;
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
 
   const mbox = existsSync(join(spool, 'root')) ? readFileSync(join(spool, 'root'), 'latin1') : '';
   const counts = new Map<number, number>();
