@@ -284,4 +284,23 @@ describe('QueueManager', () => {
     const dbl = log.lines.filter((l) => l.includes('postmaster non-delivery notification')).length;
     expect(dbl).toBe(2);
   });
+
+  it('marks a destination dead after a connection failure: its other mail waits (delivery temporarily suspended)', async () => {
+    let calls = 0;
+    const smtp: DeliveryAgent = {
+      deliver: async (req) => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 20));
+        return req.recipients.map(() => ({ status: 'deferred', dsn: '4.4.1', text: 'connect to down.example[192.0.2.9]:25: Connection refused', relay: 'none', destinationDead: true }) as RecipientStatus);
+      },
+    };
+    const { queue, log, mgr } = await setup({ smtp_destination_concurrency_limit: '1' }, { smtp });
+    for (let i = 0; i < 3; i++) await queue.enqueue(msg([`u${i}@down.example`]));
+    await mgr.start();
+    await new Promise((r) => setTimeout(r, 150));
+    await mgr.idle();
+    expect(calls).toBe(1);
+    expect(log.lines.filter((l) => l.includes('status=deferred (delivery temporarily suspended: connect to down.example[192.0.2.9]:25: Connection refused)'))).toHaveLength(2);
+    expect(await queue.list('deferred')).toHaveLength(3);
+  });
 });
