@@ -5,7 +5,7 @@
 import type { Config } from '../../config/types.js';
 import type { QueueWriter } from '../queue/types.js';
 import type { RouteResolver } from '../queue/manager.js';
-import type { DeliveryAgent } from './types.js';
+import type { DeliveryAgent, DeliveryRequest, RecipientStatus } from './types.js';
 import { LocalAgent, type LocalAgentDeps } from './local.js';
 import { SmtpAgent, type SmtpResolver } from './smtp.js';
 import { ErrorAgent } from './error.js';
@@ -41,7 +41,7 @@ export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (se
   // A master.cf without any unix (delivery) services gets the built-in ones by name.
   const all = masterServices(config);
   const services = all && all.some((x) => x.type === 'unix') ? all : undefined;
-  return (service) => {
+  const make = (service: string): DeliveryAgent | undefined => {
     let program = service;
     let cfg = config;
     let args: string[] = [];
@@ -64,7 +64,12 @@ export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (se
           const route = await r('', address);
           return !route.error && !route.fail && route.transport === service;
         };
-        return new LocalAgent(cfg, { forward: deps.forward, isLocal, warn: (t) => deps.log?.warning(service, t), ...deps.local });
+        const pass = async (transport: string, nexthop: string, request: DeliveryRequest): Promise<RecipientStatus[]> => {
+          const agent = transport === service ? undefined : make(transport);
+          if (!agent) return request.recipients.map(() => ({ status: 'deferred', dsn: '4.3.0', text: 'mail transport unavailable', relay: 'none' }));
+          return agent.deliver({ ...request, transport, nexthop });
+        };
+        return new LocalAgent(cfg, { forward: deps.forward, isLocal, pass, warn: (t) => deps.log?.warning(service, t), ...deps.local });
       }
       case 'smtp':
         return new SmtpAgent(cfg, { ...(deps.smtpResolver ? { resolver: deps.smtpResolver } : {}), log: (t) => deps.log?.info(service, t) });
@@ -89,4 +94,5 @@ export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (se
         return undefined;
     }
   };
+  return make;
 }

@@ -52,6 +52,8 @@ export interface LocalAgentDeps {
   now?: () => Date;
   /** Warnings (logged as `local: warning: …`). */
   warn?: (text: string) => void;
+  /** Hand a recipient to another transport (mailbox_transport, fallback_transport). */
+  pass?: (transport: string, nexthop: string, request: DeliveryRequest) => Promise<RecipientStatus[]>;
 }
 
 type Context = 'alias' | 'forward' | 'include';
@@ -419,8 +421,26 @@ export class LocalAgent implements DeliveryAgent {
     return r.status === 'sent' ? { ...r, text: `delivered to file: ${path}` } : r;
   }
 
+  /** Deliver through another transport (`transport[:nexthop]`), as local(8)'s deliver_pass. */
+  private async passTo(st: RecipientState, value: string, address: string): Promise<LocalResult> {
+    const colon = value.indexOf(':');
+    const transport = colon < 0 ? value : value.slice(0, colon);
+    const nexthop = colon < 0 || colon + 1 === value.length ? st.req.nexthop : value.slice(colon + 1);
+    if (!this.deps.pass) return { status: 'deferred', dsn: '4.3.0', text: 'mail transport unavailable' };
+    const rcpt: DeliveryRecipient = { address, original: st.top.original || st.top.address, index: st.top.index };
+    if (st.top.orcpt !== undefined) rcpt.orcpt = st.top.orcpt;
+    if (st.top.notify !== undefined) rcpt.notify = st.top.notify;
+    const [r] = await this.deps.pass(transport, nexthop, { ...st.req, sender: st.sender, transport, nexthop, recipients: [rcpt] });
+    return r ? { status: r.status, dsn: r.dsn, text: r.text } : { status: 'deferred', dsn: '4.3.0', text: 'mail transport unavailable' };
+  }
+
   /** Mailbox delivery for a user (or unknown-user handling). */
   private async mailbox(st: RecipientState, user: string, extension: string, address: string, pw = this.getpwnam(user)): Promise<void> {
+    const mt = this.config.get('mailbox_transport');
+    if (mt) {
+      st.results.push({ ...(await this.passTo(st, mt, address)), address });
+      return;
+    }
     if (!pw) {
       st.results.push({ ...(await this.unknown(st, user, address)), address });
       return;
@@ -452,6 +472,8 @@ export class LocalAgent implements DeliveryAgent {
   }
 
   private async unknown(st: RecipientState, user: string, address: string): Promise<LocalResult> {
+    const fb = this.config.get('fallback_transport');
+    if (fb) return this.passTo(st, fb, address);
     const luser = this.config.raw('luser_relay') ? this.config.get('luser_relay') : '';
     if (luser) {
       const at = address.lastIndexOf('@');

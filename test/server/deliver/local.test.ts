@@ -310,3 +310,19 @@ describe('local(8) alias_maps', () => {
     expect(readFileSync(join(spool, 'tom'), 'utf8')).toContain('Delivered-To: postmaster@test.com\n');
   });
 });
+
+describe('local(8) hand-off to other transports', () => {
+  it('mailbox_transport takes every mailbox delivery; fallback_transport takes unknown users', async () => {
+    const passed: [string, string, string][] = [];
+    const mk = (over: Record<string, string>) => new LocalAgent(testConfig({ mail_spool_directory: spool, mydestination: 'test.com', myorigin: 'test.com', ...over }), {
+      forward: forwardQueue, aliases: async () => undefined, getpwnam: (n) => users.get(n), now: () => NOW,
+      pass: async (t, nh, r) => { passed.push([t, nh, r.recipients[0]!.address]); return r.recipients.map(() => ({ status: 'sent', dsn: '2.0.0', text: `delivered via ${t} service`, relay: t })); },
+    });
+    const [a] = await mk({ mailbox_transport: 'lmtp:unix:private/dovecot-lmtp' }).deliver(req([['tom@test.com']]));
+    expect(a).toMatchObject({ status: 'sent', text: 'delivered via lmtp service' });
+    const [b] = await mk({ fallback_transport: 'catchall' }).deliver(req([['nosuch@test.com']]));
+    expect(b).toMatchObject({ status: 'sent', text: 'delivered via catchall service' });
+    expect(passed).toEqual([['lmtp', 'unix:private/dovecot-lmtp', 'tom@test.com'], ['catchall', 'mail.example.com', 'nosuch@test.com']]);
+    expect(existsSync(join(spool, 'tom'))).toBe(false);
+  });
+});
