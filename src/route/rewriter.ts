@@ -214,6 +214,7 @@ export class Rewriter {
       myorigin: string;
       readInclude?: ((path: string) => string) | undefined;
       readForward?: ((user: string, extension: string | undefined) => string | undefined) | undefined;
+      enableOriginalRecipient?: boolean;
     },
   ) {
     this.myoriginLower = settings.myorigin.toLowerCase();
@@ -376,6 +377,42 @@ export class Rewriter {
     const r = this.recipientCleanup(addr, o, DIRECT, trace);
     if (trace) r.trace = trace;
     return r;
+  }
+
+  /**
+   * All envelope recipients of one message: {@link rewriteRecipient} for each, then cleanup's
+   * duplicate filter across the message (case-insensitive, `duplicate_filter_limit`; the key
+   * includes the original recipient when `enable_original_recipient = yes`): a repeated final
+   * recipient is dropped (reported in `duplicates`). A deferral of any recipient defers the
+   * whole message (see `defer`).
+   */
+  async rewriteRecipients(addrs: readonly string[], o: CallOptions = {}): Promise<{ results: RecipientResult[]; duplicates: string[]; defer?: Deferral }> {
+    const results: RecipientResult[] = [];
+    for (const a of addrs) results.push(await this.rewriteRecipient(a, o));
+    return this.dedupe(results);
+  }
+
+  /** {@link rewriteRecipients}, synchronously (requires {@link isSync}). */
+  rewriteRecipientsSync(addrs: readonly string[], o: CallOptions = {}): { results: RecipientResult[]; duplicates: string[]; defer?: Deferral } {
+    return this.dedupe(addrs.map((a) => this.rewriteRecipientSync(a, o)));
+  }
+
+  private dedupe(results: RecipientResult[]): { results: RecipientResult[]; duplicates: string[]; defer?: Deferral } {
+    const dups = new DuplicateFilter(this.settings.duplicateFilterLimit);
+    const duplicates: string[] = [];
+    let defer: Deferral | undefined;
+    for (const r of results) {
+      defer ??= r.defer;
+      // With enable_original_recipient the original recipient is part of the key: the same
+      // final address reached from two different envelope recipients is delivered twice.
+      const orig = this.settings.enableOriginalRecipient ? r.original + '\n' : '';
+      r.recipients = r.recipients.filter((f) => {
+        if (!dups.check(orig + f.address)) return true;
+        duplicates.push(f.address);
+        return false;
+      });
+    }
+    return defer ? { results, duplicates, defer } : { results, duplicates };
   }
 
   /** {@link rewriteRecipientCleanupSync} with any tables (what cleanup queues). */
@@ -774,6 +811,7 @@ export async function createRewriter(config0: Config, opts: RewriterOptions = {}
       myorigin: rewriteParamsFromConfig(config).myorigin,
       readInclude: opts.readInclude ?? ((p: string) => readFileSync(p, 'utf8')),
       readForward: opts.readForward,
+      enableOriginalRecipient: config.bool('enable_original_recipient'),
     },
   );
 }

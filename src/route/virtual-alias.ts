@@ -83,17 +83,18 @@ export function expandVirtualAlias(
 }
 
 /**
- * Cleanup's duplicate recipient filter (been_here): exact-string match; remembers at most
- * `limit` entries (`duplicate_filter_limit`, 0 = no limit), after which nothing more is
- * remembered and later duplicates pass.
+ * Cleanup's duplicate recipient filter (been_here): case-insensitive (recorded from Postfix
+ * 3.7: RCPT TO x@far.example and X@far.example give one delivery); remembers at most `limit`
+ * entries (`duplicate_filter_limit`, 0 = no limit), after which later duplicates pass.
  */
 export class DuplicateFilter {
   private readonly seen = new Set<string>();
   constructor(private readonly limit: number) {}
   /** True when `key` was seen before; otherwise remembers it (within the limit). */
   check(key: string): boolean {
-    if (this.seen.has(key)) return true;
-    if (this.limit <= 0 || this.seen.size < this.limit) this.seen.add(key);
+    const k = key.toLowerCase();
+    if (this.seen.has(k)) return true;
+    if (this.limit <= 0 || this.seen.size < this.limit) this.seen.add(k);
     return false;
   }
 }

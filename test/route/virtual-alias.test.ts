@@ -70,8 +70,8 @@ describe('virtual alias expansion', () => {
 });
 
 describe('DuplicateFilter', () => {
-  it('exact match, limited memory', () => {
+  it('case-insensitive, limited memory', () => {
     const f = new DuplicateFilter(2);
-    expect([f.check('a'), f.check('A'), f.check('a'), f.check('b'), f.check('b')]).toEqual([false, false, true, false, false]);
+    expect([f.check('a'), f.check('A'), f.check('c'), f.check('b'), f.check('b')]).toEqual([false, true, false, false, false]);
   });
 });

@@ -289,11 +289,63 @@ const aliasCases: DiffCase[] = [
   c('alias-include', 'someone@remote.example', ['inc@test.com']),
 ];
 
+/** Expansion limits, canonical loops and multi-valued results, table-driven exceptions. */
+const limitsMain = `${common}myorigin = $mydomain
+mydestination = $myhostname, localhost, $mydomain
+virtual_alias_maps = texthash:{conf}/virtual
+virtual_alias_recursion_limit = 3
+virtual_alias_expansion_limit = 3
+virtual_alias_address_length_limit = 30
+canonical_maps = texthash:{conf}/canonical
+masquerade_domains = $mydomain
+masquerade_exceptions = texthash:{conf}/exceptions
+masquerade_classes = envelope_sender, envelope_recipient, header_sender, header_recipient
+recipient_delimiter = +
+`;
+
+const limitsFiles: Record<string, string> = {
+  virtual: `c1@v.example c2@v.example
+c2@v.example c3@v.example
+c3@v.example c4@v.example
+c4@v.example end@remote.example
+d1@v.example d2@v.example
+d2@v.example d3@v.example
+d3@v.example end@remote.example
+l3@v.example a@remote.example, b@remote.example, c@remote.example
+l4@v.example a@remote.example, b@remote.example, c@remote.example, d@remote.example
+long@v.example aaaaaaaaaaaaaaaaaaaa@remote.example
+short@v.example aaaaaaaaaaaaaaaaaa@remote.example
+masq@test.com virt-target@remote.example
+`,
+  canonical: `a@test.com b@test.com
+b@test.com a@test.com
+m@test.com x@remote.example, y@remote.example
+`,
+  exceptions: `admin yes
+`,
+};
+
+const limitsCases: DiffCase[] = [
+  c('lim-recursion-over', 'someone@remote.example', ['c1@v.example']),
+  c('lim-recursion-ok', 'someone@remote.example', ['d1@v.example']),
+  c('lim-expansion-ok', 'someone@remote.example', ['l3@v.example']),
+  c('lim-expansion-over', 'someone@remote.example', ['l4@v.example']),
+  c('lim-length-over', 'someone@remote.example', ['long@v.example']),
+  c('lim-length-ok', 'someone@remote.example', ['short@v.example']),
+  c('lim-canonical-loop', 'someone@remote.example', ['a@test.com']),
+  c('lim-canonical-multi', 'm@test.com', ['m@test.com']),
+  c('lim-masq-exception-table', 'admin@host.test.com', ['admin@host.test.com', 'other@host.test.com']),
+  c('lim-masq-before-virtual', 'someone@remote.example', ['masq@sub.test.com']),
+  c('lim-duplicate-rcpts', 'someone@remote.example', ['x@far.example', 'x@far.example', 'X@far.example']),
+  c('lim-hdr-masq-all', 'someone@remote.example', ['someone@remote.example'], ['From: u@a.test.com', 'To: admin@b.test.com, v@c.test.com', 'Cc: m@test.com']),
+];
+
 export const SETUPS: DiffSetup[] = [
   { name: 'seed', main: seedMain, files: seedFiles, cases: seedCases },
   { name: 'classes', main: classesMain, files: classesFiles, cases: classesCases },
   { name: 'compat0', main: compatMain, files: {}, cases: compatCases },
   { name: 'aliases', main: aliasMain, files: aliasFiles, cases: aliasCases },
+  { name: 'limits', main: limitsMain, files: limitsFiles, cases: limitsCases },
 ];
 
 /** Settings the recorder adds to every setup's main.cf (the test reproduces them). */
