@@ -18,6 +18,8 @@ export {
   quote822Local,
   unquote822Local,
   needsQuoting,
+  quote821Local,
+  quoteEnvelopeAddress,
 } from './quote.js';
 export { lastAtIndex, localPartOf, domainOf, splitAddress, joinAddress } from './split.js';
 export type { SplitAddress } from './split.js';

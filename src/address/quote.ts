@@ -160,6 +160,53 @@ export function unquote822Local(addr: string): string {
 }
 
 /**
+ * Is `addr[0, end)` an RFC 821 dot-string (Postfix is_821_dot_string)? Same character
+ * rules as the RFC 822 test; there is no source-route prefix.
+ */
+function is821DotString(addr: string, end: number, flags: number): boolean {
+  return isDotString(addr, 0, end, flags);
+}
+
+/**
+ * Quote an internal-form address for an SMTP envelope command (Postfix
+ * quote_821_local_flags; the SMTP/LMTP client uses it for MAIL FROM and RCPT TO when
+ * `smtp_quote_rfc821_envelope` / `lmtp_quote_rfc821_envelope` = yes, the default).
+ * Unlike {@link quote822Local}: no source-route handling, and CR, LF, `"`, `\` are
+ * backslash-escaped inside the quotes. The Postfix client sends the null sender as
+ * `<>` without calling this (see {@link quoteEnvelopeAddress}).
+ *
+ * Returns `addr` itself when no quoting is needed.
+ * @example quote821Local('a b@example.com') === '"a b"@example.com'
+ * @param addr internal-form address
+ * @param flags {@link QUOTE_8BITCLEAN} (default) and/or {@link QUOTE_EXPOSE_AT}
+ */
+export function quote821Local(addr: string, flags: number = QUOTE_8BITCLEAN): string {
+  const at = addr.lastIndexOf('@');
+  const end = at < 0 ? addr.length : at;
+  if (is821DotString(addr, end, flags)) return addr;
+  let out = '"';
+  let run = 0;
+  for (let i = 0; i < end; i++) {
+    const ch = addr.charCodeAt(i);
+    // CR = 13, LF = 10, '"' = 34, '\' = 92
+    if (ch === 13 || ch === 10 || ch === 34 || ch === 92 || (ch > 127 && (flags & QUOTE_8BITCLEAN) === 0)) {
+      out += addr.slice(run, i) + '\\';
+      run = i;
+    }
+  }
+  return out + addr.slice(run, end) + '"' + addr.slice(end);
+}
+
+/**
+ * The address text the Postfix SMTP/LMTP client puts between `<` and `>`
+ * (smtp_quote_821_address): the null address stays empty, others are quoted with
+ * {@link quote821Local} unless `quoteRfc821Envelope` (`smtp_quote_rfc821_envelope`) is false.
+ */
+export function quoteEnvelopeAddress(addr: string, quoteRfc821Envelope = true): string {
+  return addr === '' || !quoteRfc821Envelope ? addr : quote821Local(addr);
+}
+
+/**
  * Does this internal-form address need quoting in external form?
  * Equivalent to `quote822Local(addr, flags) !== addr`, without building the result.
  */

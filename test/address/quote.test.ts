@@ -4,7 +4,9 @@ import {
   QUOTE_BARE_LOCALPART,
   QUOTE_EXPOSE_AT,
   needsQuoting,
+  quote821Local,
   quote822Local,
+  quoteEnvelopeAddress,
   unquote822Local,
 } from '../../src/address/quote.js';
 import { addressNodes, internalizeAddress, parseAddressList } from '../../src/address/tokenize.js';
@@ -121,6 +123,43 @@ describe('envelope sender → From: header, as recorded from Postfix 3.7 (smtpd 
       expect(internal).toBe(c.sender);
       expect(quote822Local(internal)).toBe(c.fromHeader);
       expect(unquote822Local(c.fromHeader)).toBe(c.sender);
+    });
+  }
+});
+
+describe('quote821Local', () => {
+  const table: Array<[string, string]> = [
+    ['a@b', 'a@b'],
+    ['a b@c', '"a b"@c'],
+    ['a\nb@c', '"a\\\nb"@c'], // LF is escaped (quote_822_local escapes only CR)
+    ['a\rb@c', '"a\\\rb"@c'],
+    ['@r:a b@c', '"@r:a b"@c'], // no source-route handling
+    ['user', 'user'],
+    ['', '""'],
+    ['jürgen@x', 'jürgen@x'],
+  ];
+  for (const [input, expected] of table) {
+    it(`${JSON.stringify(input)} → ${JSON.stringify(expected)}`, () => expect(quote821Local(input)).toBe(expected));
+  }
+  it('without 8BITCLEAN, 8-bit characters force quoting with a backslash', () => {
+    expect(quote821Local('jü@x', 0)).toBe('"j\\ü"@x');
+  });
+  it('quoteEnvelopeAddress keeps the null address empty and honours smtp_quote_rfc821_envelope', () => {
+    expect(quoteEnvelopeAddress('')).toBe('');
+    expect(quoteEnvelopeAddress('a b@c')).toBe('"a b"@c');
+    expect(quoteEnvelopeAddress('a b@c', false)).toBe('a b@c');
+  });
+});
+
+describe('SMTP client envelope quoting as recorded from Postfix 3.7 (smtpd internalize → smtp quote_821_local)', () => {
+  const rec = loadVectors<{ cases: Array<{ mailFrom: string; rcptTo: string; sentMailFrom: string; sentRcptTo: string }> }>(
+    'client-821-postfix.json',
+  );
+  const internal = (smtp: string): string => internalizeAddress(addressNodes(parseAddressList(smtp))[0]!.tokens);
+  for (const c of rec.cases) {
+    it(JSON.stringify(c.mailFrom), () => {
+      expect(quoteEnvelopeAddress(internal(c.mailFrom))).toBe(c.sentMailFrom);
+      expect(quoteEnvelopeAddress(internal(c.rcptTo))).toBe(c.sentRcptTo);
     });
   }
 });
