@@ -210,9 +210,7 @@ export function translatePosix(s: string, extended: boolean, icase = false): { s
       i += 2;
       if (!extended && (d === '(' || d === ')' || d === '{' || d === '}' || d === '|' || d === '+' || d === '?')) {
         // BRE: these escaped are the operators.
-        i -= 2;
         const op = d;
-        i += 2;
         if (op === '(') {
           out += '(';
           groups++;
@@ -226,7 +224,7 @@ export function translatePosix(s: string, extended: boolean, icase = false): { s
           canRepeat = true;
           lastWasQuant = false;
         } else if (op === '{') {
-          i = interval(s, i - 1, (q) => quant(q), '\\}');
+          i = interval(s, i, (q) => quant(q), '\\}');
         } else if (op === '}') {
           out += '\\}';
         } else if (op === '|') {
