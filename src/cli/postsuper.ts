@@ -6,7 +6,8 @@
  *
  * -d delete, -h put on hold, -H release from hold, -r requeue, -f force expiry (bounce at the
  * next delivery attempt). `-` reads IDs from stdin; `ALL` may be limited to one queue
- * (incoming, active, deferred, hold). Reports go to stderr: `postsuper: ID: removed`, then
+ * (incoming, active, deferred, hold); -r runs the envelope through cleanup again under a new
+ * queue ID. Reports go to stderr: `postsuper: ID: removed`, then
  * `postsuper: Deleted: N message(s)`.
  */
 import type { Command } from './io.js';
@@ -15,6 +16,7 @@ import { ToolFatal, runTool, toolContext } from '../server/tools/context.js';
 import { SUPER_TEXT, summaryLine, superAction, type SuperAction } from '../server/tools/postsuper.js';
 import { MESSAGE_QUEUES, type QueueName } from '../server/queue/store.js';
 import { createMailLog } from '../server/maillog.js';
+import { cleanupResubmitter } from '../server/deliver/resubmit.js';
 
 const FLAG: Record<string, SuperAction> = { d: 'delete', h: 'hold', H: 'release', r: 'requeue', f: 'expire' };
 
@@ -49,7 +51,7 @@ export const run: Command = (args, io) =>
         }
         ids = stdinIds;
       } else ids = [id];
-      const { done } = await superAction(queue, action, ids, only);
+      const { done } = await superAction(queue, action, ids, only, action === 'requeue' ? cleanupResubmitter(config, queue) : undefined);
       for (const d of done) {
         log.info('postsuper', `${d}: ${SUPER_TEXT[action].each}`);
         if (SUPER_TEXT[action].printEach) io.stderr(`postsuper: ${d}: ${SUPER_TEXT[action].each}\n`);

@@ -3,11 +3,14 @@
  * expiry (-f) of one message, a list, or `ALL` (optionally limited to one queue). Returns the
  * per-ID report lines and the count, which the CLI prints as Postfix does
  * (`postsuper: ID: removed`, `postsuper: Deleted: 2 messages`).
- * Requeue moves the file back to `incoming` so the queue manager routes it again (Postfix also
- * re-runs cleanup; here the envelope is kept as queued).
+ * Requeue (as Postfix's pickup + cleanup do) writes the message again under a new queue ID
+ * through `resubmit` — cleanup's envelope rewriting, so canonical and virtual alias maps apply
+ * again — with its undelivered recipients, then removes the old file. Without `resubmit` the
+ * file just moves back to `incoming`.
  */
 import type { FileQueue, QueueName } from '../queue/store.js';
 import { isQueueId } from '../queue/file.js';
+import type { NewMessage, QueuedRecipient, QueueWriter } from '../queue/types.js';
 
 export type SuperAction = 'delete' | 'hold' | 'release' | 'requeue' | 'expire';
 
@@ -40,7 +43,7 @@ export function summaryLine(action: SuperAction, n: number): string {
 }
 
 /** Apply an action to `ids` (or every message when `ids` is `ALL`), optionally in one queue. */
-export async function superAction(queue: FileQueue, action: SuperAction, ids: string[] | 'ALL', only?: QueueName): Promise<SuperResult> {
+export async function superAction(queue: FileQueue, action: SuperAction, ids: string[] | 'ALL', only?: QueueName, resubmit?: QueueWriter): Promise<SuperResult> {
   const sources = only ? SOURCES[action].filter((q) => q === only) : SOURCES[action];
   const targets: [string, QueueName][] = [];
   if (ids === 'ALL') {
@@ -66,10 +69,25 @@ export async function superAction(queue: FileQueue, action: SuperAction, ids: st
           // Back to the deferred queue, due now.
           await queue.move(id, 'hold', 'deferred', Date.now());
           break;
-        case 'requeue':
-          await queue.move(id, q, 'incoming');
-          await queue.removeLog('defer', id);
+        case 'requeue': {
+          if (!resubmit) {
+            await queue.move(id, q, 'incoming');
+            await queue.removeLog('defer', id);
+            break;
+          }
+          const qf = await queue.read(q, id);
+          const recipients = qf.recipients.filter((r) => !r.done).map((r) => {
+            const x: QueuedRecipient = { address: r.address, original: r.original };
+            if (r.orcpt !== undefined) x.orcpt = r.orcpt;
+            if (r.notify !== undefined) x.notify = r.notify;
+            return x;
+          });
+          const msg: NewMessage = { sender: qf.header.sender, recipients, content: qf.content!, arrivedAt: new Date(qf.header.arrival), attributes: qf.header.attributes };
+          if (q === 'hold') msg.hold = true;
+          await resubmit.enqueue(msg);
+          await queue.remove(q, id);
           break;
+        }
         case 'expire': {
           const qf = await queue.read(q, id, false);
           await queue.setForcedExpire(q, id, qf, true);

@@ -28,6 +28,7 @@ beforeEach(async () => {
     'inet_interfaces = 127.0.0.1',
     'alias_maps =',
     'compatibility_level = 3.6',
+    'virtual_alias_maps = inline:{ x@remote.example=x2@remote.example }',
     '',
   ].join('\n'));
   queue = new FileQueue(join(dir, 'queue'));
@@ -98,9 +99,14 @@ describe('postsuper', () => {
     expect([r.code, r.stderr]).toEqual([0, 'postsuper: Deleted: 0 messages\n']);
     r = await runCaptured(postsuper, ['-c', conf, '-r', 'ALL']);
     expect(r.stderr).toBe('postsuper: Requeued: 1 message\n');
-    expect(await queue.list('incoming')).toEqual([a]);
-    r = await runCaptured(postsuper, ['-c', conf, '-d', '-'], `${a}\n`);
-    expect(r.stderr).toBe(`postsuper: ${a}: removed\npostsuper: Deleted: 1 message\n`);
+    // Requeued through cleanup: a new queue ID, and virtual_alias_maps applied again.
+    const [n] = await queue.list('incoming');
+    expect(n).not.toBe(a);
+    expect(await queue.locate(a)).toBeUndefined();
+    const qf = await queue.read('incoming', n!);
+    expect(qf.recipients.map((x) => [x.address, x.original])).toEqual([['x2@remote.example', 'x@remote.example']]);
+    r = await runCaptured(postsuper, ['-c', conf, '-d', '-'], `${n}\n`);
+    expect(r.stderr).toBe(`postsuper: ${n}: removed\npostsuper: Deleted: 1 message\n`);
   });
 
   it('-f marks mail for forced expiry (shown by postqueue -j)', async () => {
