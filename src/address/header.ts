@@ -6,9 +6,12 @@
  * caller (internal form in, internal form out: canonical mapping, masquerading,
  * `@$myorigin` completion, ...). An address counts as changed when its new external
  * form differs from its old external form, exactly as cleanup compares strings.
- * Only if something changed is the header regenerated: external form, one address
- * per line, continuation lines starting with a TAB, and the 250-byte non-address
- * guard. Otherwise the original text is returned byte for byte.
+ * Only if something changed is the header regenerated: every mapped address is
+ * re-scanned from its new external form (so it is internalized as an owner-less token
+ * list), the tree is externalized one address per line with the 250-byte non-address
+ * guard, and lines are joined while they stay under 70 bytes (counting `Name: `),
+ * continuation lines starting with a TAB. Otherwise the original text is returned
+ * byte for byte.
  *
  * Postfix keeps phrases and comments (`"Joe" <joe>` → `"Joe" <joe@example.com>`)
  * but normalises the whitespace between tokens, and a phrase such as `Joe Q. Public`
