@@ -16,6 +16,7 @@ import { newSessionState } from '../smtpd/state.js';
 import { mailDate } from '../deliver/date.js';
 import type { FileQueue } from '../queue/store.js';
 import { sendTrigger } from '../queue/trigger.js';
+import { createMailLog } from '../maillog.js';
 
 export interface Submission {
   sender: string;
@@ -52,10 +53,12 @@ export function extractRecipients(content: Buffer): { recipients: string[]; cont
 
 /** Run the message through cleanup and queue it; resolves with the queue ID. */
 export async function submitLocal(config: Config, queue: FileQueue, sub: Submission): Promise<string> {
-  const noop = { info: () => {}, warn: () => {} };
-  const routing = await createSmtpdRouting(config, { log: noop });
+  // Logged like pickup + cleanup, to maillog_file when set (never to the terminal).
+  const maillog = createMailLog(config, { sink: () => {} });
+  const cleanupLog = { info: (t: string) => maillog.info('cleanup', t), warn: (t: string) => maillog.warning('cleanup', t) };
+  const routing = await createSmtpdRouting(config, { log: { info: () => {}, warn: () => {} } });
   const rewriter = await createCleanupRewriter(config, routing);
-  const cleanup = new Cleanup({ config, queue, rewriter, log: noop });
+  const cleanup = new Cleanup({ config, queue, rewriter, log: cleanupLog });
   const s = newSessionState({
     name: 'localhost', reverseName: 'localhost', nameStatus: 'ok', reverseNameStatus: 'ok',
     addr: '127.0.0.1', rfcAddr: '127.0.0.1', port: 0, serverAddr: '127.0.0.1', namaddr: 'localhost[127.0.0.1]',
@@ -79,7 +82,9 @@ export async function submitLocal(config: Config, queue: FileQueue, sub: Submiss
     if (!hasFrom && sub.fullName) {
       content = Buffer.concat([Buffer.from(`From: ${sub.fullName} <${sub.sender}>\n`), content]);
     }
-    const received = `Received: by ${config.get('myhostname')} (Postfix, from userid ${sub.uid ?? process.getuid?.() ?? 0})\n\tid ${r.id}; ${mailDate(s.arrivalTime)}\n`;
+    const uid = sub.uid ?? process.getuid?.() ?? 0;
+    maillog.info('pickup', `${r.id}: uid=${uid} from=<${sub.sender}>`);
+    const received = `Received: by ${config.get('myhostname')} (Postfix, from userid ${uid})\n\tid ${r.id}; ${mailDate(s.arrivalTime)}\n`;
     const msg = await cleanup.build(s, Buffer.concat([Buffer.from(received), content]), r.id);
     if (msg.recipients.length === 0) throw new Error('No recipient addresses found in message header');
     msg.attributes = { ...msg.attributes, protocol: 'local' };

@@ -21,6 +21,7 @@ beforeEach(async () => {
   (await import('node:fs')).mkdirSync(conf);
   writeFileSync(join(conf, 'main.cf'), [
     `queue_directory = ${dir}/queue`,
+    `maillog_file = ${dir}/maillog`,
     'myhostname = mail.example.com',
     'mydomain = test.com',
     'myorigin = $mydomain',
@@ -167,6 +168,9 @@ describe('sendmail', () => {
     expect(text).toMatch(/\nDate: /);
     expect(text).toContain('\nFrom: alice@test.com\n');
     expect(text.endsWith('\n\nbody\n')).toBe(true);
+    const log = readFileSync(join(dir, 'maillog'), 'utf8');
+    expect(log).toMatch(new RegExp(`^\\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d mail postfix/pickup\\[\\d+\\]: ${id}: uid=\\d+ from=<alice>$`, 'm'));
+    expect(log).toMatch(new RegExp(`postfix/cleanup\\[\\d+\\]: ${id}: message-id=<\\d{14}\\.${id}@mail\\.example\\.com>$`, 'm'));
   });
 
   it('-i keeps a lone dot; -t takes recipients from headers and drops Bcc', async () => {
@@ -185,6 +189,5 @@ describe('sendmail', () => {
     expect([r.code, r.stderr]).toEqual([64, 'sendmail: fatal: Recipient addresses must be specified on the command line or via the -t option\n']);
     expect((await runCaptured(sendmail, ['-C', conf, '-bp'])).stdout).toBe('Mail queue is empty\n');
     expect(existsSync(join(dir, 'queue', 'incoming'))).toBe(true);
-    void readFileSync;
   });
 });
