@@ -8,6 +8,8 @@ export default defineConfig({
     'route/index': 'src/route/index.ts',
     'server/index': 'src/server/index.ts',
     'cli/main': 'src/cli/main.ts',
+    'integrations/haraka': 'src/integrations/haraka.ts',
+    'integrations/smtp-server': 'src/integrations/smtp-server.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

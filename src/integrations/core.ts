@@ -1,0 +1,364 @@
+/**
+ * Readdress inside another MTA: the per-command decisions Postfix's smtpd and cleanup make,
+ * packaged for a foreign SMTP server (Haraka, nodemailer's smtp-server). One
+ * {@link Embedding} holds a configuration (a Postfix-style directory or main.cf text), the
+ * tables it names, the rewrite pipeline and the smtpd access restrictions — the same wiring
+ * the reference server uses ({@link createSmtpdRouting} + {@link AccessChecks}).
+ *
+ * Per SMTP command it answers with data: MAIL FROM → the rewritten envelope sender
+ * (sender canonical maps, masquerading), RCPT TO → the final recipients (canonical maps,
+ * virtual alias expansion 1→n, duplicates removed), end of DATA → the rewritten header
+ * block (local or remote context, `local_header_rewrite_clients`). A refusal is a
+ * {@link EmbedReply} with Postfix's reply code, enhanced status code and text.
+ *
+ * Parameters: everything the pipeline reads (canonical_maps, sender/recipient_canonical_maps,
+ * masquerade_*, virtual_alias_maps, relocated_maps, transport_maps, recipient_delimiter, ...),
+ * the smtpd restriction lists (`smtpd_*_restrictions`, `smtpd_delay_reject`,
+ * `smtpd_reject_unlisted_recipient`, `mynetworks`, ...), `local_header_rewrite_clients`,
+ * `remote_header_rewrite_domain`, `header_size_limit`.
+ */
+import { isUtf8 } from 'node:buffer';
+import { Transform, type TransformCallback } from 'node:stream';
+import { loadConfig, type PostfixConfig } from '../config/index.js';
+import { AccessChecks } from '../server/smtpd/access.js';
+import { nodeDns, type DnsResolver } from '../server/smtpd/dns.js';
+import { REPLIES } from '../server/smtpd/replies.js';
+import type { SmtpdLog } from '../server/smtpd/session.js';
+import { newSessionState, resetTransaction, type SessionState } from '../server/smtpd/state.js';
+import { createSmtpdRouting } from '../server/smtpd/wiring.js';
+import type { Rewriter, FinalRecipient, RecipientOutcome } from '../route/rewriter.js';
+import type { Deferral } from '../route/outcome.js';
+
+/** How an embedding gets its configuration. */
+export interface EmbedOptions {
+  /** Postfix-style configuration directory (main.cf; relative table paths resolve from it). */
+  configDir?: string;
+  /** main.cf text to use instead of `${configDir}/main.cf`. */
+  mainCf?: string;
+  /** Settings applied on top of main.cf, e.g. `{ virtual_alias_maps: 'texthash:/etc/mail/virtual' }`. */
+  settings?: Record<string, string>;
+  /**
+   * Apply the smtpd access restrictions of the configuration (relay control, `check_*_access`,
+   * recipient validation with `smtpd_reject_unlisted_recipient`, ...). Default true. With
+   * false, only rewriting happens and relay control is left to the host MTA; recipients whose
+   * every final address bounces (relocated, unknown virtual alias, `error:` transport) are
+   * still refused with Postfix's text.
+   */
+  access?: boolean;
+  /** Rewrite address headers at end of DATA (default true). */
+  headers?: boolean;
+  /** DNS for restrictions that query it (default: the system resolver). */
+  dns?: DnsResolver;
+  /** Where smtpd-style log lines go (`NOQUEUE: reject: ...`); default: dropped. */
+  log?: SmtpdLog;
+}
+
+/** The SMTP client, as far as the host MTA knows it. */
+export interface EmbedClient {
+  /** Client IP address. */
+  address: string;
+  port?: number;
+  /** Verified client host name (default `unknown`). */
+  name?: string;
+  /** HELO/EHLO argument. */
+  helo?: string;
+  /** The client said EHLO (default true). */
+  esmtp?: boolean;
+  tls?: boolean;
+  /** SASL login name when the client authenticated. */
+  user?: string;
+  /** Server address the client connected to. */
+  serverAddress?: string;
+}
+
+/** A refusal: `${code} ${status} ${text}` on the wire. */
+export interface EmbedReply {
+  /** SMTP reply code (550, 451, 454 ...). */
+  code: number;
+  /** Enhanced status code (`5.1.6`). */
+  status: string;
+  /** Text after the enhanced status code. */
+  text: string;
+  /** `${status} ${text}`: what goes after the reply code. */
+  message: string;
+  /** Permanent (5xx) or temporary (4xx). */
+  kind: 'reject' | 'defer';
+}
+
+/** Outcome of MAIL FROM. */
+export type MailDecision =
+  | { ok: true; /** As given (internal form). */ original: string; /** Rewritten envelope sender, internal form (`''` = null sender). */ sender: string; /** The same, quoted for SMTP. */ external: string }
+  | { ok: false; reply: EmbedReply };
+
+/** One recipient to deliver to. */
+export interface EmbedRecipient {
+  /** Internal form. */
+  address: string;
+  /** Quoted for SMTP. */
+  external: string;
+  /** Postfix's transport and nexthop for it (`smtp` / `remote.example`, `local` / `host` ...). */
+  transport: string | undefined;
+  nexthop: string | undefined;
+}
+
+/** Outcome of RCPT TO. */
+export type RcptDecision =
+  | {
+      ok: true;
+      /** As given (internal form). */
+      original: string;
+      /** Final recipients (virtual alias expansion, duplicates removed). */
+      recipients: EmbedRecipient[];
+      /** Expansion results Postfix would bounce or defer after accepting (e.g. a relocated alias target). */
+      undeliverable: { address: string; outcome: RecipientOutcome }[];
+    }
+  | { ok: false; reply: EmbedReply };
+
+/** The rewritten envelope of one transaction. */
+export interface EmbedEnvelope {
+  /** Envelope sender as the client gave it (internal form). */
+  originalSender: string;
+  /** Rewritten envelope sender (internal form). */
+  sender: string;
+  /** Accepted recipients: each original with its final recipients. */
+  recipients: { original: string; recipients: EmbedRecipient[]; undeliverable: { address: string; outcome: RecipientOutcome }[] }[];
+  /** Header rewriting context decided at MAIL FROM. */
+  headerContext: 'local' | 'remote';
+}
+
+/** Per-connection state of an embedding (one per SMTP session). */
+export interface EmbedSession {
+  /** @internal smtpd's view of the session (what the restrictions read). */
+  readonly state: SessionState;
+  /** The transaction in progress. */
+  envelope: EmbedEnvelope | undefined;
+}
+
+const NO_LOG: SmtpdLog = { info: () => undefined, warn: () => undefined };
+
+/** Reply from a `NNN X.Y.Z text` string produced by the restrictions. */
+export function parseReply(line: string): EmbedReply {
+  const m = /^([2-5]\d\d)(?: ([245]\.\d{1,3}\.\d{1,3}))?(?: (.*))?$/s.exec(line);
+  if (!m) return { code: 451, status: '4.3.0', text: line, message: `4.3.0 ${line}`, kind: 'defer' };
+  const code = Number(m[1]);
+  const status = m[2] ?? `${m[1]![0]}.0.0`;
+  const text = m[3] ?? '';
+  return { code, status, text, message: `${status} ${text}`, kind: code >= 500 ? 'reject' : 'defer' };
+}
+
+function reply(code: number, status: string, text: string): EmbedReply {
+  return { code, status, text, message: `${status} ${text}`, kind: code >= 500 ? 'reject' : 'defer' };
+}
+
+/** cleanup's deferral (table failure, alias expansion limit) as a reply. */
+function deferralReply(d: Deferral): EmbedReply {
+  return reply(d.code, d.status, d.text);
+}
+
+/** The compiled configuration for one host MTA. Create with {@link createEmbedding}. */
+export class Embedding {
+  /** @internal Use {@link createEmbedding}. */
+  constructor(
+    /** The loaded configuration. */
+    readonly config: PostfixConfig,
+    /** The rewrite pipeline. */
+    readonly rewriter: Rewriter,
+    private readonly access: AccessChecks,
+    private readonly opts: { access: boolean; headers: boolean; log: SmtpdLog },
+  ) {}
+
+  /** Start an SMTP session for a client. */
+  session(client: EmbedClient): EmbedSession {
+    const name = client.name && client.name !== '' ? client.name : 'unknown';
+    const isV6 = client.address.includes(':');
+    const state = newSessionState({
+      name,
+      reverseName: name,
+      nameStatus: name === 'unknown' ? 'perm' : 'ok',
+      reverseNameStatus: name === 'unknown' ? 'perm' : 'ok',
+      addr: client.address,
+      rfcAddr: isV6 ? `IPv6:${client.address}` : client.address,
+      port: client.port ?? 0,
+      serverAddr: client.serverAddress ?? '',
+      namaddr: `${name}[${client.address}]`,
+    });
+    state.protocol = client.esmtp === false ? 'SMTP' : 'ESMTP';
+    if (client.helo !== undefined) state.helo = client.helo;
+    state.tls = client.tls ?? false;
+    if (client.user !== undefined) state.saslUsername = client.user;
+    return { state, envelope: undefined };
+  }
+
+  /** Update what is known about the client after the session started (HELO, AUTH, STARTTLS). */
+  updateClient(s: EmbedSession, client: Partial<Pick<EmbedClient, 'helo' | 'user' | 'tls' | 'esmtp'>>): void {
+    if (client.helo !== undefined) s.state.helo = client.helo;
+    if (client.user !== undefined) s.state.saslUsername = client.user;
+    if (client.tls !== undefined) s.state.tls = client.tls;
+    if (client.esmtp !== undefined) s.state.protocol = client.esmtp ? 'ESMTP' : 'SMTP';
+  }
+
+  /**
+   * MAIL FROM: parse the address as smtpd does, run the sender restrictions unless
+   * `smtpd_delay_reject` defers them to RCPT, decide the header context, rewrite the sender.
+   * `arg` is the address as on the command line (`<a@b>`, `<>`, `<"x y"@b>`).
+   */
+  async mail(s: EmbedSession, arg: string): Promise<MailDecision> {
+    const st = s.state;
+    resetTransaction(st);
+    s.envelope = undefined;
+    st.where = 'MAIL';
+    const sender = await this.access.extractAddress(st, arg, true, false);
+    if (sender === false) return { ok: false, reply: reply(REPLIES.badSender.code, REPLIES.badSender.dsn, REPLIES.badSender.text) };
+    if (this.opts.access && !this.config.bool('smtpd_delay_reject')) {
+      const err = await this.access.mail(st, sender);
+      if (err) return { ok: false, reply: parseReply(err) };
+    }
+    const rw = await this.access.rewriteContext(st);
+    if (rw) return { ok: false, reply: parseReply(rw) };
+    const r = await this.rewriter.rewriteSender(sender);
+    if (r.defer) return { ok: false, reply: deferralReply(r.defer) };
+    st.sender = sender;
+    s.envelope = { originalSender: sender, sender: r.address, recipients: [], headerContext: st.rewriteContext };
+    return { ok: true, original: sender, sender: r.address, external: r.external };
+  }
+
+  /**
+   * RCPT TO: parse, run the relay and recipient restrictions (with `smtpd_delay_reject`, also
+   * the client, HELO and sender ones), then the pipeline: canonical maps and virtual alias
+   * expansion. A table failure gives `451 4.3.0`; a relocated user `550 5.1.6`.
+   */
+  async rcpt(s: EmbedSession, arg: string): Promise<RcptDecision> {
+    const st = s.state;
+    if (!s.envelope) return { ok: false, reply: reply(REPLIES.needMail.code, REPLIES.needMail.dsn, REPLIES.needMail.text) };
+    st.where = 'RCPT';
+    const rcpt = await this.access.extractAddress(st, arg, false, false);
+    if (rcpt === false) return { ok: false, reply: reply(REPLIES.badRecipient.code, REPLIES.badRecipient.dsn, REPLIES.badRecipient.text) };
+    if (this.opts.access) {
+      const err = await this.access.rcpt(st, rcpt);
+      if (err) return { ok: false, reply: parseReply(err) };
+    }
+    const r = await this.rewriter.rewriteRecipient(rcpt);
+    if (r.defer) return { ok: false, reply: deferralReply(r.defer) };
+    const recipients: EmbedRecipient[] = [];
+    const undeliverable: { address: string; outcome: RecipientOutcome }[] = [];
+    for (const f of r.recipients) {
+      if (f.outcome) undeliverable.push({ address: f.address, outcome: f.outcome });
+      else recipients.push(toRecipient(f));
+    }
+    if (recipients.length === 0 && undeliverable.length > 0) {
+      // Nothing deliverable: refuse as smtpd's recipient validation words it.
+      const o = undeliverable[0]!.outcome;
+      const code = o.kind === 'bounce' ? 550 : o.status === '4.3.0' ? 451 : 450;
+      const text = o.status === '4.3.0' && o.kind === 'defer' ? `<${rcpt}>: Temporary lookup failure` : `<${rcpt}>: Recipient address rejected: ${o.text}`;
+      return { ok: false, reply: reply(code, o.status, text) };
+    }
+    st.recipients.push({ address: rcpt, orcpt: `rfc822;${rcpt}` });
+    st.firstRecipient ??= rcpt;
+    s.envelope.recipients.push({ original: rcpt, recipients, undeliverable });
+    return { ok: true, original: rcpt, recipients, undeliverable };
+  }
+
+  /** DATA: `smtpd_data_restrictions` (when access checks are on). */
+  async data(s: EmbedSession): Promise<EmbedReply | undefined> {
+    if (!this.opts.access) return undefined;
+    s.state.where = 'DATA';
+    const err = await this.access.data(s.state);
+    return err ? parseReply(err) : undefined;
+  }
+
+  /**
+   * End of DATA: rewrite the address headers of a header block (text up to and including the
+   * empty line; anything after it is returned unchanged), in the context decided at MAIL FROM.
+   * Returns the block (the same string when nothing changed) or a deferral reply.
+   */
+  async headers(s: EmbedSession, block: string): Promise<{ headers: string; changed: boolean } | { reply: EmbedReply }> {
+    if (!this.opts.headers) return { headers: block, changed: false };
+    const r = await this.rewriter.rewriteHeaders(block, { context: s.envelope?.headerContext ?? s.state.rewriteContext });
+    if (r.defer) return { reply: deferralReply(r.defer) };
+    return { headers: r.headers, changed: r.changed };
+  }
+
+  /**
+   * A stream that rewrites the header of a message passing through it (raw message bytes,
+   * as after SMTP dot-unstuffing) and passes the body unchanged. The header ends at the first
+   * empty line or after `header_size_limit` bytes, as in cleanup. A deferral is emitted as an
+   * `error` whose `responseCode` and `message` are the reply.
+   */
+  headerTransform(s: EmbedSession): Transform {
+    const limit = Math.max(1024, Number(this.config.get('header_size_limit')) || 102400);
+    const rewrite = async (head: Buffer): Promise<Buffer> => {
+      // Addresses are UTF-8 when the bytes are; anything else passes byte for byte as latin1.
+      const enc: BufferEncoding = isUtf8(head) ? 'utf8' : 'latin1';
+      const r = await this.headers(s, head.toString(enc));
+      if ('reply' in r) throw Object.assign(new Error(r.reply.message), { responseCode: r.reply.code, reply: r.reply });
+      return r.changed ? Buffer.from(r.headers, enc) : head;
+    };
+    let pending: Buffer = Buffer.alloc(0);
+    let done = false;
+    return new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        if (done) return cb(null, chunk);
+        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        let end = headerEnd(pending);
+        if (end < 0) {
+          // No empty line yet: keep buffering up to the limit; past it the complete lines are the header.
+          if (pending.length <= limit) return cb();
+          end = pending.lastIndexOf(0x0a /* LF */, limit) + 1 || pending.length;
+        }
+        done = true;
+        const all = pending;
+        pending = Buffer.alloc(0);
+        rewrite(all.subarray(0, end)).then((head) => {
+          this.push(head);
+          cb(null, end < all.length ? all.subarray(end) : undefined);
+        }, cb);
+      },
+      flush(cb: TransformCallback) {
+        if (done || pending.length === 0) return cb();
+        // A message without a body: all of it is header.
+        done = true;
+        rewrite(pending).then((head) => cb(null, head), cb);
+      },
+    });
+  }
+}
+
+/** Offset just after the empty line that ends the header (LF LF or LF CR LF), or -1. */
+function headerEnd(b: Buffer): number {
+  if (b[0] === 0x0a /* LF */) return 1;
+  if (b[0] === 0x0d /* CR */ && b[1] === 0x0a) return 2;
+  for (let i = b.indexOf(0x0a); i >= 0 && i < b.length; i = b.indexOf(0x0a, i + 1)) {
+    if (b[i + 1] === 0x0a) return i + 2;
+    if (b[i + 1] === 0x0d /* CR */ && b[i + 2] === 0x0a) return i + 3;
+  }
+  return -1;
+}
+
+function toRecipient(f: FinalRecipient): EmbedRecipient {
+  return { address: f.address, external: f.external, transport: f.transport, nexthop: f.nexthop };
+}
+
+/**
+ * Load a configuration and build the pipeline and restrictions once. Throws ConfigError /
+ * MapError (with file, line and text) when main.cf or a table is bad.
+ *
+ * @example
+ * const rd = await createEmbedding({ configDir: '/etc/readdress' });
+ * const s = rd.session({ address: '192.0.2.1', helo: 'client.example' });
+ * await rd.mail(s, '<joe@example.com>');
+ * const r = await rd.rcpt(s, '<list@example.com>'); // r.ok ? r.recipients : r.reply
+ */
+export async function createEmbedding(opts: EmbedOptions = {}): Promise<Embedding> {
+  if (opts.configDir === undefined && opts.mainCf === undefined) {
+    throw new TypeError('readdress: give configDir (a Postfix-style configuration directory) or mainCf (main.cf text)');
+  }
+  const config = loadConfig({
+    ...(opts.configDir !== undefined ? { configDir: opts.configDir } : {}),
+    ...(opts.mainCf !== undefined ? { mainCfText: opts.mainCf } : {}),
+    ...(opts.settings ? { overrides: opts.settings } : {}),
+  });
+  const log = opts.log ?? NO_LOG;
+  const routing = await createSmtpdRouting(config, { log, dns: opts.dns ?? nodeDns() });
+  const access = new AccessChecks(routing.deps);
+  return new Embedding(config, routing.rewriter, access, { access: opts.access ?? true, headers: opts.headers ?? true, log });
+}

@@ -1,0 +1,307 @@
+/**
+ * readdress as a Haraka plugin (package subpath `readdress/haraka`): Postfix's address
+ * rewriting and smtpd restrictions inside Haraka.
+ *
+ * - MAIL FROM (`hook_mail`): sender canonical maps and masquerading replace
+ *   `transaction.mail_from`; with `smtpd_delay_reject = no`, the sender restrictions run here.
+ * - RCPT TO (`hook_rcpt`): the relay/recipient restrictions (relay control, access tables,
+ *   `smtpd_reject_unlisted_recipient`: a relocated user gets `550 5.1.6 ... User has moved
+ *   to ...`), then canonical maps and virtual alias expansion. The recipient in
+ *   `transaction.rcpt_to` is replaced by the first final recipient, the others are added
+ *   after it once Haraka accepted the recipient (`hook_rcpt_ok`). A table failure answers
+ *   `451 4.3.0`.
+ * - DATA (`hook_data`): `smtpd_data_restrictions`.
+ * - End of DATA (`hook_data_post`): address headers rewritten in place (order kept) in the
+ *   context `local_header_rewrite_clients` decided.
+ *
+ * The rewritten envelope is also in `transaction.notes.readdress` ({@link EmbedEnvelope}).
+ *
+ * Configuration (in Haraka's config directory): `readdress.json`
+ * (`{ "configDir": "/etc/readdress", "mainCf": "...", "settings": {...}, "access": true,
+ * "headers": true }`) or `readdress.ini` (`config_dir = ...`, `access = true`,
+ * `headers = true`, and a `[main.cf]` section of main.cf settings). A relative directory is
+ * taken from Haraka's directory. Load it with a one-line plugin file, `plugins/readdress.js`:
+ * `Object.assign(exports, require('node:module').createRequire(__filename)('readdress/haraka'))`, and `readdress` in `config/plugins`.
+ */
+import path from 'node:path';
+import { createEmbedding, type EmbedEnvelope, type EmbedOptions, type EmbedReply, type EmbedSession, type Embedding } from './core.js';
+
+export type { EmbedEnvelope, EmbedReply, EmbedOptions } from './core.js';
+
+/** Haraka's hook return codes (haraka-constants). */
+const CONT = 900;
+const DENY = 902;
+const DENYSOFT = 903;
+const OK = 906;
+
+/** The parts of Haraka's plugin object this plugin uses. */
+export interface HarakaPlugin {
+  config: { get(name: string, type?: unknown, cb?: unknown): unknown };
+  register_hook?(hook: string, method: string): void;
+  loginfo(...args: unknown[]): void;
+  logwarn(...args: unknown[]): void;
+  logerror(...args: unknown[]): void;
+  logcrit?(...args: unknown[]): void;
+  /** Set by {@link register}. */
+  readdress?: Promise<Embedding>;
+  /** Set by {@link register}: run restrictions (answer OK to RCPT) or leave relay control to Haraka. */
+  readdressAccess?: boolean;
+}
+
+/** An address as Haraka's `@haraka/email-address` has it. */
+interface HarakaAddress {
+  original?: string;
+  address?: string;
+  format(): string;
+  constructor: new (text: string) => HarakaAddress;
+}
+
+interface HarakaTransaction {
+  mail_from: HarakaAddress;
+  rcpt_to: HarakaAddress[];
+  notes: Record<string, unknown>;
+  header: { header_list: string[]; headers: Record<string, string[]>; headers_decoded: Record<string, string[]>; parse(lines: string[]): void };
+  found_hb_sep?: boolean;
+  reset_headers?(): void;
+}
+
+interface HarakaConnection {
+  remote: { ip: string; port?: number; host?: string | null };
+  local?: { ip?: string };
+  hello: { host?: string | null; verb?: string | null };
+  tls?: { enabled?: boolean };
+  notes: Record<string, unknown>;
+  transaction: HarakaTransaction | null;
+  relaying?: boolean;
+}
+
+type Next = (code?: number, msg?: unknown) => void;
+
+/** Haraka takes a reply whose constructor is named DSN as code + text (haraka-dsn's shape). */
+class DSN {
+  readonly code: number;
+  readonly reply: string;
+  constructor(r: EmbedReply) {
+    this.code = r.code;
+    this.reply = r.message;
+  }
+}
+
+const sessions = new WeakMap<HarakaConnection, EmbedSession>();
+/** Final recipients still to add once Haraka accepted a recipient (hook_rcpt_ok). */
+const pendingExtra = new WeakMap<HarakaAddress, HarakaAddress[]>();
+
+function refuse(next: Next, r: EmbedReply): void {
+  next(r.code >= 500 ? DENY : DENYSOFT, new DSN(r));
+}
+
+const CONFIG_ERROR: EmbedReply = { code: 451, status: '4.3.5', text: 'Server configuration error', message: '4.3.5 Server configuration error', kind: 'defer' };
+
+function truthy(v: unknown, def: boolean): boolean {
+  if (v === undefined || v === null || v === '') return def;
+  if (typeof v === 'boolean') return v;
+  return /^(1|true|yes|on)$/i.test(String(v).trim());
+}
+
+/** The plugin options from `readdress.json` or `readdress.ini` in Haraka's config directory. */
+export function harakaOptions(plugin: Pick<HarakaPlugin, 'config'>, harakaDir = process.env.HARAKA ?? process.cwd()): EmbedOptions {
+  const abs = (d: string): string => path.resolve(harakaDir, d);
+  const json = plugin.config.get('readdress.json', 'json') as Record<string, unknown> | null | undefined;
+  if (json && typeof json === 'object' && Object.keys(json).length > 0) {
+    const o: EmbedOptions = {};
+    if (typeof json.configDir === 'string') o.configDir = abs(json.configDir);
+    if (typeof json.mainCf === 'string') o.mainCf = json.mainCf;
+    if (json.settings && typeof json.settings === 'object') o.settings = Object.fromEntries(Object.entries(json.settings).map(([k, v]) => [k, String(v)]));
+    o.access = truthy(json.access, true);
+    o.headers = truthy(json.headers, true);
+    return o;
+  }
+  const ini = (plugin.config.get('readdress.ini') ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const main = ini.main ?? {};
+  const o: EmbedOptions = {};
+  if (typeof main.config_dir === 'string' && main.config_dir !== '') o.configDir = abs(main.config_dir);
+  const cf = ini['main.cf'];
+  if (cf && Object.keys(cf).length > 0) {
+    const text = Object.entries(cf).map(([k, v]) => `${k} = ${String(v)}\n`).join('');
+    if (o.configDir === undefined) o.mainCf = text;
+    else o.settings = Object.fromEntries(Object.entries(cf).map(([k, v]) => [k, String(v)]));
+  }
+  o.access = truthy(main.access, true);
+  o.headers = truthy(main.headers, true);
+  return o;
+}
+
+/** Haraka calls this once when it loads the plugin: read the options, start loading the configuration. */
+export function register(this: HarakaPlugin): void {
+  let opts: EmbedOptions;
+  try {
+    opts = harakaOptions(this);
+  } catch (e) {
+    this.readdress = Promise.reject(e);
+    this.readdress.catch(() => undefined);
+    return;
+  }
+  this.readdressAccess = opts.access ?? true;
+  this.readdress = createEmbedding({ ...opts, log: { info: (t) => this.loginfo(t), warn: (t) => this.logwarn(t) } });
+  // Reported by init_master/init_child (Haraka stops) and by every hook (451 4.3.5).
+  this.readdress.catch(() => undefined);
+}
+
+async function ready(plugin: HarakaPlugin): Promise<Embedding | undefined> {
+  try {
+    if (!plugin.readdress) throw new Error('readdress: plugin not registered');
+    return await plugin.readdress;
+  } catch (e) {
+    plugin.logerror(`readdress: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Haraka start-up (single process or cluster master): a bad configuration stops Haraka. */
+export function hook_init_master(this: HarakaPlugin, next: Next): void {
+  const p = this.readdress ?? Promise.reject(new Error('readdress: plugin not registered'));
+  p.then(() => next(), (e: unknown) => next(DENY, `readdress: ${(e as Error).message}`));
+}
+
+/** Cluster workers: same check as {@link hook_init_master}. */
+export function hook_init_child(this: HarakaPlugin, next: Next): void {
+  hook_init_master.call(this, next);
+}
+
+function sessionOf(rd: Embedding, connection: HarakaConnection): EmbedSession {
+  let s = sessions.get(connection);
+  const client = {
+    helo: connection.hello.host ?? '',
+    esmtp: (connection.hello.verb ?? 'EHLO').toUpperCase() === 'EHLO',
+    tls: connection.tls?.enabled ?? false,
+    ...(typeof connection.notes.auth_user === 'string' ? { user: connection.notes.auth_user } : {}),
+  };
+  if (!s) {
+    const host = connection.remote.host;
+    s = rd.session({
+      address: connection.remote.ip,
+      ...(connection.remote.port !== undefined ? { port: connection.remote.port } : {}),
+      ...(host && host !== 'Unknown' && host !== 'DNSERROR' && host !== 'NXDOMAIN' ? { name: host } : {}),
+      ...(connection.local?.ip ? { serverAddress: connection.local.ip } : {}),
+      ...client,
+    });
+    sessions.set(connection, s);
+  } else rd.updateClient(s, client);
+  return s;
+}
+
+function addressText(a: HarakaAddress): string {
+  return typeof a.original === 'string' && a.original !== '' ? a.original : a.format();
+}
+
+/** A Haraka address of the same class for an SMTP-form (quoted) address. */
+function makeAddress(like: HarakaAddress, external: string): HarakaAddress {
+  return new like.constructor(`<${external}>`);
+}
+
+/** MAIL FROM: rewrite the sender (and run the sender restrictions when not delayed). */
+export function hook_mail(this: HarakaPlugin, next: Next, connection: HarakaConnection, params: [HarakaAddress, ...unknown[]]): void {
+  void (async () => {
+    const rd = await ready(this);
+    if (!rd) return refuse(next, CONFIG_ERROR);
+    const tx = connection.transaction;
+    if (!tx) return next();
+    const s = sessionOf(rd, connection);
+    const d = await rd.mail(s, addressText(params[0]));
+    if (!d.ok) return refuse(next, d.reply);
+    if (d.sender !== d.original) tx.mail_from = makeAddress(params[0], d.external);
+    tx.notes.readdress = s.envelope as EmbedEnvelope;
+    next();
+  })().catch((e: unknown) => {
+    this.logerror(`readdress: ${(e as Error).stack ?? String(e)}`);
+    refuse(next, CONFIG_ERROR);
+  });
+}
+
+/** RCPT TO: restrictions, canonical maps, virtual alias expansion. */
+export function hook_rcpt(this: HarakaPlugin, next: Next, connection: HarakaConnection, params: [HarakaAddress, ...unknown[]]): void {
+  void (async () => {
+    const rd = await ready(this);
+    if (!rd) return refuse(next, CONFIG_ERROR);
+    const tx = connection.transaction;
+    if (!tx) return next();
+    const s = sessionOf(rd, connection);
+    const rcpt = params[0];
+    const d = await rd.rcpt(s, addressText(rcpt));
+    if (!d.ok) return refuse(next, d.reply);
+    tx.notes.readdress = s.envelope as EmbedEnvelope;
+    const finals = d.recipients.map((r) => makeAddress(rcpt, r.external));
+    const at = tx.rcpt_to.lastIndexOf(rcpt);
+    if (finals.length > 0 && at >= 0) {
+      const first = finals[0]!;
+      tx.rcpt_to[at] = first;
+      if (finals.length > 1) pendingExtra.set(first, finals.slice(1));
+    }
+    // With the restrictions on, readdress made the relay decision (Postfix's); otherwise Haraka's plugins do.
+    next(this.readdressAccess === false ? CONT : OK);
+  })().catch((e: unknown) => {
+    this.logerror(`readdress: ${(e as Error).stack ?? String(e)}`);
+    refuse(next, CONFIG_ERROR);
+  });
+}
+
+/** After Haraka accepted a recipient: add the other final recipients of its expansion. */
+export function hook_rcpt_ok(this: HarakaPlugin, next: Next, connection: HarakaConnection, rcpt: HarakaAddress): void {
+  const tx = connection.transaction;
+  const extra = pendingExtra.get(rcpt);
+  if (tx && extra) {
+    pendingExtra.delete(rcpt);
+    const at = tx.rcpt_to.lastIndexOf(rcpt);
+    tx.rcpt_to.splice(at >= 0 ? at + 1 : tx.rcpt_to.length, 0, ...extra);
+  }
+  next();
+}
+
+/** DATA: smtpd_data_restrictions. */
+export function hook_data(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
+  void (async () => {
+    const rd = await ready(this);
+    if (!rd) return refuse(next, CONFIG_ERROR);
+    const s = sessions.get(connection);
+    if (!s) return next();
+    const r = await rd.data(s);
+    if (r) return refuse(next, r);
+    next();
+  })().catch((e: unknown) => {
+    this.logerror(`readdress: ${(e as Error).stack ?? String(e)}`);
+    refuse(next, CONFIG_ERROR);
+  });
+}
+
+/** End of DATA: rewrite the address headers in place, keeping their order. */
+export function hook_data_post(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
+  void (async () => {
+    const rd = await ready(this);
+    if (!rd) return refuse(next, CONFIG_ERROR);
+    const tx = connection.transaction;
+    const s = sessions.get(connection);
+    if (!tx || !s) return next();
+    const h = tx.header;
+    // Haraka keeps each header (with its continuation lines) as one LF-terminated string.
+    const block = h.header_list.join('') + '\n';
+    const r = await rd.headers(s, block);
+    if ('reply' in r) return refuse(next, r.reply);
+    if (r.changed) {
+      const text = r.headers.endsWith('\n\n') ? r.headers.slice(0, -1) : r.headers;
+      const lines = text.split(/(?<=\n)/);
+      // The message stream holds this very array: refill it in place, then re-index.
+      h.header_list.length = 0;
+      h.headers = Object.create(null) as Record<string, string[]>;
+      h.headers_decoded = Object.create(null) as Record<string, string[]>;
+      h.parse(lines);
+      if (tx.found_hb_sep && tx.reset_headers) tx.reset_headers();
+    }
+    next();
+  })().catch((e: unknown) => {
+    this.logerror(`readdress: ${(e as Error).stack ?? String(e)}`);
+    refuse(next, CONFIG_ERROR);
+  });
+}
+
+/** What a Haraka install puts in `plugins/readdress.js` to load this plugin from node_modules. */
+export const HARAKA_PLUGIN_SHIM = "Object.assign(exports, require('node:module').createRequire(__filename)('readdress/haraka'))\n";

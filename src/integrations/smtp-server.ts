@@ -1,0 +1,165 @@
+/**
+ * readdress for nodemailer's smtp-server (package subpath `readdress/smtp-server`): the
+ * `onMailFrom`, `onRcptTo` and `onData` handlers that apply Postfix's smtpd restrictions and
+ * cleanup's address rewriting.
+ *
+ * - `onMailFrom`: sender canonical maps and masquerading; sender restrictions unless
+ *   `smtpd_delay_reject` moves them to RCPT.
+ * - `onRcptTo`: relay and recipient restrictions (a relocated user: `550 5.1.6 ... User has
+ *   moved to ...`), canonical maps and virtual alias expansion 1→n.
+ * - `onData`: `smtpd_data_restrictions`, then the message with its address headers rewritten
+ *   is handed to your `onMessage` together with the rewritten envelope.
+ *
+ * smtp-server keeps the envelope as the client sent it (`session.envelope`); the rewritten
+ * one is `session.readdress` ({@link EmbedEnvelope}). A refusal is an Error with
+ * `responseCode` and a message that starts with Postfix's enhanced status code — leave
+ * smtp-server's `hideENHANCEDSTATUSCODES` at its default (true), or it adds a second code.
+ */
+import type { Readable, Transform } from 'node:stream';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { createEmbedding, type EmbedEnvelope, type EmbedOptions, type EmbedReply, type EmbedSession, type Embedding } from './core.js';
+
+export type { EmbedEnvelope, EmbedOptions, EmbedReply, EmbedRecipient, EmbedClient } from './core.js';
+export { createEmbedding, Embedding } from './core.js';
+
+/** An smtp-server session with the rewritten envelope. */
+export type ReaddressSession = SMTPServerSession & { readdress?: EmbedEnvelope };
+
+/** What `onMessage` gets: the rewritten envelope and the message with rewritten headers. */
+export interface ReaddressMessage {
+  envelope: EmbedEnvelope;
+  /** The message (after dot-unstuffing) with its address headers rewritten. Read it to the end. */
+  stream: Readable;
+  session: ReaddressSession;
+}
+
+/** Options of {@link createSmtpServerHooks}. */
+export interface SmtpServerHooksOptions extends EmbedOptions {
+  /** Use an embedding already built (shared between servers) instead of loading the configuration. */
+  embedding?: Embedding;
+  /**
+   * Receives each accepted message. Resolve (optionally with the text of the 250 reply) once it
+   * is stored; reject with an Error carrying `responseCode` to refuse it.
+   */
+  onMessage?: (message: ReaddressMessage) => Promise<string | void>;
+}
+
+/** An error smtp-server answers with `responseCode` and the message text. */
+export type ReplyError = Error & { responseCode: number; reply: EmbedReply };
+
+/** The handlers to give to `new SMTPServer({...})`. */
+export interface SmtpServerHooks {
+  onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void;
+  onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void;
+  onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void;
+  /** The header-rewriting stream for a session, for an `onData` of your own. */
+  headerTransform(session: SMTPServerSession): Transform;
+  /** The compiled configuration. */
+  embedding: Embedding;
+}
+
+function isReplyError(e: unknown): e is Error {
+  return e instanceof Error && typeof (e as Partial<ReplyError>).responseCode === 'number';
+}
+
+/** A refusal as smtp-server wants it. */
+export function replyError(r: EmbedReply): ReplyError {
+  return Object.assign(new Error(r.message), { responseCode: r.code, reply: r });
+}
+
+const CONFIG_ERROR: EmbedReply = { code: 451, status: '4.3.5', text: 'Server configuration error', message: '4.3.5 Server configuration error', kind: 'defer' };
+
+/**
+ * Load the configuration once and build the handlers.
+ *
+ * @example
+ * const hooks = await createSmtpServerHooks({
+ *   configDir: '/etc/readdress',
+ *   onMessage: async ({ envelope, stream }) => { await store(envelope.sender, envelope.recipients, stream); },
+ * });
+ * new SMTPServer({ authOptional: true, onMailFrom: hooks.onMailFrom, onRcptTo: hooks.onRcptTo, onData: hooks.onData }).listen(2525);
+ */
+export async function createSmtpServerHooks(options: SmtpServerHooksOptions): Promise<SmtpServerHooks> {
+  const rd = options.embedding ?? (await createEmbedding(options));
+  const sessions = new WeakMap<SMTPServerSession, EmbedSession>();
+
+  const sessionOf = (session: SMTPServerSession): EmbedSession => {
+    let s = sessions.get(session);
+    const helo = session.hostNameAppearsAs ?? '';
+    const client = {
+      helo,
+      esmtp: (session.openingCommand ?? 'EHLO').toUpperCase() !== 'HELO',
+      tls: session.secure === true,
+      ...(session.user !== undefined && session.user !== null ? { user: typeof session.user === 'string' ? session.user : String((session.user as { username?: unknown }).username ?? session.user) } : {}),
+    };
+    if (!s) {
+      // smtp-server writes `[address]` when the reverse lookup failed.
+      const name = session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : undefined;
+      s = rd.session({
+        address: session.remoteAddress,
+        port: session.remotePort,
+        ...(name ? { name } : {}),
+        ...(session.localAddress ? { serverAddress: session.localAddress } : {}),
+        ...client,
+      });
+      sessions.set(session, s);
+    } else rd.updateClient(s, client);
+    return s;
+  };
+
+  const fail = (cb: (err?: Error | null) => void) => (e: unknown) => {
+    if (isReplyError(e)) return cb(e);
+    options.log?.warn(`readdress: ${(e as Error)?.stack ?? String(e)}`);
+    cb(replyError(CONFIG_ERROR));
+  };
+
+  return {
+    embedding: rd,
+    onMailFrom(address, session, callback) {
+      const s = sessionOf(session);
+      (session as ReaddressSession).readdress = undefined;
+      rd.mail(s, `<${address.address}>`).then((d) => {
+        if (!d.ok) return callback(replyError(d.reply));
+        (session as ReaddressSession).readdress = s.envelope;
+        callback();
+      }, fail(callback));
+    },
+    onRcptTo(address, session, callback) {
+      const s = sessionOf(session);
+      rd.rcpt(s, `<${address.address}>`).then((d) => {
+        if (!d.ok) return callback(replyError(d.reply));
+        (session as ReaddressSession).readdress = s.envelope;
+        callback();
+      }, fail(callback));
+    },
+    onData(stream, session, callback) {
+      const s = sessionOf(session);
+      // smtp-server wants the answer after the data stream ended: drain what is left first.
+      const finish = (err?: Error | null, text?: string): void => {
+        if (stream.readableEnded) return callback(err, text);
+        stream.unpipe();
+        stream.once('end', () => callback(err, text));
+        stream.resume();
+      };
+      const run = async (): Promise<string | undefined> => {
+        const refused = await rd.data(s);
+        if (refused) throw replyError(refused);
+        if (!options.onMessage || !s.envelope) {
+          options.log?.warn('readdress: onData without onMessage: message refused');
+          throw replyError(CONFIG_ERROR);
+        }
+        const out = rd.headerTransform(s);
+        let streamError: Error | undefined;
+        out.on('error', (e) => (streamError = e));
+        stream.pipe(out);
+        const text = await options.onMessage({ envelope: s.envelope, stream: out, session: session as ReaddressSession });
+        if (streamError) throw streamError;
+        return typeof text === 'string' ? text : undefined;
+      };
+      run().then((text) => finish(null, text), (e: unknown) => fail((err) => finish(err))(e));
+    },
+    headerTransform(session) {
+      return rd.headerTransform(sessionOf(session));
+    },
+  };
+}
