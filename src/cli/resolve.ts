@@ -16,8 +16,9 @@
  * Postfix's helpful warnings ("do not list domain … in BOTH …") go to stderr.
  * Exit status: 0, or 75 (EX_TEMPFAIL) when any address failed, 1 on configuration errors.
  *
- * Parameters: everything resolve reads (see src/route/resolve.ts), from -c DIR, else
- * $MAIL_CONFIG, else /etc/postfix. transport_maps and relocated_maps are not consulted.
+ * Parameters: everything resolve reads (see src/route/resolve.ts), including `transport_maps`
+ * and `relocated_maps` as Postfix's trivial-rewrite applies them, from -c DIR, else
+ * $MAIL_CONFIG, else /etc/postfix.
  */
 import { ReaddressError } from '../errors.js';
 import { resolveAddressAsync, resolveFlagNames, resolveParamsFromConfig, ResolveFlags, type ResolveResult } from '../route/resolve.js';
@@ -39,7 +40,7 @@ export const run: Command = async (args, io) => {
   if (typeof a === 'number') return a;
   let results: { input: string; r: ResolveResult }[];
   try {
-    const p = await resolveParamsFromConfig(loadRouteConfig(a, io));
+    const p = await resolveParamsFromConfig(loadRouteConfig(a, io), { transportAndRelocated: true });
     const inputs = a.stdin ? await readStdinLines(io) : a.addresses;
     results = [];
     for (const input of inputs) results.push({ input, r: await resolveAddressAsync(p, input) });

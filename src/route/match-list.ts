@@ -55,7 +55,7 @@ export interface OpenMatchListOptions extends MatchListOptions {
  * @internal
  */
 export class NeedLookup {
-  constructor(readonly table: Table, readonly key: string) {}
+  constructor(readonly table: Table, readonly key: string, readonly flags = 0) {}
 }
 
 /** Per-call lookup state of the async driver. @internal */
@@ -78,7 +78,7 @@ export function tableLookup(table: Table, key: string, ctx?: LookupContext, flag
     }
   }
   if (table.lookupSync !== undefined) return table.lookupSync(key, flags);
-  if (ctx !== undefined) throw new NeedLookup(table, key);
+  if (ctx !== undefined) throw new NeedLookup(table, key, flags);
   throw new MapError('MAP_NEEDS_ASYNC', `${table.name}: table has no synchronous lookup; use the async API`, {}, { temporary: true });
 }
 
@@ -96,7 +96,7 @@ export async function runWithAsyncLookups<T>(fn: (ctx: LookupContext) => T): Pro
       let m = ctx.memo.get(e.table);
       if (m === undefined) ctx.memo.set(e.table, (m = new Map()));
       try {
-        m.set(e.key, await e.table.lookup(e.key));
+        m.set(e.key, await e.table.lookup(e.key, e.flags));
       } catch (err) {
         if (!(err instanceof MapError)) throw err;
         m.set(e.key, err);
@@ -572,6 +572,27 @@ function readListFile(path: string, readFile?: (path: string) => string | undefi
 }
 
 /**
+ * A stand-in for a table that could not be opened (Postfix's dict_surrogate): every lookup
+ * fails with the open error, so mail is deferred instead of the program refusing to start.
+ */
+export function surrogateTable(spec: string, error: MapError): Table {
+  const fail = (): never => {
+    throw new MapError(error.code, `${spec} is unavailable. ${error.message}`, {}, { temporary: true, cause: error });
+  };
+  return { name: spec, kind: 'fixed', lookupSync: fail, lookup: async () => fail() };
+}
+
+/** Open a table; an open failure (MapError) gives a {@link surrogateTable}. */
+export async function openOrSurrogate(spec: string, open: (spec: string) => Promise<Table>): Promise<Table> {
+  try {
+    return await open(spec);
+  } catch (e) {
+    if (e instanceof MapError) return surrogateTable(spec, e);
+    throw e;
+  }
+}
+
+/**
  * Open the `type:table` elements of a list value (default: the table registry) and build the
  * list. Use this for configuration values; {@link MatchList.parse} when tables are at hand.
  */
@@ -581,7 +602,7 @@ export async function openMatchList(value: string, style: MatchStyle, opts: Open
   // Postfix opens match-list tables without DICT_FLAG_FOLD_FIX: the search key is folded
   // instead, so a table key with upper case (e.g. in inline:{…}) never matches.
   const open = opts.openTable ?? ((s: string) => registryOpenTable(s, { fold: false }));
-  for (const s of specs) if (!tables.has(s)) tables.set(s, await open(s));
+  for (const s of specs) if (!tables.has(s)) tables.set(s, await openOrSurrogate(s, open));
   return MatchList.parse(value, style, { ...opts, tables });
 }
 

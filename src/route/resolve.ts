@@ -10,7 +10,9 @@
  * `empty_address_recipient`, `show_user_unknown_table_name`, `allow_min_user`,
  * `smtputf8_enable`, `helpful_warnings`, plus the rewrite parameters (`swap_bangpath`,
  * `allow_percent_hack`, `myorigin`, `mydomain`, …) used between the stripping steps.
- * `transport_maps` and `relocated_maps` plug in as lookup functions.
+ * `transport_maps` and `relocated_maps` plug in as lookup functions, or are opened by
+ * {@link resolveParamsFromConfig} with `transportAndRelocated` (then also
+ * `recipient_delimiter`, `owner_request_special` and `double_bounce_sender` apply).
  *
  * {@link resolveAddress} is synchronous (every table must have lookupSync);
  * {@link resolveAddressAsync} accepts any table. Both run the same code.
@@ -20,9 +22,17 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { quote822Local, QUOTE_8BITCLEAN } from '../address/quote.js';
 import type { Config } from '../config/types.js';
 import { ConfigError, MapError } from '../errors.js';
+import { openTable as registryOpenTable } from '../maps/registry.js';
+import type { Table } from '../maps/types.js';
+import type { FindContext } from './addr-find.js';
+import { extensionSplit } from './addr-util.js';
+import { DIRECT, LOOKUP_FLAGS, type Lookup } from './lookup.js';
 import {
-  MatchList, openMatchList, parseIp, formatIp, runWithAsyncLookups, type LookupContext, type OpenMatchListOptions,
+  MatchList, openMatchList, openOrSurrogate, parseIp, formatIp, runWithAsyncLookups, tableLookup, type LookupContext,
+  type OpenMatchListOptions,
 } from './match-list.js';
+import { lookupRelocated } from './relocated.js';
+import { lookupTransport } from './transport.js';
 import { validHostaddr, validMailhostAddr, validMailhostLiteral, validUtf8Hostname } from './nexthop.js';
 import {
   appendToken, appendTokens, internalizeTokens, localContextOf, rewriteAddress, rewriteParamsFromConfig, rewriteTokensWith, scanTokens,
@@ -691,6 +701,20 @@ export interface ResolveConfigOptions {
   transportLookup?: TransportLookup;
   /** `relocated_maps` lookup to plug in. */
   relocatedLookup?: RelocatedLookup;
+  /**
+   * Open `transport_maps` and `relocated_maps` and apply them inside resolve, as Postfix's
+   * trivial-rewrite does (key order of src/route/transport.ts and relocated.ts). Default false:
+   * callers that apply them themselves (the queue manager) leave this off.
+   */
+  transportAndRelocated?: boolean;
+}
+
+/** A Lookup (src/route/lookup.ts) reading through a resolve call's lookup context. */
+function lookupFor(ctx: LookupContext | undefined): Lookup {
+  if (ctx === undefined) return DIRECT;
+  if ('get' in ctx) return ctx as Lookup;
+  const adapter = { memo: ctx.memo, ctx, get: (t: Table, key: string) => tableLookup(t, key, ctx, LOOKUP_FLAGS) };
+  return adapter as unknown as Lookup;
 }
 
 function systemInterfaces(): string[] {
@@ -747,13 +771,18 @@ export async function resolveParamsFromConfig(config: Config, o: ResolveConfigOp
     return v.trim() === '' ? undefined : openMatchList(v, style, listOpts(name));
   };
   const protocols = config.get('inet_protocols').toLowerCase() || 'all';
+  const openList = async (name: string): Promise<Table[]> => {
+    const out: Table[] = [];
+    for (const spec of config.list(name)) out.push(await openOrSurrogate(spec, o.openTable ?? ((s: string) => registryOpenTable(s))));
+    return out;
+  };
   // Postfix refuses to start with these empty ("bad string length 0 < 1").
   for (const name of ['local_transport', 'virtual_transport', 'relay_transport', 'default_transport', 'empty_address_recipient', 'myhostname']) {
     if (config.get(name) === '') {
       throw new ConfigError('CONFIG_VALUE', `bad string length 0 < 1: ${name} = `, { file: config.configDir ? `${config.configDir}/main.cf` : 'main.cf' });
     }
   }
-  return {
+  const p: ResolveParams = {
     rewrite: rewriteParamsFromConfig(config),
     myhostname: config.get('myhostname'),
     mydestination: await openMatchList(config.get('mydestination'), 'string', listOpts('mydestination')),
@@ -778,4 +807,21 @@ export async function resolveParamsFromConfig(config: Config, o: ResolveConfigOp
     transportLookup: o.transportLookup,
     relocatedLookup: o.relocatedLookup,
   };
+  if (o.transportAndRelocated) {
+    const transport = await openList('transport_maps');
+    const relocated = await openList('relocated_maps');
+    const myorigin = p.rewrite.myorigin.toLowerCase();
+    const find: FindContext = {
+      split: extensionSplit(config.get('recipient_delimiter'), config.bool('owner_request_special'), config.get('double_bounce_sender') || 'double-bounce'),
+      isLocal: (d, lk) => d.toLowerCase() === myorigin || isLocalDomain(p, d, lk.ctx),
+    };
+    const tp = { parentMatchesSubdomains: parents.has('transport_maps') };
+    if (transport.length > 0 && p.transportLookup === undefined) {
+      p.transportLookup = (rcpt, _domain, ctx) => lookupTransport(tp, transport, find, rcpt, { transport: '', nexthop: '' }, lookupFor(ctx))?.value;
+    }
+    if (relocated.length > 0 && p.relocatedLookup === undefined) {
+      p.relocatedLookup = (rcpt, ctx) => lookupRelocated(relocated, find, rcpt, lookupFor(ctx))?.newLocation;
+    }
+  }
+  return p;
 }

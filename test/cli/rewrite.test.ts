@@ -82,6 +82,17 @@ describe('readdress resolve', () => {
     expect(r.stdout).toBe('-\t-\tuser@remote.example\tclass=-,fail\n');
     expect(r.stderr).toMatch(/relay_domains lookup failure/);
   });
+  it('applies transport_maps and relocated_maps as Postfix\'s trivial-rewrite does', async () => {
+    const tables = oracle.configs.find((c) => c.name === 'tables')!;
+    const inputs = ['joe+x@remote.example', 'u@a.sub.example.com', 'u@elsewhere.example', 'old+x@localhost', 'bad@remote.example'];
+    const want = inputs.map((i) => {
+      const r = tables.resolve.find((x) => x.input === i)!;
+      const cls = r.flags & 256 ? 'local' : r.flags & 2048 ? 'relay' : 'default';
+      return `${r.transport}\t${r.nexthop}\t${r.recipient}\tclass=${cls}\n`;
+    }).join('');
+    const r = await runCaptured(resolveCmd, ['-c', configDir('tables'), ...inputs]);
+    expect(r.stdout).toBe(want);
+  });
   it('--json gives the full result', async () => {
     const r = await runCaptured(resolveCmd, ['-c', dir, '--json', 'user@x.relay.example']);
     expect(JSON.parse(r.stdout)).toEqual([{

@@ -90,7 +90,7 @@ describe('resolve-local.json vectors (Postfix resolve_local test)', () => {
 describe('answers recorded from the Postfix 3.7.11 trivial-rewrite daemon', () => {
   for (const conf of oracle.configs) {
     it(`${conf.name}: ${conf.resolve.length} resolve requests (${conf.note})`, async () => {
-      const p = await resolveParamsFromConfig(oracleConfig(conf));
+      const p = await resolveParamsFromConfig(oracleConfig(conf), { transportAndRelocated: true });
       const wrong: unknown[] = [];
       for (const r of conf.resolve) {
         const got = resolveAddress(p, r.input);
