@@ -14,7 +14,7 @@ export {
 } from './resolve.js';
 export {
   MatchList, openMatchList, tableLookup, runWithAsyncLookups, parseCidr, cidrContains, parseIp, parseIpv4, parseIpv6,
-  formatIp, mynetworksForStyle,
+  formatIp, mynetworksForStyle, surrogateTable, openOrSurrogate,
   type MatchStyle, type MatchListOptions, type OpenMatchListOptions, type LookupContext, type Cidr, type InterfaceAddress,
 } from './match-list.js';
 export {
