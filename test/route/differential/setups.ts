@@ -340,12 +340,46 @@ const limitsCases: DiffCase[] = [
   c('lim-hdr-masq-all', 'someone@remote.example', ['someone@remote.example'], ['From: u@a.test.com', 'To: admin@b.test.com, v@c.test.com', 'Cc: m@test.com']),
 ];
 
+/** Pattern tables: they see only the full address; $1 substitution; odd syntax. */
+const patternMain = `${common}myorigin = $mydomain
+mydestination = $myhostname, localhost, $mydomain
+canonical_maps = regexp:{conf}/canonical.re
+virtual_alias_maps = regexp:{conf}/virtual.re, texthash:{conf}/virtual
+recipient_delimiter = +
+`;
+
+const patternFiles: Record<string, string> = {
+  'canonical.re': `/^(.*)@old\\.example$/ \${1}@new.example
+/^joe$/ never-used@remote.example
+/^(Mixed)@case\\.example$/ \${1}.Result@remote.example
+`,
+  'virtual.re': `/^list-(.*)@lists\\.example$/ owner-$1@remote.example, archive@remote.example
+/^joe@test\\.com$/ joe-regexp@remote.example
+`,
+  virtual: `joe joe-local@remote.example
+"a@b"@v.example quoted-at@remote.example
+UPPER@v.example upper@remote.example
+`,
+};
+
+const patternCases: DiffCase[] = [
+  c('pat-canonical-subst', 'x@old.example', ['y+tag@old.example']),
+  c('pat-canonical-no-partial', 'someone@remote.example', ['joe@test.com']),
+  c('pat-canonical-case', 'someone@remote.example', ['Mixed@case.example']),
+  c('pat-virtual-list', 'someone@remote.example', ['list-dev@lists.example']),
+  c('pat-virtual-before-fixed', 'someone@remote.example', ['bob@test.com', 'joe+x@test.com']),
+  c('pat-virtual-quoted-at', 'someone@remote.example', ['"a@b"@v.example']),
+  c('pat-virtual-upper', 'someone@remote.example', ['upper@V.EXAMPLE']),
+  c('pat-hdr', 'someone@remote.example', ['someone@remote.example'], ['From: <>', 'Reply-To: "" <>, x@old.example', 'To: "Name, With Comma" <u@old.example>, (comment) v@old.example (trailing)']),
+];
+
 export const SETUPS: DiffSetup[] = [
   { name: 'seed', main: seedMain, files: seedFiles, cases: seedCases },
   { name: 'classes', main: classesMain, files: classesFiles, cases: classesCases },
   { name: 'compat0', main: compatMain, files: {}, cases: compatCases },
   { name: 'aliases', main: aliasMain, files: aliasFiles, cases: aliasCases },
   { name: 'limits', main: limitsMain, files: limitsFiles, cases: limitsCases },
+  { name: 'patterns', main: patternMain, files: patternFiles, cases: patternCases },
 ];
 
 /** Settings the recorder adds to every setup's main.cf (the test reproduces them). */
