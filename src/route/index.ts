@@ -1,5 +1,11 @@
 /**
  * The rewrite pipeline: trivial-rewrite, canonical, masquerade, virtual alias, relocated, aliases, transport.
+ *
+ * Start with {@link createRewriter}(config, { tables?, openTable?, aliasTables? }) → {@link Rewriter}:
+ * `rewriteSender`, `rewriteRecipient` (cleanup + resolve, optionally local aliases),
+ * `rewriteRecipients` (a message's recipients with the duplicate filter), `rewriteRecipientCleanup`
+ * (what cleanup queues), `rewriteHeaders` (local / remote / none context); `*Sync` variants when
+ * `isSync`. Pass `{ trace: true }` to get every table probe and stage outcome.
  * @packageDocumentation
  */
 export {
