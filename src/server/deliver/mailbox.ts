@@ -80,8 +80,26 @@ export interface MboxOptions {
   now?: Date;
 }
 
+/**
+ * Deliveries from this process to the same mailbox queue up here first, so they never meet
+ * at the dotlock (where the loser would sleep deliver_lock_delay); other processes still see
+ * the configured locks.
+ */
+const inProcess = new Map<string, Promise<unknown>>();
+
 /** Append to an mbox file (created with the owner's uid/gid, mode 0600). */
 export async function appendMbox(path: string, env: DeliveryEnvelope, content: Buffer, opts: MboxOptions): Promise<LocalResult> {
+  const prev = inProcess.get(path) ?? Promise.resolve();
+  const run = prev.then(() => appendMboxLocked(path, env, content, opts), () => appendMboxLocked(path, env, content, opts));
+  inProcess.set(path, run);
+  try {
+    return await run;
+  } finally {
+    if (inProcess.get(path) === run) inProcess.delete(path);
+  }
+}
+
+async function appendMboxLocked(path: string, env: DeliveryEnvelope, content: Buffer, opts: MboxOptions): Promise<LocalResult> {
   const entry = mboxEntry(env, content, opts.now ?? new Date());
   let fh: fsp.FileHandle;
   try {

@@ -197,14 +197,18 @@ export class FileQueue extends EventEmitter implements QueueWriter {
     await fsp.utimes(this.path(queue, id), Date.now() / 1000, when / 1000);
   }
 
-  /** Flip recipient records to done (`R`→`D`) and fsync once. */
-  async markDone(queue: QueueName, id: string, offsets: number[]): Promise<void> {
+  /**
+   * Flip recipient records to done (`R`→`D`). Not fsynced, as in Postfix: the mark survives a
+   * crash of the process (it is in the page cache); only an operating-system crash can lose it,
+   * and then the recipient is delivered again — never lost. `sync` forces the fsync.
+   */
+  async markDone(queue: QueueName, id: string, offsets: number[], sync = false): Promise<void> {
     if (offsets.length === 0) return;
     const fh = await fsp.open(this.path(queue, id), 'r+');
     try {
       const d = Buffer.from('D');
       for (const off of offsets) await fh.write(d, 0, 1, off);
-      await fh.datasync();
+      if (sync) await fh.datasync();
     } finally {
       await fh.close();
     }
@@ -232,13 +236,16 @@ export class FileQueue extends EventEmitter implements QueueWriter {
     }
   }
 
-  /** Append entries to a message's defer or bounce log (fsynced). */
+  /**
+   * Append entries to a message's defer or bounce log. The bounce log is fsynced (it must
+   * outlive the done-marks that follow it); the defer log only feeds mailq and is not.
+   */
   async appendLog(log: LogName, id: string, entries: LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const fh = await fsp.open(this.path(log, id), 'a', 0o600);
     try {
       await fh.writeFile(entries.map((e) => JSON.stringify(e) + '\n').join(''));
-      await fh.datasync();
+      if (log === 'bounce') await fh.datasync();
     } finally {
       await fh.close();
     }

@@ -42,7 +42,7 @@ async function waitPort(port: number, ms = 30_000): Promise<void> {
 }
 
 /** One SMTP connection sending messages while `next()` gives numbers; reports each 250. */
-async function client(port: number, next: () => number | undefined, onAck: (i: number) => void): Promise<void> {
+export async function client(port: number, next: () => number | undefined, onAck: (i: number) => void): Promise<void> {
   const sock = connect(port, '127.0.0.1');
   let buf = '';
   const waiters: ((line: string) => void)[] = [];
