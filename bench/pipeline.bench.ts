@@ -3,11 +3,13 @@
  * masquerading, virtual alias expansion (100k-entry in-memory maps) and resolve, as
  * recipients per second through Rewriter.rewriteRecipientSync; also cleanup only (no
  * resolve), senders, and with traces on. Baseline in the same run: one Map.get per address
- * on a lower-cased key (the least work a table-driven rewrite can do).
+ * on a lower-cased key (the least work a table-driven rewrite can do). For profiling,
+ * PIPELINE_PROFILE=1 (full) or =cleanup runs only that loop.
  */
 import { loadConfig } from '../src/config/index.js';
 import { memoryTable } from '../src/maps/memory.js';
 import { createRewriter } from '../src/route/rewriter.js';
+import { resolveAddress } from '../src/route/resolve.js';
 
 const ENTRIES = 100_000;
 const N = 200_000;
@@ -81,7 +83,7 @@ export async function run(): Promise<void> {
   }
 
   if (process.env.PIPELINE_PROFILE) {
-    for (let r = 0; r < 10; r++) for (const a of rcpts) rw.rewriteRecipientSync(a);
+    for (let r = 0; r < 10; r++) for (const a of rcpts) (process.env.PIPELINE_PROFILE === 'cleanup' ? rw.rewriteRecipientCleanupSync(a) : rw.rewriteRecipientSync(a));
     return;
   }
   const base = (): number => {
@@ -120,6 +122,11 @@ export async function run(): Promise<void> {
     for (const a of rcpts) n += rw.rewriteSenderSync(a).address.length;
     return n;
   });
+  const resolveOnly = pair(5, () => {
+    let n = 0;
+    for (const a of rcpts) n += resolveAddress(rw.resolveParams, a).flags;
+    return n;
+  });
   const traced = pair(3, () => {
     let n = 0;
     for (const a of rcpts) n += rw.rewriteRecipientSync(a, { trace: true }).trace!.length;
@@ -140,6 +147,7 @@ export async function run(): Promise<void> {
   console.log(`recipient: full pipeline + resolve     ${fmt(full.rate)}  (median ${full.ratio.toFixed(3)}x baseline)`);
   console.log(`recipient: cleanup only (no resolve)   ${fmt(cleanup.rate)}  (median ${cleanup.ratio.toFixed(3)}x baseline)`);
   console.log(`sender: rewrite+canonical+masquerade   ${fmt(senders.rate)}  (median ${senders.ratio.toFixed(3)}x baseline)`);
+  console.log(`(part of it) resolve alone           ${fmt(resolveOnly.rate)}  (median ${resolveOnly.ratio.toFixed(3)}x baseline)`);
   console.log(`recipient: full pipeline, trace on     ${fmt(traced.rate)}  (${(traced.rate / full.rate).toFixed(3)}x untraced)`);
   console.log(`recipient: async API (sync tables)     ${fmt(asyncRate)}  (${(asyncRate / full.rate).toFixed(3)}x sync)`);
 }
