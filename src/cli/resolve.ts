@@ -1,9 +1,10 @@
 /**
  * `readdress resolve`: route addresses as Postfix's trivial-rewrite "resolve" request does.
  *
- *   readdress resolve [-c DIR] [-o name=value]... [--json] [ADDRESS...]
+ *   readdress resolve [-c DIR] [-o name=value]... [--sender ADDR] [--json] [ADDRESS...]
  *
- * Addresses are in internal (unquoted) form, as queue manager and smtpd send them. Output: one
+ * Addresses are in internal (unquoted) form, as queue manager and smtpd send them; `--sender`
+ * (default: the null sender, also written `<>`) feeds the sender-dependent tables. Output: one
  * line per address with tab-separated fields
  *
  *   TRANSPORT <TAB> NEXTHOP <TAB> RECIPIENT <TAB> FLAGS
@@ -25,7 +26,7 @@ import { resolveAddressAsync, resolveFlagNames, resolveParamsFromConfig, Resolve
 import type { Command } from './io.js';
 import { loadRouteConfig, parseRouteArgs, readStdinLines } from './rewrite.js';
 
-const USAGE = 'usage: readdress resolve [-c config_dir] [-o name=value]... [--json] [address...]\n';
+const USAGE = 'usage: readdress resolve [-c config_dir] [-o name=value]... [--sender address] [--json] [address...]\n';
 
 function flagsText(r: ResolveResult): string {
   const parts = [`class=${r.addressClass ?? '-'}`];
@@ -36,14 +37,14 @@ function flagsText(r: ResolveResult): string {
 }
 
 export const run: Command = async (args, io) => {
-  const a = parseRouteArgs('resolve', USAGE, args, io, []);
+  const a = parseRouteArgs('resolve', USAGE, args, io, ['--sender']);
   if (typeof a === 'number') return a;
   let results: { input: string; r: ResolveResult }[];
   try {
-    const p = await resolveParamsFromConfig(loadRouteConfig(a, io), { transportAndRelocated: true });
+    const p = await resolveParamsFromConfig(loadRouteConfig(a, io), { withMaps: true });
     const inputs = a.stdin ? await readStdinLines(io) : a.addresses;
     results = [];
-    for (const input of inputs) results.push({ input, r: await resolveAddressAsync(p, input) });
+    for (const input of inputs) results.push({ input, r: await resolveAddressAsync(p, input, a.sender) });
   } catch (e) {
     if (e instanceof ReaddressError) { io.stderr(`readdress resolve: fatal: ${e.message}\n`); return 1; }
     throw e;

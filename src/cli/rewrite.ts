@@ -27,6 +27,8 @@ export interface RouteCliArgs {
   json: boolean;
   context: RewriteContext;
   internal: boolean;
+  /** `--sender ADDR` (resolve): the envelope sender, internal form; '' = null sender. */
+  sender: string;
   addresses: string[];
   /** Read addresses from stdin. */
   stdin: boolean;
@@ -37,7 +39,7 @@ export interface RouteCliArgs {
  * `--json` (e.g. `--context`, `--internal`). Returns an exit code on usage errors or --help.
  */
 export function parseRouteArgs(prog: string, usage: string, args: string[], io: CliIO, extra: string[]): RouteCliArgs | number {
-  const a: RouteCliArgs = { configDir: undefined, overrides: {}, json: false, context: 'local', internal: false, addresses: [], stdin: false };
+  const a: RouteCliArgs = { configDir: undefined, overrides: {}, json: false, context: 'local', internal: false, sender: '', addresses: [], stdin: false };
   const bad = (msg: string): number => {
     io.stderr(`readdress ${prog}: ${msg}\n${usage}`);
     return 64;
@@ -47,6 +49,12 @@ export function parseRouteArgs(prog: string, usage: string, args: string[], io: 
     const arg = args[i]!;
     if (arg === '--') { i++; break; }
     if (arg === '-h' || arg === '--help') { io.stdout(usage); return 0; }
+    if (arg === '--sender' && extra.includes('--sender')) {
+      const v = args[++i];
+      if (v === undefined) return bad(`option ${arg} requires an argument`);
+      a.sender = v === '<>' ? '' : v;
+      continue;
+    }
     if (arg === '-c' || arg === '-o' || arg === '--context') {
       const v = args[++i];
       if (v === undefined) return bad(`option ${arg} requires an argument`);

@@ -8,10 +8,12 @@
  * `virtual_transport`, `relay_transport`, `default_transport`, `relayhost`,
  * `resolve_dequoted_address`, `resolve_null_domain`, `resolve_numeric_domain`,
  * `empty_address_recipient`, `show_user_unknown_table_name`, `allow_min_user`,
- * `smtputf8_enable`, `helpful_warnings`, plus the rewrite parameters (`swap_bangpath`,
+ * `smtputf8_enable`, `helpful_warnings`, `sender_dependent_default_transport_maps`,
+ * `sender_dependent_relayhost_maps`, `empty_address_default_transport_maps_lookup_key`,
+ * `empty_address_relayhost_maps_lookup_key`, plus the rewrite parameters (`swap_bangpath`,
  * `allow_percent_hack`, `myorigin`, `mydomain`, …) used between the stripping steps.
  * `transport_maps` and `relocated_maps` plug in as lookup functions, or are opened by
- * {@link resolveParamsFromConfig} with `transportAndRelocated` (then also
+ * {@link resolveParamsFromConfig} with `withMaps` (then also
  * `recipient_delimiter`, `owner_request_special` and `double_bounce_sender` apply).
  *
  * {@link resolveAddress} is synchronous (every table must have lookupSync);
@@ -24,7 +26,7 @@ import type { Config } from '../config/types.js';
 import { ConfigError, MapError } from '../errors.js';
 import { openTable as registryOpenTable } from '../maps/registry.js';
 import type { Table } from '../maps/types.js';
-import type { FindContext } from './addr-find.js';
+import { findAddressSync, type FindContext } from './addr-find.js';
 import { extensionSplit } from './addr-util.js';
 import { DIRECT, LOOKUP_FLAGS, type Lookup } from './lookup.js';
 import {
@@ -76,6 +78,13 @@ export type TransportLookup = (recipient: string, domain: string, ctx?: LookupCo
 /** A `relocated_maps` lookup: the new location for the recipient, or undefined. */
 export type RelocatedLookup = (recipient: string, ctx?: LookupContext) => string | undefined;
 
+/**
+ * A sender-keyed lookup (`sender_dependent_default_transport_maps`,
+ * `sender_dependent_relayhost_maps`) with Postfix's address key order; the key is the sender,
+ * or the configured key (default `<>`) for the null sender.
+ */
+export type SenderLookup = (senderKey: string, ctx?: LookupContext) => string | undefined;
+
 /** Everything resolve needs. Build with {@link resolveParamsFromConfig} or by hand. */
 export interface ResolveParams {
   /** Rewrite parameters; the local context is applied between stripping steps. */
@@ -124,6 +133,14 @@ export interface ResolveParams {
   transportLookup?: TransportLookup | undefined;
   /** `relocated_maps` (optional). */
   relocatedLookup?: RelocatedLookup | undefined;
+  /** `sender_dependent_default_transport_maps` (optional; `DUNNO` = use default_transport). */
+  senderDependentDefaultTransport?: SenderLookup | undefined;
+  /** `sender_dependent_relayhost_maps` (optional; `DUNNO` = no override). */
+  senderDependentRelayhost?: SenderLookup | undefined;
+  /** `empty_address_default_transport_maps_lookup_key` (default `<>`). */
+  emptyAddressDefaultTransportMapsLookupKey?: string | undefined;
+  /** `empty_address_relayhost_maps_lookup_key` (default `<>`). */
+  emptyAddressRelayhostMapsLookupKey?: string | undefined;
 }
 
 /** What resolve answers. */
@@ -215,9 +232,19 @@ export function isLocalDomainAsync(p: ResolveParams, domain: string): Promise<bo
   return runWithAsyncLookups((ctx) => isLocalDomain(p, domain, ctx));
 }
 
-/** Internal: a resolve request failed (FAIL flag). */
+/** Internal: a resolve request failed (FAIL flag); `flags` are the bits already set. */
 class Fail {
-  constructor(readonly why: string) {}
+  constructor(readonly why: string, readonly flags = 0) {}
+}
+
+/** A sender-keyed lookup; a table failure becomes Fail. */
+function senderLookup(fn: SenderLookup, key: string, param: string, ctx: LookupContext | undefined, flags: number): string | undefined {
+  try {
+    return fn(key, ctx);
+  } catch (e) {
+    if (e instanceof MapError) throw new Fail(`${param} lookup failure: ${e.message}`, flags);
+    throw e;
+  }
 }
 
 function localOrFail(p: ResolveParams, domain: string, ctx: LookupContext | undefined): boolean {
@@ -478,7 +505,7 @@ function both(list: string[] | undefined, d: string, a: string, b: string): stri
   return out;
 }
 
-function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefined, fast = true): ResolveResult {
+function resolveCore(p: ResolveParams, addr: string, sender: string, ctx: LookupContext | undefined, fast = true): ResolveResult {
   let rcpt: string;
   let remote: boolean;
   let known: string | undefined;
@@ -561,8 +588,32 @@ function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefi
           cls = 'default';
           channel = p.defaultTransport;
           blame = 'default_transport';
+          if (p.senderDependentDefaultTransport !== undefined) {
+            const key = sender !== '' ? sender : p.emptyAddressDefaultTransportMapsLookupKey ?? '<>';
+            let xport = senderLookup(p.senderDependentDefaultTransport, key, 'sender_dependent_default_transport_maps', ctx, 0);
+            if (xport !== undefined) {
+              if (xport === '') {
+                (warnings ??= []).push(`sender_dependent_default_transport_maps: ignoring null lookup result for ${key}`);
+                xport = 'DUNNO';
+              }
+              if (xport.toLowerCase() !== 'dunno') channel = xport;
+              blame = 'sender_dependent_default_transport_maps';
+            }
+          }
         }
-        nexthop = p.relayhost !== '' ? p.relayhost : domain;
+        // Off-host delivery: a sender-dependent relayhost, else relayhost, else the domain.
+        let relay: string | undefined;
+        if (p.senderDependentRelayhost !== undefined) {
+          const key = sender !== '' ? sender : p.emptyAddressRelayhostMapsLookupKey ?? '<>';
+          relay = senderLookup(p.senderDependentRelayhost, key, 'sender_dependent_relayhost_maps', ctx, CLASS_FLAG[cls]);
+          if (relay === '') {
+            (warnings ??= []).push(`sender_dependent_relayhost_maps: ignoring null lookup result for ${sender}`);
+            relay = undefined;
+          } else if (relay !== undefined && relay.toLowerCase() === 'dunno') {
+            relay = undefined;
+          }
+        }
+        nexthop = relay ?? (p.relayhost !== '' ? p.relayhost : domain);
       }
     } else {
       if (p.helpfulWarnings) {
@@ -575,7 +626,7 @@ function resolveCore(p: ResolveParams, addr: string, ctx: LookupContext | undefi
       blame = 'local_transport';
     }
   } catch (e) {
-    if (e instanceof Fail) return failed(rcpt, e.why);
+    if (e instanceof Fail) return failed(rcpt, e.why, flags | e.flags);
     throw e;
   }
   flags |= CLASS_FLAG[cls];
@@ -648,27 +699,28 @@ function failed(rcpt: string, why: string, flags = 0): ResolveResult {
 }
 
 /**
- * Resolve a recipient (internal form) synchronously. Tables in the domain lists must support
+ * Resolve a recipient (internal form) synchronously; `sender` (internal form, `''` = null
+ * sender) only matters for the sender-dependent tables. Tables in the domain lists must support
  * lookupSync; otherwise the result has the FAIL flag with a failure saying to use
  * {@link resolveAddressAsync}. Never throws for address or lookup problems: they are flags.
  *
  * @example resolveAddress(p, 'user@example.com') → { transport: 'smtp', nexthop: 'example.com', … }
  */
-export function resolveAddress(p: ResolveParams, address: string): ResolveResult {
-  return resolveCore(p, address, undefined);
+export function resolveAddress(p: ResolveParams, address: string, sender = ''): ResolveResult {
+  return resolveCore(p, address, sender, undefined);
 }
 
 /**
  * The same as {@link resolveAddress} with every char-code fast path disabled (token loop only).
  * @internal for tests that check the fast paths against it
  */
-export function resolveAddressReference(p: ResolveParams, address: string): ResolveResult {
-  return resolveCore(p, address, undefined, false);
+export function resolveAddressReference(p: ResolveParams, address: string, sender = ''): ResolveResult {
+  return resolveCore(p, address, sender, undefined, false);
 }
 
 /** Resolve a recipient with any tables (async lookups such as MySQL). */
-export function resolveAddressAsync(p: ResolveParams, address: string): Promise<ResolveResult> {
-  return runWithAsyncLookups((ctx) => resolveCore(p, address, ctx));
+export function resolveAddressAsync(p: ResolveParams, address: string, sender = ''): Promise<ResolveResult> {
+  return runWithAsyncLookups((ctx) => resolveCore(p, address, sender, ctx));
 }
 
 /** Names of the {@link ResolveFlags} bits set in `flags` (e.g. `['FLAG_ROUTED', 'CLASS_DEFAULT']`). */
@@ -702,11 +754,13 @@ export interface ResolveConfigOptions {
   /** `relocated_maps` lookup to plug in. */
   relocatedLookup?: RelocatedLookup;
   /**
-   * Open `transport_maps` and `relocated_maps` and apply them inside resolve, as Postfix's
-   * trivial-rewrite does (key order of src/route/transport.ts and relocated.ts). Default false:
-   * callers that apply them themselves (the queue manager) leave this off.
+   * Open `transport_maps`, `relocated_maps`, `sender_dependent_default_transport_maps` and
+   * `sender_dependent_relayhost_maps` and apply them inside resolve, as Postfix's
+   * trivial-rewrite does (key orders of src/route/transport.ts, relocated.ts, addr-find.ts).
+   * Default false: callers that apply transport and relocated maps themselves (the queue
+   * manager) leave this off.
    */
-  transportAndRelocated?: boolean;
+  withMaps?: boolean;
 }
 
 /** A Lookup (src/route/lookup.ts) reading through a resolve call's lookup context. */
@@ -807,9 +861,13 @@ export async function resolveParamsFromConfig(config: Config, o: ResolveConfigOp
     transportLookup: o.transportLookup,
     relocatedLookup: o.relocatedLookup,
   };
-  if (o.transportAndRelocated) {
+  p.emptyAddressDefaultTransportMapsLookupKey = config.get('empty_address_default_transport_maps_lookup_key') || '<>';
+  p.emptyAddressRelayhostMapsLookupKey = config.get('empty_address_relayhost_maps_lookup_key') || '<>';
+  if (o.withMaps) {
     const transport = await openList('transport_maps');
     const relocated = await openList('relocated_maps');
+    const sdt = await openList('sender_dependent_default_transport_maps');
+    const sdr = await openList('sender_dependent_relayhost_maps');
     const myorigin = p.rewrite.myorigin.toLowerCase();
     const find: FindContext = {
       split: extensionSplit(config.get('recipient_delimiter'), config.bool('owner_request_special'), config.get('double_bounce_sender') || 'double-bounce'),
@@ -822,6 +880,8 @@ export async function resolveParamsFromConfig(config: Config, o: ResolveConfigOp
     if (relocated.length > 0 && p.relocatedLookup === undefined) {
       p.relocatedLookup = (rcpt, ctx) => lookupRelocated(relocated, find, rcpt, lookupFor(ctx))?.newLocation;
     }
+    if (sdt.length > 0) p.senderDependentDefaultTransport = (key, ctx) => findAddressSync(sdt, key, find, {}, undefined, lookupFor(ctx))?.value;
+    if (sdr.length > 0) p.senderDependentRelayhost = (key, ctx) => findAddressSync(sdr, key, find, {}, undefined, lookupFor(ctx))?.value;
   }
   return p;
 }

@@ -93,6 +93,15 @@ describe('readdress resolve', () => {
     const r = await runCaptured(resolveCmd, ['-c', configDir('tables'), ...inputs]);
     expect(r.stdout).toBe(want);
   });
+  it('--sender feeds the sender-dependent tables (<> = null sender), as Postfix resolved them', async () => {
+    const sender = oracle.configs.find((c) => c.name === 'sender')!;
+    const dir = configDir('sender');
+    for (const s of ['alice@example.org', '<>', 'x@partner.example']) {
+      const r = sender.resolve.find((x) => x.sender === (s === '<>' ? '' : s) && x.input === 'u@remote.example')!;
+      const out = await runCaptured(resolveCmd, ['-c', dir, '--sender', s, 'u@remote.example']);
+      expect(out.stdout).toBe(`${r.transport}\t${r.nexthop}\tu@remote.example\tclass=default\n`);
+    }
+  });
   it('--json gives the full result', async () => {
     const r = await runCaptured(resolveCmd, ['-c', dir, '--json', 'user@x.relay.example']);
     expect(JSON.parse(r.stdout)).toEqual([{

@@ -9,7 +9,7 @@ import type { Config } from '../../src/config/types.js';
 
 export interface OracleRewrite { context: 'local' | 'remote'; input: string; expected: string }
 export interface OracleRewriteInternal { context: 'local'; input: string; quoted: string; expectedExternal: string }
-export interface OracleResolve { input: string; flags: number; transport: string; nexthop: string; recipient: string }
+export interface OracleResolve { sender?: string; input: string; flags: number; transport: string; nexthop: string; recipient: string }
 export interface OracleConfig {
   name: string;
   note: string;

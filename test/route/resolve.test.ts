@@ -90,11 +90,11 @@ describe('resolve-local.json vectors (Postfix resolve_local test)', () => {
 describe('answers recorded from the Postfix 3.7.11 trivial-rewrite daemon', () => {
   for (const conf of oracle.configs) {
     it(`${conf.name}: ${conf.resolve.length} resolve requests (${conf.note})`, async () => {
-      const p = await resolveParamsFromConfig(oracleConfig(conf), { transportAndRelocated: true });
+      const p = await resolveParamsFromConfig(oracleConfig(conf), { withMaps: true });
       const wrong: unknown[] = [];
       for (const r of conf.resolve) {
-        const got = resolveAddress(p, r.input);
-        const again = await resolveAddressAsync(p, r.input);
+        const got = resolveAddress(p, r.input, r.sender);
+        const again = await resolveAddressAsync(p, r.input, r.sender);
         // On FAIL Postfix's reply fields are placeholders: only the flags count.
         const want = r.flags & ResolveFlags.FAIL
           ? { flags: r.flags }
@@ -103,7 +103,7 @@ describe('answers recorded from the Postfix 3.7.11 trivial-rewrite daemon', () =
           ? { flags: got.flags }
           : { flags: got.flags, transport: got.transport, nexthop: got.nexthop, recipient: got.recipient };
         if (JSON.stringify(want) !== JSON.stringify(have) || JSON.stringify(got) !== JSON.stringify(again)) {
-          wrong.push({ input: r.input, want, have });
+          wrong.push({ sender: r.sender, input: r.input, want, have });
         }
       }
       expect(wrong).toEqual([]);
