@@ -549,7 +549,9 @@ export class AccessChecks {
       case 'reject':
         return this.reject(ctx, rejectCode('reject_code', 554), '5.7.1', `<${replyName}>: ${replyClass} rejected: Access denied`);
       case 'reject_unauth_pipelining':
-        return 'dunno';
+        return s.illPipelining
+          ? this.reject(ctx, 503, '5.5.0', `<${replyName}>: ${replyClass} rejected: Improper use of SMTP command pipelining`, 'policy')
+          : 'dunno';
       case 'defer_if_permit':
         return this.deferIf('deferIfPermit', ctx, 450, '4.7.0', `<${replyName}>: ${replyClass} rejected: defer_if_permit requested`);
       case 'defer_if_reject':

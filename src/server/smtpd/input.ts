@@ -80,6 +80,11 @@ export class SmtpInput {
     return this.buf.length > 0;
   }
 
+  /** Up to `n` unread bytes, without consuming them. */
+  peek(n: number): Buffer {
+    return this.buf.subarray(0, n);
+  }
+
   private wake(): void {
     const w = this.waiter;
     this.waiter = undefined;

@@ -50,6 +50,8 @@ export interface SmtpdSettings {
   forbiddenCommands: Set<string>;
   /** Soft bounce: every 5xx becomes 4xx. */
   softBounce: boolean;
+  /** smtpd_forbid_unauth_pipelining: hang up on improper pipelining instead of only logging it. */
+  forbidUnauthPipelining?: boolean;
   /** How to sleep before replies once errors reach the soft limit (tests inject a recorder). */
   sleep?: (ms: number) => Promise<unknown>;
 }
@@ -108,6 +110,8 @@ const COMMANDS = ['HELO', 'EHLO', 'XCLIENT', 'XFORWARD', 'STARTTLS', 'AUTH', 'MA
 type CommandName = (typeof COMMANDS)[number];
 /** Commands that count towards smtpd_junk_command_limit. */
 const LIMITED = new Set<CommandName>(['HELO', 'EHLO', 'RSET', 'NOOP', 'VRFY', 'ETRN']);
+/** Commands after which the client must wait for the reply (SMTPD_CMD_FLAG_LAST). */
+const LAST = new Set<CommandName>(['HELO', 'EHLO', 'DATA', 'NOOP', 'VRFY']);
 /** Commands allowed before STARTTLS when TLS is enforced. */
 const PRE_TLS = new Set<CommandName>(['HELO', 'EHLO', 'XCLIENT', 'STARTTLS', 'NOOP', 'QUIT']);
 
@@ -228,6 +232,11 @@ export class SmtpSession {
           this.errorCount++;
         }
       }
+      // A client that talks before the greeting is flagged (and logged) as Postfix does.
+      if (this.illegalPipelining() && this.settings.forbidUnauthPipelining) {
+        await this.reply('554 5.5.0 Error: SMTP protocol synchronization');
+        throw new Hangup();
+      }
       if (!this.accessDenied) await this.reply(`220 ${this.settings.banner}`);
       for (;;) {
         if (this.hangupRequested) {
@@ -329,6 +338,11 @@ export class SmtpSession {
       return 'error';
     }
     st.where = name;
+    if ((st.protocol !== 'ESMTP' || LAST.has(name)) && this.illegalPipelining() && this.settings.forbidUnauthPipelining) {
+      await this.reply('554 5.5.0 Error: SMTP protocol synchronization');
+      this.count(name, false);
+      return 'hangup';
+    }
     let result: Outcome = 'error';
     try {
       switch (name) {
@@ -389,6 +403,15 @@ export class SmtpSession {
     this.count(name, result !== 'error');
     if (LIMITED.has(name) && this.junkCount++ > this.settings.junkCommandLimit) this.errorCount++;
     return result;
+  }
+
+  /** smtpd_flag_ill_pipelining: input already waiting where the client should have waited. */
+  private illegalPipelining(): boolean {
+    const st = this.state;
+    if (st.illPipelining || !this.input.pending()) return false;
+    st.illPipelining = true;
+    this.log.info(`improper command pipelining after ${st.where} from ${st.client.namaddr}: ${escapeC(this.input.peek(100))}`);
+    return true;
   }
 
   private resetTransaction(): void {
@@ -996,6 +1019,20 @@ export class SmtpSession {
 }
 
 const NL = Buffer.from('\n');
+
+/** Postfix escape(): C-style escapes for control characters and non-ASCII bytes. */
+function escapeC(b: Buffer): string {
+  let out = '';
+  for (const c of b) {
+    if (c === 10) out += '\\n';
+    else if (c === 13) out += '\\r';
+    else if (c === 9) out += '\\t';
+    else if (c === 92) out += '\\\\';
+    else if (c < 32 || c > 126) out += '\\' + c.toString(8).padStart(3, '0');
+    else out += String.fromCharCode(c);
+  }
+  return out;
+}
 
 function skipGt(b: Buffer): number {
   let i = 0;

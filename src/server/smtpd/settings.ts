@@ -38,5 +38,6 @@ export function smtpdSettings(config: Config, tlsAvailable: boolean): SmtpdSetti
     enforceTls: enforce,
     forbiddenCommands: new Set(config.list('smtpd_forbidden_commands').filter((w) => !w.includes(':') && !w.includes('{')).map((w) => w.toUpperCase())),
     softBounce: config.bool('soft_bounce'),
+    forbidUnauthPipelining: config.bool('smtpd_forbid_unauth_pipelining'),
   };
 }

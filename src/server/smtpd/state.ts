@@ -47,6 +47,8 @@ export interface SessionState {
   saslUsername?: string;
   /** The command being handled, for logs (`CONNECT`, `RCPT`, `END-OF-MESSAGE`...). */
   where: string;
+  /** The client sent ahead where SMTP does not allow it (reject_unauth_pipelining). */
+  illPipelining: boolean;
 
   /** Envelope sender once MAIL succeeded (internal form, `''` = null sender). */
   sender?: string;
@@ -102,6 +104,7 @@ export function newSessionState(client: ClientInfo): SessionState {
     protocol: 'SMTP',
     tls: false,
     where: 'CONNECT',
+    illPipelining: false,
     recipients: [],
     declaredSize: 0,
     smtputf8: false,

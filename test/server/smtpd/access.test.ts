@@ -267,6 +267,17 @@ describe('restrictions', () => {
     expect(r.rewriteContext).toBe('local');
   });
 
+  it('reject_unauth_pipelining (Postfix text for smtpd_data_restrictions)', async () => {
+    const { access } = await setup('smtpd_data_restrictions = reject_unauth_pipelining');
+    const s = session('127.0.0.2');
+    s.where = 'DATA';
+    s.recipients.push({ address: 'tom@test.com', orcpt: 'rfc822;tom@test.com' });
+    s.firstRecipient = 'tom@test.com';
+    expect(await access.data(s)).toBeUndefined();
+    s.illPipelining = true;
+    expect(await access.data(s)).toBe('503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining');
+  });
+
   it('message_size_limit for SIZE=', async () => {
     const { access } = await setup('message_size_limit = 1000');
     expect(access.size(session('127.0.0.2'), 1001)).toBe('552 5.3.4 Message size exceeds fixed limit');

@@ -282,3 +282,31 @@ describe('client going away', () => {
     expect(log.lines).toEqual(['connect from unknown[127.0.0.1]', 'lost connection after CONNECT from unknown[127.0.0.1]', 'disconnect from unknown[127.0.0.1] commands=0/0']);
   });
 });
+
+describe('improper pipelining (as Postfix logs it)', () => {
+  it('flags data sent ahead after EHLO, or anywhere after HELO, once per session', async () => {
+    const { c, log } = await start();
+    await c.reply();
+    c.send('EHLO x\r\nMAIL FROM:<a@b>\r\n');
+    await c.reply();
+    await c.reply();
+    expect(log.lines).toContain('improper command pipelining after EHLO from unknown[127.0.0.1]: MAIL FROM:<a@b>\\r\\n');
+    c.send('RCPT TO:<c@d>\r\nDATA\r\n');
+    await c.reply();
+    await c.reply();
+    expect(log.lines.filter((l) => l.startsWith('improper'))).toHaveLength(1);
+  });
+
+  it('ESMTP clients may pipeline MAIL/RCPT; smtpd_forbid_unauth_pipelining hangs up on the rest', async () => {
+    const { c, log } = await start({ settings: { forbidUnauthPipelining: true } });
+    await c.reply();
+    await c.cmd('EHLO x');
+    c.send('MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n');
+    expect(await c.reply()).toEqual(['250 2.1.0 Ok']);
+    expect(await c.reply()).toEqual(['250 2.1.5 Ok']);
+    expect(log.lines.some((l) => l.startsWith('improper'))).toBe(false);
+    c.send('NOOP\r\nNOOP\r\n');
+    expect(await c.reply()).toEqual(['554 5.5.0 Error: SMTP protocol synchronization']);
+    expect(await c.waitClosed()).toBe(true);
+  });
+});
