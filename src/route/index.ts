@@ -16,7 +16,7 @@ export {
 export {
   resolveAddress, resolveAddressAsync, resolveParamsFromConfig, resolveFlagNames, isLocalDomain, isLocalDomainAsync,
   ResolveFlags, type ResolveParams, type ResolveResult, type AddressClass, type TransportLookup, type RelocatedLookup,
-  type ResolveConfigOptions,
+  type SenderLookup, type ResolveConfigOptions,
 } from './resolve.js';
 export {
   MatchList, openMatchList, tableLookup, runWithAsyncLookups, parseCidr, cidrContains, parseIp, parseIpv4, parseIpv6,
