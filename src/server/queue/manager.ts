@@ -371,7 +371,8 @@ export class QueueManager {
         }
         r.address = route.recipient || record.address;
         if (deferTransports.has(route.transport) && !flush) {
-          immediate.push({ r, st: { status: 'deferred', dsn: '4.3.2', text: 'deferred transport', relay: 'none' }, service: route.transport });
+          // qmgr hands such mail to the retry service: Postfix logs it as error(8).
+          immediate.push({ r, st: { status: 'deferred', dsn: '4.3.2', text: 'deferred transport', relay: 'none' }, service: 'error' });
           continue;
         }
         const key = `${route.transport}\0${route.nexthop}`;

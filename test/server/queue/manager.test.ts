@@ -202,7 +202,7 @@ describe('QueueManager', () => {
     await mgr.idle();
     expect(smtp.requests).toHaveLength(0);
     expect(await queue.list('deferred')).toEqual([id]);
-    expect(log.lines.some((l) => l.includes('status=deferred (deferred transport)'))).toBe(true);
+    expect(log.lines.some((l) => /^error: \w+: to=<a@remote\.example>, relay=none, delay=[\d.]+, delays=[\d./]+, dsn=4\.3\.2, status=deferred \(deferred transport\)$/.test(l))).toBe(true);
     mgr.flush();
     await new Promise((r) => setTimeout(r, 50));
     await mgr.idle();
