@@ -12,7 +12,7 @@
  * remote when `remote_header_rewrite_domain` is set, otherwise left alone. Missing
  * `Message-Id:`, `Date:` and `From:` (or their `Resent-` forms) are added only in the local
  * context or with `always_add_missing_headers = yes`, as Postfix does; `undisclosed_recipients_header`
- * likewise. `header_size_limit` truncates an oversized header. Then `queue.enqueue()`.
+ * likewise. `header_size_limit` truncates each oversized header. Then `queue.enqueue()`.
  */
 import type { Config } from '../config/types.js';
 import { quote822Local } from '../address/quote.js';
@@ -171,21 +171,10 @@ export class Cleanup implements MessageReceiver {
     // Headers.
     const text = content.toString('latin1');
     const { fields, body, hasSeparator } = splitHeaders(text);
+    // header_size_limit applies to each header (with its continuation lines): the excess text
+    // is dropped, as Postfix's MIME processor does, without a log entry.
     const sizeLimit = cfg.int('header_size_limit');
-    let kept = fields;
-    if (sizeLimit > 0) {
-      kept = [];
-      let total = 0;
-      for (const f of fields) {
-        if (total >= sizeLimit) break;
-        const room = sizeLimit - total;
-        kept.push(f.text.length > room ? { name: f.name, text: f.text.slice(0, room) } : f);
-        total += f.text.length + 1;
-      }
-      if (kept.length < fields.length || kept.some((f, i) => f !== fields[i])) {
-        this.opts.log.warn(`${queueId ?? 'NOQUEUE'}: header size limit exceeded; excess header text discarded`);
-      }
-    }
+    const kept = sizeLimit > 0 ? fields.map((f) => (f.text.length > sizeLimit ? { name: f.name, text: f.text.slice(0, sizeLimit) } : f)) : fields;
     const remoteDomain = cfg.get('remote_header_rewrite_domain');
     const context: 'local' | 'remote' | undefined = s.rewriteContext === 'local' ? 'local' : remoteDomain ? 'remote' : undefined;
     // smtpd's own Received: header (first field) is never rewritten.

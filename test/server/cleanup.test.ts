@@ -138,13 +138,11 @@ describe('cleanup', () => {
     expect(queue.aborted).toBe(1);
   });
 
-  it('header_size_limit truncates the header', async () => {
-    const { cleanup, queue, log } = await setup('header_size_limit = 300');
-    await run(cleanup, state(), `X-Long: ${'a'.repeat(400)}\nSubject: s\n\nbody\n`);
+  it('header_size_limit truncates each header on its own (as recorded from Postfix 3.7.11)', async () => {
+    const { cleanup, queue } = await setup('header_size_limit = 300');
+    await run(cleanup, state(), `X-Long: ${'a'.repeat(400)}\nSubject: s\nX-After: 1\n\nbody\n`);
     const h = headersOf(queue.queued[0]!);
-    expect(h.join('\n').length).toBeLessThanOrEqual(300);
-    expect(h.some((x) => x.startsWith('Subject'))).toBe(false);
-    expect(log.lines.some((l) => l.includes('header size limit exceeded'))).toBe(true);
+    expect(h.slice(1)).toEqual([`X-Long: ${'a'.repeat(292)}`, 'Subject: s', 'X-After: 1']);
   });
 
   it('a table failure defers the message (451 4.3.0 queue file write error)', async () => {
