@@ -13,3 +13,22 @@ export { createSmtpdRouting, type SmtpdRouting, type WiringOptions } from './smt
 export { nodeDns, staticDns, type DnsResolver, type DnsAnswer, type RecordType } from './smtpd/dns.js';
 export { REPLIES, CLEANUP_REPLIES, REPLY_CODE_PARAMS, formatReply, type Reply } from './smtpd/replies.js';
 export type { SessionState, ClientInfo, RcptEntry } from './smtpd/state.js';
+export {
+  FileQueue, QueueManager, createQueueResolver, sendTrigger, parseQueueFile, makeQueueId, isQueueId, formatDelay, backoffDelay,
+  type QueueManagerOptions, type ResolvedRoute, type RouteResolver, type QueueFile, type LogEntry, type QueueName,
+  type NewMessage, type QueuedRecipient, type QueueWriter, type QueueReservation,
+} from './queue/queue.js';
+export type { DeliveryAgent, DeliveryRequest, DeliveryRecipient, RecipientStatus } from './deliver/types.js';
+export { builtinAgentFactory, type BuiltinAgentDeps } from './deliver/agents.js';
+export { LocalAgent, aliasMapsLookup, splitAliasValue, type AliasLookup, type LocalAgentDeps } from './deliver/local.js';
+export { SmtpAgent, dnsResolver, nativeResolver, type SmtpResolver, type SmtpAgentOptions } from './deliver/smtp.js';
+export { VirtualAgent } from './deliver/virtual.js';
+export { PipeAgent, parsePipeArgs, type PipeSpec } from './deliver/pipe.js';
+export { ErrorAgent } from './deliver/error.js';
+export { buildDsn, sendNonDelivery, sendDelayNotice, type DsnInput } from './deliver/bounce.js';
+export { cleanupResubmitter } from './deliver/resubmit.js';
+export { createMailLog, memoryMailLog, formatLogLine, type MailLog } from './maillog.js';
+export { listQueue, formatMailq, formatJson, type QueueListing } from './tools/showq.js';
+export { superAction, type SuperAction } from './tools/postsuper.js';
+export { formatPostcat } from './tools/postcat.js';
+export { submitLocal, extractRecipients, type Submission } from './tools/submit.js';
