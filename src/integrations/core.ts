@@ -19,6 +19,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
+import { quote822Local, QUOTE_DEFAULT } from '../address/quote.js';
 import { loadConfig, type PostfixConfig } from '../config/index.js';
 import { AccessChecks } from '../server/smtpd/access.js';
 import { nodeDns, type DnsResolver } from '../server/smtpd/dns.js';
@@ -124,6 +125,12 @@ export interface EmbedEnvelope {
   recipients: { original: string; recipients: EmbedRecipient[]; undeliverable: { address: string; outcome: RecipientOutcome }[] }[];
   /** Header rewriting context decided at MAIL FROM. */
   headerContext: 'local' | 'remote';
+  /**
+   * Set when cleanup would not accept the message (a sender canonical or virtual alias table
+   * failed): Postfix still accepts MAIL/RCPT and answers this (`451 4.3.0 Error: queue file
+   * write error`) at end of DATA; the hosts do the same.
+   */
+  defer?: EmbedReply;
 }
 
 /** Per-connection state of an embedding (one per SMTP session). */
@@ -216,8 +223,12 @@ export class Embedding {
     const rw = await this.access.rewriteContext(st);
     if (rw) return { ok: false, reply: parseReply(rw) };
     const r = await this.rewriter.rewriteSender(sender);
-    if (r.defer) return { ok: false, reply: deferralReply(r.defer) };
     st.sender = sender;
+    if (r.defer) {
+      // cleanup refuses the message at end of DATA; the envelope keeps the sender as given.
+      s.envelope = { originalSender: sender, sender, recipients: [], headerContext: st.rewriteContext, defer: deferralReply(r.defer) };
+      return { ok: true, original: sender, sender, external: sender === '' ? '' : quote822Local(sender, QUOTE_DEFAULT) };
+    }
     s.envelope = { originalSender: sender, sender: r.address, recipients: [], headerContext: st.rewriteContext };
     return { ok: true, original: sender, sender: r.address, external: r.external };
   }
@@ -225,7 +236,8 @@ export class Embedding {
   /**
    * RCPT TO: parse, run the relay and recipient restrictions (with `smtpd_delay_reject`, also
    * the client, HELO and sender ones), then the pipeline: canonical maps and virtual alias
-   * expansion. A table failure gives `451 4.3.0`; a relocated user `550 5.1.6`.
+   * expansion. A relocated user gets `550 5.1.6`; a table failure `451 4.3.0` from the
+   * restrictions, or (restrictions off) a deferral of the message at end of DATA.
    */
   async rcpt(s: EmbedSession, arg: string): Promise<RcptDecision> {
     const st = s.state;
@@ -238,7 +250,14 @@ export class Embedding {
       if (err) return { ok: false, reply: parseReply(err) };
     }
     const r = await this.rewriter.rewriteRecipient(rcpt);
-    if (r.defer) return { ok: false, reply: deferralReply(r.defer) };
+    if (r.defer) {
+      // As cleanup: the recipient is accepted, the message refused at end of DATA.
+      s.envelope.defer ??= deferralReply(r.defer);
+      st.recipients.push({ address: rcpt, orcpt: `rfc822;${rcpt}` });
+      st.firstRecipient ??= rcpt;
+      s.envelope.recipients.push({ original: rcpt, recipients: [], undeliverable: [] });
+      return { ok: true, original: rcpt, recipients: [], undeliverable: [] };
+    }
     const recipients: EmbedRecipient[] = [];
     const undeliverable: { address: string; outcome: RecipientOutcome }[] = [];
     for (const f of r.recipients) {
@@ -269,9 +288,11 @@ export class Embedding {
   /**
    * End of DATA: rewrite the address headers of a header block (text up to and including the
    * empty line; anything after it is returned unchanged), in the context decided at MAIL FROM.
-   * Returns the block (the same string when nothing changed) or a deferral reply.
+   * Returns the block (the same string when nothing changed) or the reply refusing the message
+ * (a table failed here or earlier in the transaction: {@link EmbedEnvelope.defer}).
    */
   async headers(s: EmbedSession, block: string): Promise<{ headers: string; changed: boolean } | { reply: EmbedReply }> {
+    if (s.envelope?.defer) return { reply: s.envelope.defer };
     if (!this.opts.headers) return { headers: block, changed: false };
     const r = await this.rewriter.rewriteHeaders(block, { context: s.envelope?.headerContext ?? s.state.rewriteContext });
     if (r.defer) return { reply: deferralReply(r.defer) };
@@ -279,59 +300,136 @@ export class Embedding {
   }
 
   /**
-   * A stream that rewrites the header of a message passing through it (raw message bytes,
-   * as after SMTP dot-unstuffing) and passes the body unchanged. The header ends at the first
-   * empty line or after `header_size_limit` bytes, as in cleanup. A deferral is emitted as an
-   * `error` whose `responseCode` and `message` are the reply.
+   * A stream that rewrites the address headers of a message passing through it (raw message
+   * bytes, after SMTP dot-unstuffing) and passes the body unchanged. Each header (with its
+   * continuation lines) is rewritten as soon as it is complete, so memory stays within one
+   * header. The header section ends at the first empty line or at the first line that is not
+   * a header, as in cleanup. A header longer than `header_size_limit` passes unchanged
+   * (Postfix would truncate it; the host owns the message, so nothing is discarded here). A
+   * deferral is emitted as an `error` with `responseCode` and the reply as message.
    */
   headerTransform(s: EmbedSession): Transform {
     const limit = Math.max(1024, Number(this.config.get('header_size_limit')) || 102400);
-    const rewrite = async (head: Buffer): Promise<Buffer> => {
+    const rewriteOne = async (head: Buffer): Promise<Buffer> => {
       // Addresses are UTF-8 when the bytes are; anything else passes byte for byte as latin1.
       const enc: BufferEncoding = isUtf8(head) ? 'utf8' : 'latin1';
       const r = await this.headers(s, head.toString(enc));
       if ('reply' in r) throw Object.assign(new Error(r.reply.message), { responseCode: r.reply.code, reply: r.reply });
       return r.changed ? Buffer.from(r.headers, enc) : head;
     };
-    let pending: Buffer = Buffer.alloc(0);
-    let done = false;
+    let inHeader = true;
+    /** The header being collected (its lines so far), and its size. */
+    let cur: Buffer[] = [];
+    let curLen = 0;
+    /** Continuation lines of an oversize header pass through unchanged. */
+    let oversize = false;
+    /** Bytes of a line not yet ended by LF. */
+    let partial: Buffer = Buffer.alloc(0);
+    /** Inside a line longer than the limit: bytes pass until its LF. */
+    let passLine = false;
+
+    const out: Buffer[] = [];
+    const finish = async (): Promise<void> => {
+      if (curLen > 0) out.push(await rewriteOne(Buffer.concat(cur, curLen)));
+      cur = [];
+      curLen = 0;
+    };
+    const line = async (l: Buffer): Promise<void> => {
+      const c0 = l[0];
+      if (c0 === 0x20 /* SP */ || c0 === 0x09 /* TAB */) {
+        if (oversize || curLen === 0) return void out.push(l);
+      } else {
+        await finish();
+        oversize = false;
+        if (!isHeaderLine(l)) {
+          // Empty line, or a line that is no header: the body starts here.
+          inHeader = false;
+          return void out.push(l);
+        }
+      }
+      cur.push(l);
+      curLen += l.length;
+      if (curLen > limit) {
+        out.push(...cur);
+        cur = [];
+        curLen = 0;
+        oversize = true;
+      }
+    };
+    const feed = async (chunk: Buffer): Promise<Buffer | undefined> => {
+      let pos = 0;
+      while (inHeader && pos < chunk.length) {
+        const nl = chunk.indexOf(0x0a /* LF */, pos);
+        if (passLine) {
+          out.push(chunk.subarray(pos, nl < 0 ? chunk.length : nl + 1));
+          if (nl < 0) return undefined;
+          passLine = false;
+          pos = nl + 1;
+          continue;
+        }
+        if (nl < 0) {
+          partial = partial.length ? Buffer.concat([partial, chunk.subarray(pos)]) : chunk.subarray(pos);
+          if (partial.length > limit) {
+            // One line over the limit: what was collected and the line itself pass unchanged.
+            out.push(...cur, partial);
+            cur = [];
+            curLen = 0;
+            partial = Buffer.alloc(0);
+            oversize = true;
+            passLine = true;
+          }
+          return undefined;
+        }
+        const l = partial.length ? Buffer.concat([partial, chunk.subarray(pos, nl + 1)]) : chunk.subarray(pos, nl + 1);
+        partial = Buffer.alloc(0);
+        pos = nl + 1;
+        await line(l);
+      }
+      return pos < chunk.length ? chunk.subarray(pos) : undefined;
+    };
+    const drain = (self: Transform): void => {
+      for (const b of out) self.push(b);
+      out.length = 0;
+    };
     return new Transform({
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        if (done) return cb(null, chunk);
-        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        let end = headerEnd(pending);
-        if (end < 0) {
-          // No empty line yet: keep buffering up to the limit; past it the complete lines are the header.
-          if (pending.length <= limit) return cb();
-          end = pending.lastIndexOf(0x0a /* LF */, limit) + 1 || pending.length;
-        }
-        done = true;
-        const all = pending;
-        pending = Buffer.alloc(0);
-        rewrite(all.subarray(0, end)).then((head) => {
-          this.push(head);
-          cb(null, end < all.length ? all.subarray(end) : undefined);
+        if (!inHeader) return cb(null, chunk);
+        feed(chunk).then((rest) => {
+          drain(this);
+          cb(null, rest);
         }, cb);
       },
       flush(cb: TransformCallback) {
-        if (done || pending.length === 0) return cb();
-        // A message without a body: all of it is header.
-        done = true;
-        rewrite(pending).then((head) => cb(null, head), cb);
+        // A last line without LF, then the header still being collected.
+        (async () => {
+          if (inHeader && partial.length) {
+            const l = partial;
+            partial = Buffer.alloc(0);
+            await line(l);
+          }
+          await finish();
+        })().then(() => {
+          drain(this);
+          cb();
+        }, cb);
       },
     });
   }
 }
 
-/** Offset just after the empty line that ends the header (LF LF or LF CR LF), or -1. */
-function headerEnd(b: Buffer): number {
-  if (b[0] === 0x0a /* LF */) return 1;
-  if (b[0] === 0x0d /* CR */ && b[1] === 0x0a) return 2;
-  for (let i = b.indexOf(0x0a); i >= 0 && i < b.length; i = b.indexOf(0x0a, i + 1)) {
-    if (b[i + 1] === 0x0a) return i + 2;
-    if (b[i + 1] === 0x0d /* CR */ && b[i + 2] === 0x0a) return i + 3;
+/** `Name:` at the start of a line (printable ASCII but colon, then a colon; spaces before it allowed). */
+function isHeaderLine(l: Buffer): boolean {
+  let i = 0;
+  while (i < l.length) {
+    const c = l[i]!;
+    if (c === 0x3a /* : */) break;
+    if (c < 0x21 || c > 0x7e) break;
+    i++;
   }
-  return -1;
+  if (i === 0) return false;
+  // Postfix also takes `Name :` (white space before the colon).
+  while (i < l.length && (l[i] === 0x20 || l[i] === 0x09)) i++;
+  return l[i] === 0x3a;
 }
 
 function toRecipient(f: FinalRecipient): EmbedRecipient {

@@ -9,7 +9,8 @@
  *   to ...`), then canonical maps and virtual alias expansion. The recipient in
  *   `transaction.rcpt_to` is replaced by the first final recipient, the others are added
  *   after it once Haraka accepted the recipient (`hook_rcpt_ok`). A table failure answers
- *   `451 4.3.0`.
+ *   `451 4.3.0` here when the restrictions see it (as smtpd does), else at end of DATA (as
+ *   cleanup does: `451 4.3.0 Error: queue file write error`).
  * - DATA (`hook_data`): `smtpd_data_restrictions`.
  * - End of DATA (`hook_data_post`): address headers rewritten in place (order kept) in the
  *   context `local_header_rewrite_clients` decided.
@@ -281,6 +282,7 @@ export function hook_data_post(this: HarakaPlugin, next: Next, connection: Harak
     const tx = connection.transaction;
     const s = sessions.get(connection);
     if (!tx || !s) return next();
+    if (s.envelope?.defer) return refuse(next, s.envelope.defer);
     const h = tx.header;
     // Haraka keeps each header (with its continuation lines) as one LF-terminated string.
     const block = h.header_list.join('') + '\n';

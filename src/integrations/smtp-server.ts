@@ -144,6 +144,7 @@ export async function createSmtpServerHooks(options: SmtpServerHooksOptions): Pr
       const run = async (): Promise<string | undefined> => {
         const refused = await rd.data(s);
         if (refused) throw replyError(refused);
+        if (s.envelope?.defer) throw replyError(s.envelope.defer);
         if (!options.onMessage || !s.envelope) {
           options.log?.warn('readdress: onData without onMessage: message refused');
           throw replyError(CONFIG_ERROR);

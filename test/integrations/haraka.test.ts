@@ -42,6 +42,8 @@ const CAPTURE_PLUGIN = `
 const fs = require('node:fs')
 const path = require('node:path')
 let n = 0
+// Answer the client's reverse lookup here so Haraka asks no DNS server (tests stay on loopback).
+exports.hook_lookup_rdns = function (next) { next(OK, 'localhost') }
 exports.hook_queue = function (next, connection) {
   const tx = connection.transaction
   tx.message_stream.get_data((buf) => {

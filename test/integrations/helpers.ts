@@ -38,9 +38,10 @@ export class SmtpClient {
     for (const f of w) f();
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<SmtpClient> {
+  /** Connect to 127.0.0.1:port, optionally from another loopback address (`localAddress`). */
+  static connect(port: number, localAddress?: string): Promise<SmtpClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, host, () => resolve(new SmtpClient(s)));
+      const s = net.connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) }, () => resolve(new SmtpClient(s)));
       s.once('error', reject);
     });
   }
