@@ -310,3 +310,24 @@ describe('improper pipelining (as Postfix logs it)', () => {
     expect(await c.waitClosed()).toBe(true);
   });
 });
+
+describe('message content quirks (as Postfix smtpd writes them)', () => {
+  async function send(body: string): Promise<string> {
+    const { c, receiver } = await start();
+    await c.reply();
+    await c.cmd('EHLO x');
+    await c.cmd('MAIL FROM:<a@b>');
+    await c.cmd('RCPT TO:<c@d>');
+    await c.cmd('DATA');
+    await c.cmd(body + '.');
+    await listener!.close();
+    listener = undefined;
+    return receiver.messages[0]!.content.split('\n').slice(3).join('\n');
+  }
+  it('a leading mbox "From " line becomes an X-Mailbox-Line: header', async () => {
+    expect(await send('From someone Mon Jan 1\r\nSubject: a\r\n\r\nbody\r\n')).toBe('X-Mailbox-Line: From someone Mon Jan 1\nSubject: a\n\nbody\n');
+  });
+  it('content starting with white space gets an empty header block', async () => {
+    expect(await send(' starts with space\r\nSubject: b\r\n\r\nbody\r\n')).toBe('\n starts with space\nSubject: b\n\nbody\n');
+  });
+});
