@@ -270,7 +270,7 @@ function translatePcreClass(p: string, start: number, icase: boolean): { out: st
   for (;;) {
     if (j >= p.length) throw err(p.length, 'missing terminating ] for character class');
     const c = p[j] as string;
-    if (c === ']' && !first) return { out: `[${neg}${out}${icase ? icaseClassExtras(out) : ''}]`, next: j + 1 };
+    if (c === ']' && !first) return { out: `[${neg}${icase ? icaseClassExtras(out) : ''}${out}]`, next: j + 1 };
     first = false;
     if (c === '[' && p[j + 1] === ':') {
       const e = p.indexOf(':]', j + 2);

@@ -70,7 +70,8 @@ export function translateBracket(s: string, i: number, backslashLiteral: boolean
   for (;;) {
     if (j >= s.length) throw new PatternSyntaxError(unmatched);
     const c = s[j] as string;
-    if (c === ']' && !first) return { out: `[${neg}${out}${icase ? icaseClassExtras(out) : ''}]`, next: j + 1 };
+    // Extra other-case letters go first: appended after a trailing '-' they would form a range.
+    if (c === ']' && !first) return { out: `[${neg}${icase ? icaseClassExtras(out) : ''}${out}]`, next: j + 1 };
     first = false;
     if (c === '[' && (s[j + 1] === ':' || s[j + 1] === '.' || s[j + 1] === '=')) {
       const kind = s[j + 1] as string;
@@ -237,6 +238,7 @@ export function translatePosix(s: string, extended: boolean, icase = false): { s
         continue;
       }
       if (d >= '1' && d <= '9') {
+        if (Number(d) > groups) throw new PatternSyntaxError('Invalid back reference');
         out += '\\' + d;
         backrefs = true;
       }
@@ -245,7 +247,13 @@ export function translatePosix(s: string, extended: boolean, icase = false): { s
       else if ('wWsSbB'.includes(d)) out += '\\' + d;
       else if (d === '`') out += '(?<![\\s\\S])';
       else if (d === "'") out += '(?![\\s\\S])';
-      else if (/[0-9A-Za-z]/.test(d)) out += icase ? icaseChar(d) : d;
+      else if (/[0-9A-Za-z]/.test(d)) {
+        // glibc quirk, recorded: under REG_ICASE the subject is folded to upper case but an
+        // escaped pattern letter is not, so \D matches d and D while \d matches nothing.
+        if (!icase || d === '0') out += d;
+        else if (d >= 'A' && d <= 'Z') out += icaseChar(d);
+        else out += '[^\\s\\S]';
+      }
       else out += '\\' + d;
       canRepeat = !(d === '<' || d === '>' || d === 'b' || d === 'B' || d === '`' || d === "'");
       lastWasQuant = false;
@@ -286,6 +294,7 @@ export function translatePosix(s: string, extended: boolean, icase = false): { s
         continue;
       }
       if (c === '{') {
+        if (!canRepeat) throw new PatternSyntaxError('Invalid preceding regular expression');
         i = interval(s, i + 1, (q) => quant(q), '}');
         continue;
       }
