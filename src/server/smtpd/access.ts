@@ -342,7 +342,6 @@ export class AccessChecks {
     }
     const p = this.per(s);
     const ctx = this.newCtx(s, p.deferIfPermitClient ?? p.deferIfPermitHelo);
-    (ctx as Ctx & { etrn?: string }).etrn = domain;
     let st = this.lists.etrn!.length ? await this.guarded(ctx, () => this.generic(ctx, this.lists.etrn!, domain, CLASS.etrn, 'check_etrn_access', domain)) : 'dunno';
     if (st !== 'reject' && ctx.deferIfPermit) {
       const d = ctx.deferIfPermit;
@@ -636,7 +635,7 @@ export class AccessChecks {
       case 'check_helo_access': {
         const t = tableArg();
         if (s.helo === undefined) return 'dunno';
-        return (await this.checkDomainAccess(ctx, t, s.helo, false, s.helo, CLASS.helo, defAcl)).status;
+        return (await this.checkDomainAccess(ctx, t, s.helo, s.helo, CLASS.helo, defAcl)).status;
       }
       case 'reject_invalid_helo_hostname':
       case 'reject_invalid_hostname':
@@ -727,7 +726,7 @@ export class AccessChecks {
       case 'check_etrn_access': {
         const t = tableArg();
         if (etrnName === undefined) return 'dunno';
-        return (await this.checkDomainAccess(ctx, t, etrnName, false, etrnName, CLASS.etrn, defAcl)).status;
+        return (await this.checkDomainAccess(ctx, t, etrnName, etrnName, CLASS.etrn, defAcl)).status;
       }
       default: {
         const cls = this.classes.get(name);
@@ -868,7 +867,7 @@ export class AccessChecks {
   }
 
   /** check_domain_access: the name, then its parent domains (smtpd_access_maps parent style). */
-  private async checkDomainAccess(ctx: Ctx, table: string, domain: string, _partial: boolean, replyName: string, replyClass: string, defAcl: string | undefined): Promise<{ status: Status; found: boolean }> {
+  private async checkDomainAccess(ctx: Ctx, table: string, domain: string, replyName: string, replyClass: string, defAcl: string | undefined): Promise<{ status: Status; found: boolean }> {
     const pdms = this.parentStyle();
     let name = domain;
     let partial = false;
@@ -903,7 +902,7 @@ export class AccessChecks {
   }
 
   private async checkNamaddrAccess(ctx: Ctx, table: string, name: string, addr: string, replyName: string, replyClass: string, defAcl: string | undefined): Promise<Status> {
-    let r = await this.checkDomainAccess(ctx, table, name, false, replyName, replyClass, defAcl);
+    let r = await this.checkDomainAccess(ctx, table, name, replyName, replyClass, defAcl);
     if (r.status !== 'dunno' || r.found) return r.status;
     r = await this.checkAddrAccess(ctx, table, addr, replyName, replyClass, defAcl);
     return r.status;
@@ -1167,8 +1166,13 @@ export class AccessChecks {
   }
 }
 
-/** Raised by an access table HANGUP action; the session drops the connection. */
-export class HangupRequest extends Error {}
+/**
+ * Raised by an access table HANGUP action; the session drops the connection without a reply
+ * (it recognizes the error by its name, so the protocol layer does not import this module).
+ */
+export class HangupRequest extends Error {
+  override readonly name = 'HangupRequest';
+}
 
 /** `$name`, `${name}`, `${name?text}`, `${name:text}` with the given variables (empty = unset). */
 export function expandSimple(template: string, vars: Record<string, string>): string {

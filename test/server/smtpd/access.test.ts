@@ -188,6 +188,12 @@ describe('restrictions', () => {
     expect((await one('filt@x.example')).filter).toBe('smtp:[127.0.0.1]:10025');
   });
 
+  it('HANGUP raises HangupRequest and logs the hangup', async () => {
+    const { access, log } = await setup('smtpd_client_restrictions = check_client_access test:c', { c: { '127.0.0.66': 'HANGUP go away' } });
+    await expect(access.rcpt(session('127.0.0.66'), 'tom@test.com')).rejects.toMatchObject({ name: 'HangupRequest' });
+    expect(log.lines).toContain('NOQUEUE: hangup: RCPT from unknown[127.0.0.66]: go away; from=<x@outside.example> to=<tom@test.com> proto=ESMTP helo=<client.example>');
+  });
+
   it('restriction classes, warn_if_reject, defer_if_permit', async () => {
     const { access, log } = await setup(
       'smtpd_restriction_classes = strict\nstrict = reject_non_fqdn_sender, reject\nsmtpd_recipient_restrictions = check_recipient_access test:r, warn_if_reject reject_non_fqdn_recipient, permit_mynetworks, reject_unauth_destination',

@@ -331,3 +331,18 @@ describe('message content quirks (as Postfix smtpd writes them)', () => {
     expect(await send(' starts with space\r\nSubject: b\r\n\r\nbody\r\n')).toBe('\n starts with space\nSubject: b\n\nbody\n');
   });
 });
+
+describe('HANGUP from an access table', () => {
+  it('drops the connection without a reply', async () => {
+    const { HangupRequest } = await import('../../../src/server/smtpd/access.js');
+    const { c, log } = await start({ policy: { rcpt: async () => Promise.reject(new HangupRequest('hangup')) } });
+    await c.reply();
+    await c.cmd('EHLO x');
+    await c.cmd('MAIL FROM:<a@b>');
+    c.send('RCPT TO:<c@d>\r\n');
+    expect(await c.waitClosed()).toBe(true);
+    await expect(c.reply(100)).rejects.toThrow(/closed/);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log.lines.some((l) => l.startsWith('lost connection'))).toBe(false);
+  });
+});
