@@ -5,6 +5,7 @@
  *
  * Parameters: smtp_helo_name, smtp_connect_timeout, smtp_helo_timeout, smtp_mail_timeout,
  * smtp_rcpt_timeout, smtp_data_init_timeout, smtp_data_xfer_timeout, smtp_data_done_timeout,
+ * smtp_fallback_relay (tried when every server of the destination failed),
  * disable_dns_lookups, smtp_host_lookup, smtp_dns_support_level (disabled → system resolver
  * only, no MX). The resolver is injectable (tests never touch real DNS).
  */
@@ -236,9 +237,15 @@ export class SmtpAgent implements DeliveryAgent {
 
   async deliver(req: DeliveryRequest): Promise<RecipientStatus[]> {
     const t = await this.targets(req.nexthop);
-    if (!Array.isArray(t)) return req.recipients.map(() => ({ ...t }));
-    let last: RecipientStatus[] | undefined;
-    for (const target of t) {
+    // smtp_fallback_relay: tried after the destination's own servers, when they all fail.
+    const fallback: Target[] = [];
+    for (const relay of this.config.list('smtp_fallback_relay')) {
+      const f = await this.targets(relay);
+      if (Array.isArray(f)) fallback.push(...f);
+    }
+    if (!Array.isArray(t) && (t.status !== 'deferred' || fallback.length === 0)) return req.recipients.map(() => ({ ...t }));
+    let last: RecipientStatus[] | undefined = Array.isArray(t) ? undefined : req.recipients.map(() => ({ ...t }));
+    for (const target of [...(Array.isArray(t) ? t : []), ...fallback]) {
       const res = await this.session(target, req);
       // Try the next server only when this one could not be used at all.
       if (res.kind === 'done') return res.statuses;

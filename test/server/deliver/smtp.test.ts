@@ -139,4 +139,11 @@ describe('SmtpAgent', () => {
       status: 'bounced', dsn: '5.4.4', text: 'Host or domain name not found. Name service error for name=nx.example type=A: Host not found',
     });
   });
+
+  it('tries smtp_fallback_relay when the destination cannot be reached', async () => {
+    sink = await startSink();
+    const agent = new SmtpAgent(testConfig({ smtp_fallback_relay: `[127.0.0.1]:${sink.port}` }), { resolver: noDns });
+    const st = await agent.deliver(req('[127.0.0.1]:15099', ['a@x.example']));
+    expect(st[0]).toMatchObject({ status: 'sent', relay: `127.0.0.1[127.0.0.1]:${sink.port}` });
+  });
 });
