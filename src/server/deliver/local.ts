@@ -416,7 +416,7 @@ export class LocalAgent implements DeliveryAgent {
     // check those rights first to fail the same way.
     const denied = await permissionProblem(path.endsWith('/') ? path.slice(0, -1) : path, privs);
     if (denied) return { status: 'bounced', dsn: '5.2.0', text: `cannot append message to file ${path}: ${denied}: Permission denied` };
-    if (path.endsWith('/')) return deliverMaildir(path, env, st.req.content, { owner: privs, myhostname: this.config.get('myhostname'), now: this.now() });
+    if (path.endsWith('/')) return deliverMaildir(path, env, st.req.content, { owner: privs, now: this.now() });
     const r = await appendMbox(path, env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner: privs, now: this.now() });
     return r.status === 'sent' ? { ...r, text: `delivered to file: ${path}` } : r;
   }
@@ -459,13 +459,12 @@ export class LocalAgent implements DeliveryAgent {
     const hm = this.config.get('home_mailbox');
     const spool = this.config.get('mail_spool_directory') || '/var/mail';
     const now = this.now();
-    const host = this.config.get('myhostname');
     if (hm.endsWith('/')) {
-      st.results.push({ ...(await deliverMaildir(join(pw.home, hm) + '/', env, st.req.content, { owner, myhostname: host, now })), address });
+      st.results.push({ ...(await deliverMaildir(join(pw.home, hm) + '/', env, st.req.content, { owner, now })), address });
     } else if (hm) {
       st.results.push({ ...(await appendMbox(join(pw.home, hm), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now })), address });
     } else if (spool.endsWith('/')) {
-      st.results.push({ ...(await deliverMaildir(join(spool, user) + '/', env, st.req.content, { owner, myhostname: host, now })), address });
+      st.results.push({ ...(await deliverMaildir(join(spool, user) + '/', env, st.req.content, { owner, now })), address });
     } else {
       st.results.push({ ...(await appendMbox(join(spool, user), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now })), address });
     }

@@ -4,7 +4,8 @@
  * Both prepend `Return-Path:`, `X-Original-To:` (enable_original_recipient) and `Delivered-To:`
  * (`file` in prepend_delivered_header) in that order, as Postfix does.
  * Parameters: mailbox_size_limit, mailbox_delivery_lock, deliver_lock_attempts,
- * deliver_lock_delay, stale_lock_time, myhostname.
+ * deliver_lock_delay, stale_lock_time. Maildir file names use the machine's host name (as
+ * Postfix's get_hostname(), with `/` and `:` escaped as `\\057` and `\\072`), not myhostname.
  */
 import { promises as fsp, constants as FS } from 'node:fs';
 import { hostname } from 'node:os';
@@ -142,8 +143,8 @@ async function appendMboxLocked(path: string, env: DeliveryEnvelope, content: Bu
 let maildirCount = 0;
 
 /** Deliver into a Maildir (`dir` ends in `/`): write tmp/, fsync, link into new/. */
-export async function deliverMaildir(dir: string, env: DeliveryEnvelope, content: Buffer, opts: { owner?: Owner; myhostname?: string; now?: Date }): Promise<LocalResult> {
-  const host = (opts.myhostname || hostname()).replace(/[/:]/g, '_');
+export async function deliverMaildir(dir: string, env: DeliveryEnvelope, content: Buffer, opts: { owner?: Owner; hostname?: string; now?: Date }): Promise<LocalResult> {
+  const host = (opts.hostname || hostname()).replace(/\//g, '\\057').replace(/:/g, '\\072');
   const when = opts.now ?? new Date();
   const secs = Math.floor(when.getTime() / 1000);
   const usecs = (when.getTime() % 1000) * 1000 + Math.floor(Math.random() * 1000);

@@ -73,7 +73,7 @@ export class VirtualAgent implements DeliveryAgent {
     if (c.get('enable_original_recipient') === '' || c.bool('enable_original_recipient')) env.originalTo = q(original || rcpt);
     const owner = { uid, gid };
     const res = path.endsWith('/')
-      ? await deliverMaildir(target, env, req.content, { owner, myhostname: c.get('myhostname'), now: this.now() })
+      ? await deliverMaildir(target, env, req.content, { owner, now: this.now() })
       : await appendMbox(target, env, req.content, {
           owner, now: this.now(), sizeLimit: c.int('virtual_mailbox_limit'),
           lock: {

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeEach } from 'vitest';
 import { chmodSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalAgent, splitAliasValue, deliveredToValues, type AliasLookup } from '../../../src/server/deliver/local.js';
 import type { DeliveryRequest } from '../../../src/server/deliver/types.js';
@@ -89,7 +89,8 @@ describe('local(8) mailbox delivery', () => {
     expect(readdirSync(join(md, 'tmp'))).toEqual([]);
     expect(readdirSync(join(md, 'cur'))).toEqual([]);
     const [name] = readdirSync(join(md, 'new'));
-    expect(name).toMatch(/^\d+\.V[0-9a-f]+I[0-9a-f]+M\d+\.mail\.example\.com$/);
+    // Postfix names Maildir files after the machine (get_hostname()), not myhostname.
+    expect(name).toMatch(new RegExp(`^\\d+\\.V[0-9a-f]+I[0-9a-f]+M\\d+\\.${hostname().replace(/\./g, '\\.')}$`));
     expect(readFileSync(join(md, 'new', name!), 'utf8')).toBe('Return-Path: <bob@remote.example>\nX-Original-To: tom@test.com\nDelivered-To: tom@test.com\n' + CONTENT);
     expect(statSync(join(md, 'new')).uid).toBe(4001);
     expect(statSync(join(md, 'new', name!)).uid).toBe(4001);
