@@ -7,9 +7,14 @@
  *
  * The configuration is the differential suite's `seed` setup; expected envelopes, replies and
  * headers are what real Postfix 3.7.11 did with it (test/fixtures/pipeline/differential.json).
- * `readdress/haraka` resolves to the TypeScript source (Haraka runs under tsx), so the test
- * needs no build; `READDRESS_DIST=dist npx vitest run test/integrations/haraka.test.ts` runs it
- * against the built package instead.
+ * `readdress/haraka` resolves to the TypeScript source (Haraka runs under tsx, the source is
+ * import()ed so that its modules load once), so the test needs no build;
+ * `READDRESS_DIST=dist npx vitest run test/integrations/haraka.test.ts` runs it against the
+ * built package (node_modules/readdress with the package's own `exports`) instead.
+ *
+ * Also: configuration by `readdress.ini` with an inline `[main.cf]` section, table failures
+ * answered as Postfix 3.7.11 did (fixtures/postfix-lookup-failure.json), and a configuration
+ * that cannot be loaded stopping Haraka at start-up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, symlinkSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,13 +28,12 @@ import { headerOf, messageOf, recordedCase, recordedReply, recordedSetup, SmtpCl
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const require = createRequire(import.meta.url);
-const PORT = 16025 + (process.pid % 40);
+/** Four ports per run: the main instance and the ones started by single tests. */
+const PORT = 16025 + (process.pid % 10) * 4;
 const seed = recordedSetup('seed');
 
 let tmp: string;
-let haraka: ChildProcess | undefined;
-let harakaLog = '';
-let captures: string;
+let main: HarakaInstance;
 
 interface Captured {
   mail_from: string;
@@ -54,37 +58,38 @@ exports.hook_queue = function (next, connection) {
 }
 `;
 
-async function waitForPort(port: number, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      const c = await SmtpClient.connect(port);
-      const greeting = await c.reply();
-      await c.quit();
-      if (greeting.code === 220) return;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > until) throw new Error(`Haraka did not listen on ${port}:\n${harakaLog}`);
-    if (haraka?.exitCode !== null && haraka?.exitCode !== undefined) throw new Error(`Haraka exited ${haraka.exitCode}:\n${harakaLog}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+/** `readdress/haraka` from source: every export a function that runs once the ESM source is loaded. */
+const SOURCE_LOADER = `const loaded = import(SOURCE)
+for (const name of ${JSON.stringify(['register', 'hook_init_master', 'hook_init_child', 'hook_mail', 'hook_rcpt', 'hook_rcpt_ok', 'hook_data', 'hook_data_post'])}) {
+  exports[name] = function (...args) { loaded.then((m) => m[name].apply(this, args)) }
+}
+`;
+
+/** One Haraka process with its install directory. */
+interface HarakaInstance {
+  port: number;
+  dir: string;
+  captures: string;
+  proc: ChildProcess;
+  log: () => string;
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number | null>;
 }
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'readdress-haraka-'));
-  const pf = writeSetupDir(seed, path.join(tmp, 'postfix'));
-  const hk = path.join(tmp, 'haraka');
-  captures = path.join(tmp, 'captured');
-  for (const d of ['config', 'plugins', 'node_modules/readdress', 'queue']) mkdirSync(path.join(hk, d), { recursive: true });
-  mkdirSync(captures);
-  // As `haraka -i` lays out an install: Haraka's default config files, then ours.
+/**
+ * Lay out a Haraka install (as `haraka -i` does: Haraka's default config, then ours) with the
+ * readdress shim and the capture plugin, and start Haraka on it. `config` holds extra files
+ * for config/ (readdress.json or readdress.ini).
+ */
+function launchHaraka(name: string, port: number, config: Record<string, string>): HarakaInstance {
+  const hk = path.join(tmp, name);
+  const captures = path.join(hk, 'captured');
+  for (const d of ['config', 'plugins', 'node_modules/readdress', 'captured']) mkdirSync(path.join(hk, d), { recursive: true });
   cpSync(path.join(root, 'node_modules/Haraka/config'), path.join(hk, 'config'), { recursive: true });
-  writeFileSync(path.join(hk, 'config/smtp.ini'), `listen=127.0.0.1:${PORT}\nnodes=0\n`);
+  writeFileSync(path.join(hk, 'config/smtp.ini'), `listen=127.0.0.1:${port}\nnodes=0\n`);
   writeFileSync(path.join(hk, 'config/me'), 'haraka.test\n');
   writeFileSync(path.join(hk, 'config/plugins'), 'readdress\ncapture\n');
-  // A directory relative to the Haraka install, as the plugin documents.
-  writeFileSync(path.join(hk, 'config/readdress.json'), JSON.stringify({ configDir: path.relative(hk, pf) }));
+  for (const [f, text] of Object.entries(config)) writeFileSync(path.join(hk, 'config', f), text);
   writeFileSync(path.join(hk, 'plugins/readdress.js'), HARAKA_PLUGIN_SHIM);
   writeFileSync(path.join(hk, 'plugins/capture.js'), CAPTURE_PLUGIN);
   // node_modules/readdress: by default `readdress/haraka` is the TypeScript source (Haraka runs
@@ -96,35 +101,73 @@ beforeAll(async () => {
     const ours = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: unknown };
     writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'readdress', type: 'module', exports: ours.exports }));
     symlinkSync(path.resolve(dist), path.join(pkg, 'dist'));
-    symlinkSync(path.join(root, 'node_modules'), path.join(hk, 'node_modules/readdress/node_modules'));
+    symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
   } else {
     writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'readdress', exports: { './haraka': './haraka.cjs' } }));
-    writeFileSync(path.join(pkg, 'haraka.cjs'), `module.exports = require(${JSON.stringify(path.join(root, 'src/integrations/haraka.ts'))})\n`);
+    // The source is ESM: import() it (one module instance for the whole graph, as in the
+    // built package) and forward Haraka's synchronous calls through the import's promise.
+    writeFileSync(path.join(pkg, 'haraka.cjs'), SOURCE_LOADER.replace('SOURCE', JSON.stringify(pathToFileURL(path.join(root, 'src/integrations/haraka.ts')).href)));
     execArgv.push('--import', pathToFileURL(require.resolve('tsx')).href);
   }
-  haraka = spawn(process.execPath, [...execArgv, path.join(root, 'node_modules/Haraka/bin/haraka'), '-c', hk], {
+  const proc = spawn(process.execPath, [...execArgv, path.join(root, 'node_modules/Haraka/bin/haraka'), '-c', hk], {
     cwd: hk,
     env: { ...process.env, CAPTURE_DIR: captures },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  haraka.stdout!.on('data', (d: Buffer) => (harakaLog += d.toString()));
-  haraka.stderr!.on('data', (d: Buffer) => (harakaLog += d.toString()));
-  await waitForPort(PORT, 20_000);
+  let log = '';
+  proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const h: HarakaInstance = { port, dir: hk, captures, proc, log: () => log, exited };
+  instances.push(h);
+  return h;
+}
+
+const instances: HarakaInstance[] = [];
+
+/** Wait until Haraka greets on its port. */
+async function ready(h: HarakaInstance, ms = 20_000): Promise<HarakaInstance> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (h.proc.exitCode !== null) throw new Error(`Haraka exited ${h.proc.exitCode}:\n${h.log()}`);
+    try {
+      const c = await SmtpClient.connect(h.port);
+      const greeting = await c.reply();
+      await c.quit();
+      if (greeting.code === 220) return h;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > until) throw new Error(`Haraka did not listen on ${h.port}:\n${h.log()}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'readdress-haraka-'));
+  const pf = writeSetupDir(seed, path.join(tmp, 'postfix'));
+  // A directory relative to the Haraka install, as the plugin documents.
+  main = await ready(launchHaraka('haraka', PORT, { 'readdress.json': JSON.stringify({ configDir: '../postfix' }) }));
 }, 30_000);
 
 afterAll(async () => {
-  if (haraka && haraka.exitCode === null) {
-    const gone = new Promise((r) => haraka!.once('exit', r));
-    haraka.kill('SIGTERM');
-    await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
-    if (haraka.exitCode === null) haraka.kill('SIGKILL');
+  for (const h of instances) {
+    if (h.proc.exitCode === null && h.proc.signalCode === null) {
+      h.proc.kill('SIGTERM');
+      await Promise.race([h.exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (h.proc.exitCode === null && h.proc.signalCode === null) h.proc.kill('SIGKILL');
+    }
   }
   rmSync(tmp, { recursive: true, force: true });
 });
 
 /** Run one recorded case through Haraka: replies per command, and what was queued. */
-async function play(c: RecordedCase): Promise<{ mail: { code: number; text: string }; rcpts: { code: number; text: string }[]; end?: { code: number; text: string }; captured?: Captured }> {
-  const client = await SmtpClient.connect(PORT);
+async function play(
+  c: Pick<RecordedCase, 'sender' | 'rcpts'>,
+  message: string,
+  h: HarakaInstance = main,
+): Promise<{ mail: { code: number; text: string }; rcpts: { code: number; text: string }[]; data?: { code: number; text: string }; end?: { code: number; text: string }; captured?: Captured }> {
+  const client = await SmtpClient.connect(h.port);
   try {
     expect((await client.reply()).code).toBe(220);
     expect((await client.cmd('EHLO client.test')).code).toBe(250);
@@ -132,11 +175,11 @@ async function play(c: RecordedCase): Promise<{ mail: { code: number; text: stri
     const rcpts = [];
     for (const r of c.rcpts) rcpts.push(await client.cmd(`RCPT TO:<${r}>`));
     if (mail.code !== 250 || !rcpts.some((r) => r.code === 250)) return { mail, rcpts };
-    const before = new Set(readdirSync(captures));
-    const { end } = await client.data(messageOf(c));
-    const file = readdirSync(captures).find((f) => !before.has(f));
-    const captured = file ? (JSON.parse(readFileSync(path.join(captures, file), 'utf8')) as Captured) : undefined;
-    return { mail, rcpts, ...(end ? { end } : {}), ...(captured ? { captured } : {}) };
+    const before = new Set(readdirSync(h.captures));
+    const { data, end } = await client.data(message);
+    const file = readdirSync(h.captures).find((f) => !before.has(f));
+    const captured = file ? (JSON.parse(readFileSync(path.join(h.captures, file), 'utf8')) as Captured) : undefined;
+    return { mail, rcpts, data, ...(end ? { end } : {}), ...(captured ? { captured } : {}) };
   } finally {
     await client.quit();
   }
@@ -148,7 +191,7 @@ const recordedRecipients = (c: RecordedCase): string[] => c.deliveries.map((d) =
 describe('readdress/haraka in a real Haraka', () => {
   it('rewrites the envelope sender with sender canonical maps at MAIL FROM (seed-sender-canonical)', async () => {
     const c = recordedCase(seed, 'seed-sender-canonical');
-    const r = await play(c);
+    const r = await play(c, messageOf(c));
     expect(r.mail.code).toBe(250);
     expect(r.end?.code).toBe(250);
     expect(r.captured?.mail_from).toBe(c.deliveries[0]!.sender); // js@test.com
@@ -157,13 +200,13 @@ describe('readdress/haraka in a real Haraka', () => {
 
   it('masquerades the envelope sender (seed-masq-sender)', async () => {
     const c = recordedCase(seed, 'seed-masq-sender');
-    const r = await play(c);
+    const r = await play(c, messageOf(c));
     expect(r.captured?.mail_from).toBe(c.deliveries[0]!.sender); // user@test.com
   });
 
   it('expands a virtual alias 1→n, duplicates removed (seed-list-dups)', async () => {
     const c = recordedCase(seed, 'seed-list-dups');
-    const r = await play(c);
+    const r = await play(c, messageOf(c));
     expect(r.rcpts.map((x) => x.code)).toEqual([250]);
     expect(r.captured?.rcpt_to.slice().sort()).toEqual(recordedRecipients(c)); // a@, b@remote.example
     expect(r.captured?.rcpt_to).toHaveLength(2);
@@ -171,7 +214,7 @@ describe('readdress/haraka in a real Haraka', () => {
 
   it('keeps one envelope entry per original recipient across RCPTs, as Postfix delivers (seed-multi-rcpt)', async () => {
     const c = recordedCase(seed, 'seed-multi-rcpt');
-    const r = await play(c);
+    const r = await play(c, messageOf(c));
     expect(r.rcpts.map((x) => x.code)).toEqual([250, 250, 250]);
     expect(r.captured?.rcpt_to.slice().sort()).toEqual(recordedRecipients(c));
   });
@@ -180,7 +223,7 @@ describe('readdress/haraka in a real Haraka', () => {
     for (const id of ['seed-relocated', 'seed-relocated-domain']) {
       const c = recordedCase(seed, id);
       const want = recordedReply(c, 'RCPT');
-      const r = await play(c);
+      const r = await play(c, messageOf(c));
       expect(r.rcpts[0]).toEqual({ code: want.code, text: want.text });
       expect(want.text).toMatch(/^5\.1\.6 /);
     }
@@ -190,14 +233,14 @@ describe('readdress/haraka in a real Haraka', () => {
     for (const id of ['seed-unknown-virtual', 'seed-transport-error']) {
       const c = recordedCase(seed, id);
       const want = recordedReply(c, 'RCPT');
-      const r = await play(c);
+      const r = await play(c, messageOf(c));
       expect(r.rcpts[0]).toEqual({ code: want.code, text: want.text });
     }
   });
 
   it('masquerades header From/To at end of DATA, keeps root (exception) and header order (seed-hdr-masq)', async () => {
     const c = recordedCase(seed, 'seed-hdr-masq');
-    const r = await play(c);
+    const r = await play(c, messageOf(c));
     expect(r.end?.code).toBe(250);
     const msg = r.captured!.message;
     for (const [name, value] of c.deliveries[0]!.headers) expect(headerOf(msg, name)).toBe(value);
@@ -209,7 +252,37 @@ describe('readdress/haraka in a real Haraka', () => {
 
   it('rewrites display-name headers with canonical maps as Postfix did (seed-hdr-display)', async () => {
     const c = recordedCase(seed, 'seed-hdr-display');
-    const r = await play(c);
+    const r = await play(c, messageOf(c));
     for (const [name, value] of c.deliveries[0]!.headers) expect(headerOf(r.captured!.message, name)).toBe(value);
+  });
+});
+
+const failures = JSON.parse(readFileSync(new URL('./fixtures/postfix-lookup-failure.json', import.meta.url), 'utf8')) as {
+  common: string;
+  cases: { id: string; setting: string; sender: string; rcpts: string[]; replies: [string, number, string][] }[];
+};
+
+describe('readdress/haraka: configuration by readdress.ini with main.cf inline, table failures as Postfix answers them', () => {
+  for (const [i, fc] of failures.cases.entries()) {
+    it(`${fc.id}: ${fc.replies.map((x) => `${x[0]} ${x[1]}`).join(', ')}`, async () => {
+      // readdress.ini: [main] options and a [main.cf] section of main.cf settings.
+      const ini = `[main]\naccess = true\nheaders = true\n\n[main.cf]\n${failures.common}${fc.setting}\n`;
+      const h = await ready(launchHaraka(`fail-${i}`, PORT + 1 + i, { 'readdress.ini': ini }));
+      const r = await play(fc, 'From: bob@remote.example\r\nSubject: test\r\n\r\nhello', h);
+      const got: [string, number, string][] = [['MAIL', r.mail.code, r.mail.text], ...r.rcpts.map((x): [string, number, string] => ['RCPT', x.code, x.text])];
+      if (r.data) got.push(['DATA', r.data.code, r.data.text]);
+      if (r.end) got.push(['DATA-END', r.end.code, r.end.text]);
+      // Codes everywhere; texts of the refusals (Haraka words its own 250 and 354 replies).
+      expect(got.map((x) => x[1])).toEqual(fc.replies.map((x) => x[1]));
+      expect(got.filter((x) => x[1] >= 400)).toEqual(fc.replies.filter((x) => x[1] >= 400));
+      expect(r.captured).toBeUndefined();
+    });
+  }
+
+  it('stops Haraka at start-up when the configuration cannot be loaded, naming the file', async () => {
+    const h = launchHaraka('bad-config', PORT + 3, { 'readdress.json': JSON.stringify({ configDir: 'no/such/dir' }) });
+    const code = await Promise.race([h.exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);
+    expect(code).toBe(1);
+    expect(h.log()).toContain(`init_master returned error: readdress: open ${path.join(h.dir, 'no/such/dir')}/main.cf: No such file or directory`);
   });
 });
