@@ -334,6 +334,8 @@ export class QueueManager {
       await this.queue.move(id, 'active', 'corrupt').catch(() => {});
       return;
     }
+    const position = new Map<RecipientRecord, number>();
+    qf.recipients.forEach((r, i) => position.set(r, i));
     const pending = qf.recipients.filter((r) => !r.done);
     this.log.info('qmgr', `${id}: from=<${qf.header.sender}>, size=${qf.contentLength}, nrcpt=${pending.length} (queue active)`);
     const flush = this.flushIds.has(id);
@@ -347,7 +349,7 @@ export class QueueManager {
       const immediate: { r: DeliveryRecipient & { record: RecipientRecord }; st: RecipientStatus; service: string }[] = [];
       const resolver = await this.getResolver();
       for (const record of slice) {
-        const r = { address: record.address, original: record.original, index: qf.recipients.indexOf(record), record } as DeliveryRecipient & { record: RecipientRecord };
+        const r = { address: record.address, original: record.original, index: position.get(record)!, record } as DeliveryRecipient & { record: RecipientRecord };
         if (record.orcpt !== undefined) r.orcpt = record.orcpt;
         if (record.notify !== undefined) r.notify = record.notify;
         if (record.address.toLowerCase() === doubleBounce) {
@@ -462,7 +464,8 @@ export class QueueManager {
     });
     await this.queue.appendLog('bounce', id, bounces);
     await this.queue.markDone('active', id, done);
-    for (const r of rcpts) if (done.includes(r.record.offset)) r.record.done = true;
+    const doneSet = new Set(done);
+    for (const r of rcpts) if (doneSet.has(r.record.offset)) r.record.done = true;
     await this.queue.appendLog('defer', id, defers);
   }
 
