@@ -5,8 +5,9 @@
  * `sender_canonical_maps`, `canonical_maps`, masquerading), each recipient through its pipeline
  * including `virtual_alias_maps` expansion, then duplicates are dropped (`duplicate_filter_limit`;
  * with `enable_original_recipient` two recipients are duplicates only if the original recipient
- * and DSN attributes match too). Access-table actions apply here: REDIRECT replaces all
- * recipients, BCC adds one, HOLD puts the message on hold, DISCARD drops it.
+ * and DSN attributes match too). Access-table actions apply here: REDIRECT delivers to one
+ * address instead (as qmgr does: first recipient kept, original recipient kept), BCC adds a
+ * recipient with NOTIFY=NEVER (as smtpd sends it), HOLD puts the message on hold, DISCARD drops it.
  *
  * Headers: rewritten in context local for clients in `local_header_rewrite_clients`, in context
  * remote when `remote_header_rewrite_domain` is set, otherwise left alone. Missing
@@ -29,6 +30,8 @@ export interface HeaderField {
 
 /** The rewrite pipeline as cleanup uses it (implemented over src/route). */
 export interface CleanupRewriter {
+  /** trivial-rewrite in context local only (no canonical maps), internal form. */
+  rewriteLocal(address: string): string;
   /** Envelope sender, internal form in and out (`''` = null sender). */
   rewriteSender(sender: string): Promise<string>;
   /** One envelope recipient → the recipients it becomes (canonical + virtual alias expansion). */
@@ -138,7 +141,7 @@ export class Cleanup implements MessageReceiver {
     const sender = s.sender ? await rw.rewriteSender(s.sender) : '';
 
     // Envelope recipients.
-    const given = s.redirect !== undefined ? [{ address: s.redirect, orcpt: `rfc822;${s.redirect}` }] : s.recipients;
+    const given = s.recipients;
     interface In { address: string; original: string; dsnOrcpt: string; orcpt?: string; notify?: string[] }
     const input: In[] = given.map((r) => {
       const e: In = { address: r.address, original: r.address, dsnOrcpt: r.orcpt };
@@ -147,7 +150,7 @@ export class Cleanup implements MessageReceiver {
       if ('notify' in r && r.notify) e.notify = r.notify;
       return e;
     });
-    for (const b of s.bcc) input.push({ address: b, original: b, dsnOrcpt: '' });
+    for (const b of s.bcc) input.push({ address: b, original: b, dsnOrcpt: '', notify: ['NEVER'] });
     const empty = cfg.get('empty_address_recipient') || 'MAILER-DAEMON';
     const recipients: QueuedRecipient[] = [];
     // Postfix's duplicate filter (been_here with BH_FLAG_FOLD): case-insensitive; with
@@ -166,6 +169,14 @@ export class Cleanup implements MessageReceiver {
         if (r.notify) q.notify = r.notify;
         recipients.push(q);
       }
+    }
+
+    // REDIRECT (access table): as qmgr applies Postfix's redirect record, only the first
+    // recipient is kept, its address replaced by the target (rewritten), its original kept.
+    if (s.redirect !== undefined && recipients.length > 0) {
+      const target = rw.rewriteLocal(s.redirect);
+      recipients.splice(1);
+      recipients[0]!.address = target;
     }
 
     // Headers.

@@ -7,6 +7,7 @@
 import type { Config } from '../config/types.js';
 import { MapError } from '../errors.js';
 import type { Deferral } from '../route/outcome.js';
+import { rewriteAddress } from '../route/rewrite.js';
 import type { CleanupRewriter } from './cleanup.js';
 import type { SmtpdRouting } from './smtpd/wiring.js';
 
@@ -18,6 +19,7 @@ function deferError(d: Deferral): MapError {
 export async function createCleanupRewriter(_config: Config, routing: SmtpdRouting): Promise<CleanupRewriter> {
   const rw = routing.rewriter;
   return {
+    rewriteLocal: (address) => rewriteAddress(rw.rewriteParams, 'local', address),
     async rewriteSender(sender) {
       const r = await rw.rewriteSender(sender);
       if (r.defer) throw deferError(r.defer);
