@@ -385,9 +385,11 @@ export class QueueManager {
         }
         job.recipients.push(r);
       }
-      for (const it of immediate) {
-        await this.record(id, qf, [it.r], [it.st], it.service, activeAt, activeAt);
-        if (it.st.status === 'deferred') deferred++;
+      // Outcomes decided here are recorded in one pass per log program (one file update each).
+      for (const service of new Set(immediate.map((x) => x.service))) {
+        const group = immediate.filter((x) => x.service === service);
+        await this.record(id, qf, group.map((x) => x.r), group.map((x) => x.st), service, activeAt, activeAt);
+        deferred += group.filter((x) => x.st.status === 'deferred').length;
       }
       const work: Promise<void>[] = [];
       for (const job of jobs.values()) {
