@@ -10,12 +10,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSmtpServerHooks, type EmbedEnvelope, type SmtpServerHooks } from '../../src/integrations/smtp-server.js';
+import { createEmbedding, createSmtpServerHooks, type EmbedEnvelope, type SmtpServerHooks } from '../../src/integrations/smtp-server.js';
 import { staticDns } from '../../src/server/smtpd/dns.js';
 import { headerOf, messageOf, recordedCase, recordedReply, recordedSetup, SmtpClient, writeSetupDir, type RecordedCase, type SmtpReply } from './helpers.js';
 
-const PORT_BASE = 16065 + (process.pid % 10) * 3;
+/** Seven ports per run (16065-16099): the seed server and the ones single tests start. */
+const PORT_BASE = 16065 + (process.pid % 5) * 7;
 const seed = recordedSetup('seed');
+const relay = JSON.parse(readFileSync(new URL('./fixtures/postfix-relay.json', import.meta.url), 'utf8')) as {
+  main: string;
+  sessions: { client: string; sender: string; rcpts: string[]; replies: [string, number, string][] }[];
+};
 const failures = JSON.parse(readFileSync(new URL('./fixtures/postfix-lookup-failure.json', import.meta.url), 'utf8')) as {
   common: string;
   cases: { id: string; setting: string; sender: string; rcpts: string[]; replies: [string, number, string][] }[];
@@ -188,4 +193,80 @@ describe('readdress/smtp-server: table failures, as recorded from Postfix', () =
       expect(received).toHaveLength(0);
     });
   }
+});
+
+describe('readdress/smtp-server: relay control', () => {
+  it('relays for mynetworks only, 454 4.7.1 otherwise, as recorded from Postfix (relay-by-mynetworks)', async () => {
+    const port = PORT_BASE + 3;
+    const { received } = await start(port, (onMessage) => createSmtpServerHooks({ mainCf: relay.main, dns: staticDns({}), ...(onMessage ? { onMessage } : {}) }));
+    for (const sess of relay.sessions) {
+      const r = await play(sess, undefined, port, received);
+      const got = [r.mail, ...r.rcpts].map((x) => x.code);
+      expect(got, sess.client).toEqual(sess.replies.map((x) => x[1]));
+      for (const [i, want] of sess.replies.entries()) if (want[1] >= 400) expect(i === 0 ? r.mail.text : r.rcpts[i - 1]!.text).toBe(want[2]);
+    }
+  });
+
+  it('with access: false leaves relay control to the host but still refuses a relocated recipient with Postfix\'s text', async () => {
+    const port = PORT_BASE + 4;
+    const { received } = await start(port, (onMessage) =>
+      createSmtpServerHooks({ configDir: path.join(tmp, 'seed'), access: false, dns: staticDns({}), ...(onMessage ? { onMessage } : {}) }),
+    );
+    const outsider = relay.sessions[1]!;
+    const r = await play({ ...outsider, client: '127.1.2.3' }, 'Subject: x\r\n\r\nhi', port, received);
+    expect(r.rcpts.map((x) => x.code)).toEqual([250]);
+    expect(r.end?.code).toBe(250);
+    const c = recordedCase(seed, 'seed-relocated');
+    const want = recordedReply(c, 'RCPT');
+    const r2 = await play(c, undefined, port, received);
+    expect(r2.rcpts[0]).toEqual({ code: want.code, text: want.text });
+  });
+});
+
+describe('createEmbedding', () => {
+  const mainCf = [
+    'mydomain = test.com',
+    'myorigin = $mydomain',
+    'mydestination = $mydomain',
+    'mynetworks = 127.0.0.0/8',
+    'compatibility_level = 3.6',
+    'inet_interfaces = 127.0.0.1',
+    'alias_maps =',
+    'virtual_alias_domains = test.net',
+    'virtual_alias_maps = inline:{ { a@test.net = old@test.com, b@remote.example }, { c@test.net = old@test.com } }',
+    'relocated_maps = inline:{ { old@test.com = new@elsewhere.example } }',
+    '',
+  ].join('\n');
+
+  it('reports alias targets Postfix would bounce after accepting, and refuses when nothing is deliverable', async () => {
+    const rd = await createEmbedding({ mainCf, dns: staticDns({}) });
+    const s = rd.session({ address: '127.0.0.1', helo: 'client.test' });
+    expect(await rd.mail(s, '<bob@remote.example>')).toMatchObject({ ok: true, sender: 'bob@remote.example' });
+    const a = await rd.rcpt(s, '<a@test.net>');
+    expect(a).toMatchObject({
+      ok: true,
+      recipients: [{ address: 'b@remote.example', transport: 'smtp', nexthop: 'remote.example' }],
+      undeliverable: [{ address: 'old@test.com', outcome: { kind: 'bounce', status: '5.1.6', text: 'User has moved to new@elsewhere.example' } }],
+    });
+    const c = await rd.rcpt(s, '<c@test.net>');
+    expect(c).toEqual({
+      ok: false,
+      reply: { code: 550, status: '5.1.6', text: '<c@test.net>: Recipient address rejected: User has moved to new@elsewhere.example', message: '5.1.6 <c@test.net>: Recipient address rejected: User has moved to new@elsewhere.example', kind: 'reject' },
+    });
+    expect(s.envelope?.recipients.map((r) => r.original)).toEqual(['a@test.net']);
+  });
+
+  it('answers malformed addresses and RCPT before MAIL with smtpd\'s replies', async () => {
+    const rd = await createEmbedding({ mainCf, dns: staticDns({}) });
+    const s = rd.session({ address: '127.0.0.1' });
+    expect(await rd.rcpt(s, '<a@test.net>')).toMatchObject({ ok: false, reply: { code: 503, status: '5.5.1', text: 'Error: need MAIL command' } });
+    expect(await rd.mail(s, '<a b@c>')).toMatchObject({ ok: false, reply: { code: 501, status: '5.1.7', text: 'Bad sender address syntax' } });
+    expect(await rd.mail(s, '<>')).toMatchObject({ ok: true, sender: '' });
+    expect(await rd.rcpt(s, '<>')).toMatchObject({ ok: false, reply: { code: 501, status: '5.1.3', text: 'Bad recipient address syntax' } });
+  });
+
+  it('refuses to start without a configuration, and names the missing main.cf', async () => {
+    await expect(createEmbedding({})).rejects.toThrow(/configDir .* or mainCf/);
+    await expect(createEmbedding({ configDir: path.join(tmp, 'nowhere') })).rejects.toThrow(`open ${path.join(tmp, 'nowhere')}/main.cf: No such file or directory`);
+  });
 });
