@@ -241,6 +241,8 @@ export class Cleanup implements MessageReceiver {
     if (s.smtputf8) msg.attributes.smtputf8 = true;
     if (s.bodyType) msg.attributes.bodyType = s.bodyType;
     if (s.hold) msg.hold = true;
+    const filter = s.filter ?? cfg.get('content_filter');
+    if (filter) msg.filter = filter;
     return msg;
   }
 }

@@ -132,11 +132,23 @@ describe('cleanup', () => {
     // As Postfix's qmgr applies a redirect: the first recipient only, its original recipient kept.
     expect(queue.queued[0]!.recipients.map((r) => [r.address, r.original])).toEqual([['trap@test.com', 'tom@test.com']]);
     expect(queue.queued[0]!.hold).toBe(true);
+    expect(queue.queued[0]!.filter).toBeUndefined();
     s = state();
     s.discard = true;
     expect(await run(cleanup, s, 'Subject: x\n\nb\n')).toEqual({ ok: true, queueId: 'R2' });
     expect(queue.queued).toHaveLength(1);
     expect(queue.aborted).toBe(1);
+  });
+
+  it('FILTER from an access table, else content_filter, is passed to the queue', async () => {
+    let t = await setup('content_filter = smtp:[127.0.0.1]:10025');
+    await run(t.cleanup, state(), 'Subject: x\n\nb\n');
+    expect(t.queue.queued[0]!.filter).toBe('smtp:[127.0.0.1]:10025');
+    t = await setup();
+    const s = state();
+    s.filter = 'relay:[10.0.0.1]';
+    await run(t.cleanup, s, 'Subject: x\n\nb\n');
+    expect(t.queue.queued[0]!.filter).toBe('relay:[10.0.0.1]');
   });
 
   it('header_size_limit truncates each header on its own (as recorded from Postfix 3.7.11)', async () => {

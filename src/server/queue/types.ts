@@ -41,6 +41,12 @@ export interface NewMessage {
   };
   /** Put straight into the hold queue (e.g. a HOLD action from an access table). */
   hold?: boolean;
+  /**
+   * Optional (added by smtpd/cleanup): content filter `transport:nexthop` for every recipient of
+   * this message — an access table FILTER action, else main.cf `content_filter` (Postfix's FILT
+   * record). When set, qmgr should route all recipients to it instead of resolving them.
+   */
+  filter?: string;
 }
 
 /** The part of the queue that receiving code needs. */
