@@ -14,10 +14,15 @@ import { ToolFatal, runTool, toolContext } from '../server/tools/context.js';
 import { formatPostcat } from '../server/tools/postcat.js';
 import { parseQueueFile } from '../server/queue/file.js';
 
+const USAGE = 'usage: postcat [-b (body text)] [-c config_dir] [-d (decimal record type)] [-e (envelope records)] [-h (header text)] [-q (access queue)] [-v] [file(s)...]';
+
 export const run: Command = (args, io) =>
   runTool('postcat', io, async () => {
     const p = getopt(args, 'bc:dehnoqrs:v');
-    if ('error' in p) throw new ToolFatal('usage: postcat [-bdehnoqv] [-c config_dir] [-s offset] [files...]');
+    if ('error' in p) {
+      io.stderr(`postcat: ${p.error}\n`);
+      throw new ToolFatal(USAGE);
+    }
     let configDir: string | undefined;
     const o = { envelope: false, header: false, body: false };
     let byId = false;
@@ -28,7 +33,7 @@ export const run: Command = (args, io) =>
       else if (f.flag === 'b') o.body = true;
       else if (f.flag === 'q') byId = true;
     }
-    if (p.rest.length === 0) throw new ToolFatal('usage: postcat [-bdehnoqv] [-c config_dir] [-s offset] [files...]');
+    if (p.rest.length === 0) throw new ToolFatal(USAGE);
     const { queue } = toolContext(io, configDir);
     for (const name of p.rest) {
       let path = name;

@@ -18,19 +18,22 @@ const USAGE = 'usage: postqueue -f | postqueue -i queueid | postqueue -j | postq
 export async function postqueue(tool: string, args: string[], io: CliIO): Promise<number> {
   return runTool(tool, io, async () => {
     const p = getopt(args, 'c:fi:jps:v');
-    if ('error' in p) throw new ToolFatal(`${p.error}\n${USAGE}`.replace(/^/, ''), 64);
+    if ('error' in p) {
+      io.stderr(`${tool === 'sendmail' ? 'postqueue' : tool}: ${p.error}\n`);
+      throw new ToolFatal(USAGE, 69);
+    }
     let configDir: string | undefined;
     let mode: string | undefined;
     let value: string | undefined;
     for (const o of p.opts) {
       if (o.flag === 'c') configDir = o.value;
       else if (o.flag !== 'v') {
-        if (mode !== undefined && mode !== o.flag) throw new ToolFatal(USAGE, 64);
+        if (mode !== undefined && mode !== o.flag) throw new ToolFatal(USAGE, 69);
         mode = o.flag;
         value = o.value;
       }
     }
-    if (mode === undefined || p.rest.length > 0) throw new ToolFatal(USAGE, 64);
+    if (mode === undefined || p.rest.length > 0) throw new ToolFatal(USAGE, 69);
     const { queue, config } = toolContext(io, configDir);
     await queue.init();
     switch (mode) {

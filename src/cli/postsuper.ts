@@ -2,10 +2,10 @@
  * `readdress postsuper` — Postfix's postsuper(1) queue maintenance:
  *
  *   readdress postsuper [-v] [-c DIR] [-d ID|ALL|-] [-h ID|ALL|-] [-H ID|ALL|-] [-r ID|ALL|-]
- *                       [-f ID|ALL|-] [queue]
+ *                       [-e ID|ALL|-] [-f ID|ALL|-] [queue]
  *
- * -d delete, -h put on hold, -H release from hold, -r requeue, -f force expiry (bounce at the
- * next delivery attempt). `-` reads IDs from stdin; `ALL` may be limited to one queue
+ * -d delete, -h put on hold, -H release from hold, -r requeue, -e force expiry (bounce at the
+ * next delivery attempt), -f force expiry and release from hold. `-` reads IDs from stdin; `ALL` may be limited to one queue
  * (incoming, active, deferred, hold); -r runs the envelope through cleanup again under a new
  * queue ID. Reports go to stderr: `postsuper: ID: removed`, then
  * `postsuper: Deleted: N message(s)`.
@@ -18,12 +18,15 @@ import { MESSAGE_QUEUES, type QueueName } from '../server/queue/store.js';
 import { createMailLog } from '../server/maillog.js';
 import { cleanupResubmitter } from '../server/deliver/resubmit.js';
 
-const FLAG: Record<string, SuperAction> = { d: 'delete', h: 'hold', H: 'release', r: 'requeue', f: 'expire' };
+const FLAG: Record<string, SuperAction> = { d: 'delete', h: 'hold', H: 'release', r: 'requeue', e: 'expire', f: 'expire-release' };
 
 export const run: Command = (args, io) =>
   runTool('postsuper', io, async () => {
-    const p = getopt(args, 'c:d:h:H:r:f:psSv');
-    if ('error' in p) throw new ToolFatal(`usage: postsuper [-c config_dir] [-d queue_id (delete)] [-f queue_id (expire)] [-h queue_id (hold)] [-H queue_id (un-hold)] [-p (purge temporary files)] [-r queue_id (requeue)] [-s (structure fix)] [-S (Sanity check)] [-v (verbose)] [queue...]`);
+    const p = getopt(args, 'c:d:e:h:H:r:f:psSv');
+    if ('error' in p) {
+      io.stderr(`postsuper: ${p.error}\n`);
+      throw new ToolFatal('usage: postsuper [-c config_dir] [-d queue_id (delete)] [-e queue_id (expire)] [-f queue_id (expire and/or un-hold)] [-h queue_id (hold)] [-H queue_id (un-hold)] [-p (purge temporary files)] [-r queue_id (requeue)] [-s (structure fix)] [-S (redundant structure fix)][-v (verbose)] [queue...]');
+    }
     let configDir: string | undefined;
     const actions: { action: SuperAction; id: string }[] = [];
     for (const o of p.opts) {

@@ -1,6 +1,6 @@
 /**
- * postsuper(1) queue operations: delete (-d), hold (-h), release (-H), requeue (-r) and force
- * expiry (-f) of one message, a list, or `ALL` (optionally limited to one queue). Returns the
+ * postsuper(1) queue operations: delete (-d), hold (-h), release (-H), requeue (-r), force
+ * expiry (-e) and force expiry with release (-f) of one message, a list, or `ALL` (optionally limited to one queue). Returns the
  * per-ID report lines and the count, which the CLI prints as Postfix does
  * (`postsuper: ID: removed`, `postsuper: Deleted: 2 messages`).
  * Requeue (as Postfix's pickup + cleanup do) writes the message again under a new queue ID
@@ -12,7 +12,7 @@ import type { FileQueue, QueueName } from '../queue/store.js';
 import { isQueueId } from '../queue/file.js';
 import type { NewMessage, QueuedRecipient, QueueWriter } from '../queue/types.js';
 
-export type SuperAction = 'delete' | 'hold' | 'release' | 'requeue' | 'expire';
+export type SuperAction = 'delete' | 'hold' | 'release' | 'requeue' | 'expire' | 'expire-release';
 
 /** Queues each action applies to by default. */
 const SOURCES: Record<SuperAction, QueueName[]> = {
@@ -21,6 +21,7 @@ const SOURCES: Record<SuperAction, QueueName[]> = {
   release: ['hold'],
   requeue: ['incoming', 'active', 'deferred', 'hold'],
   expire: ['incoming', 'active', 'deferred', 'hold'],
+  'expire-release': ['incoming', 'active', 'deferred', 'hold'],
 };
 
 /** Per-ID log text and the summary verb. */
@@ -29,7 +30,8 @@ export const SUPER_TEXT: Record<SuperAction, { each: string; summary: string; pr
   hold: { each: 'placed on hold', summary: 'Placed on hold', printEach: true },
   release: { each: 'released from hold', summary: 'Released from hold', printEach: true },
   requeue: { each: 'requeued', summary: 'Requeued', printEach: false },
-  expire: { each: 'forced to expire', summary: 'Forced to expire', printEach: true },
+  expire: { each: 'expired', summary: 'Force-expired', printEach: true },
+  'expire-release': { each: 'expired', summary: 'Force-expired', printEach: true },
 };
 
 export interface SuperResult {
@@ -88,10 +90,12 @@ export async function superAction(queue: FileQueue, action: SuperAction, ids: st
           await queue.remove(q, id);
           break;
         }
-        case 'expire': {
+        case 'expire':
+        case 'expire-release': {
+          // -e leaves held mail on hold (it expires when released); -f also releases it.
           const qf = await queue.read(q, id, false);
           await queue.setForcedExpire(q, id, qf, true);
-          if (q === 'deferred' || q === 'hold') await queue.move(id, q, 'deferred', Date.now());
+          if (q === 'deferred' || (q === 'hold' && action === 'expire-release')) await queue.move(id, q, 'deferred', Date.now());
           break;
         }
       }

@@ -78,7 +78,7 @@ describe('mailq / postqueue', () => {
 
   it('rejects bad usage', async () => {
     const r = await runCaptured(postqueue, ['-c', conf]);
-    expect(r.code).toBe(64);
+    expect(r.code).toBe(69);
     expect(r.stderr).toMatch(/^postqueue: fatal: usage: postqueue -f/);
   });
 });
@@ -110,13 +110,26 @@ describe('postsuper', () => {
     expect(r.stderr).toBe(`postsuper: ${n}: removed\npostsuper: Deleted: 1 message\n`);
   });
 
-  it('-f marks mail for forced expiry (shown by postqueue -j)', async () => {
+  it('-e marks mail for forced expiry (shown by postqueue -j); -f also releases held mail', async () => {
     const a = await queue.enqueue(msg(['x@remote.example']));
     await queue.move(a, 'incoming', 'deferred');
-    const r = await runCaptured(postsuper, ['-c', conf, '-f', a]);
-    expect(r.stderr).toBe(`postsuper: ${a}: forced to expire\npostsuper: Forced to expire: 1 message\n`);
+    const r = await runCaptured(postsuper, ['-c', conf, '-e', a]);
+    expect(r.stderr).toBe(`postsuper: ${a}: expired\npostsuper: Force-expired: 1 message\n`);
     const j = await runCaptured(postqueue, ['-c', conf, '-j']);
     expect(JSON.parse(j.stdout).forced_expire).toBe(true);
+    const b = await queue.enqueue({ ...msg(['y@remote.example']), hold: true });
+    await runCaptured(postsuper, ['-c', conf, '-e', b]);
+    expect(await queue.locate(b)).toBe('hold');
+    await runCaptured(postsuper, ['-c', conf, '-f', b]);
+    expect(await queue.locate(b)).toBe('deferred');
+  });
+
+  it('reports bad options as Postfix does', async () => {
+    const r = await runCaptured(postsuper, ['-c', conf, '-z']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^postsuper: invalid option -- 'z'\npostsuper: fatal: usage: postsuper \[-c config_dir\] \[-d queue_id \(delete\)\] \[-e queue_id \(expire\)\]/);
+    const q = await runCaptured(postqueue, ['-z']);
+    expect([q.code, q.stderr]).toEqual([69, "postqueue: invalid option -- 'z'\npostqueue: fatal: usage: postqueue -f | postqueue -i queueid | postqueue -j | postqueue -p | postqueue -s site\n"]);
   });
 
   it('refuses an unknown queue name', async () => {
