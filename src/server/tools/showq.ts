@@ -34,7 +34,8 @@ export async function listQueue(queue: FileQueue, queues: readonly QueueName[] =
       try {
         const qf = await queue.read(q, id, false);
         const reasons = new Map<string, string>();
-        for (const e of await queue.readLog('defer', id)) reasons.set(e.recipient, e.text);
+        // Postfix shows the reason without the trailing blank a command's last newline leaves.
+        for (const e of await queue.readLog('defer', id)) reasons.set(e.recipient, e.text.trimEnd());
         const recipients = qf.recipients.filter((r) => !r.done).map((r) => {
           const reason = reasons.get(r.address);
           return reason === undefined ? { address: r.address } : { address: r.address, reason };
