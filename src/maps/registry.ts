@@ -111,10 +111,25 @@ export async function openTable(spec: string, opts: OpenOptions = {}): Promise<T
     table = await open();
   }
   if (opts.cache) {
+    if (observer) table = observer(table, inner, 'behind-cache');
     const { cachedTable } = await import('./cache.js');
     table = cachedTable(table, opts.cache);
   }
-  return table;
+  return observer ? observer(table, inner, 'front') : table;
+}
+
+/**
+ * Sees every table {@link openTable} opens and may return a wrapper of it (src/server/metrics.ts
+ * counts lookups this way). Called with layer `front` for the table handed to the caller and,
+ * for cached tables, `behind-cache` for the table behind the cache. `spec` is `type:name`
+ * without `proxy:`.
+ */
+export type TableObserver = (table: Table, spec: string, layer: 'front' | 'behind-cache') => Table;
+let observer: TableObserver | undefined;
+
+/** Install (or with undefined remove) the {@link TableObserver} for tables opened from now on. */
+export function observeTables(o: TableObserver | undefined): void {
+  observer = o;
 }
 
 /** File-backed types whose files {@link OpenOptions.watch} follows. */

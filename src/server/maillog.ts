@@ -7,6 +7,7 @@
  */
 import { openSync, writeSync } from 'node:fs';
 import type { Config } from '../config/types.js';
+import { maillogFormatter } from './maillog-json.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -54,7 +55,9 @@ export function createMailLog(config: Config | undefined, options: MailLogOption
         }
       }
     : (options.sink ?? ((line: string) => void process.stderr.write(line + '\n')));
-  const emit = (program: string, text: string) => sink(formatLogLine(now(), host, name, program, process.pid, text));
+  // readdress_maillog_format = json (a readdress extension) swaps the line format.
+  const format = maillogFormatter(config, formatLogLine);
+  const emit = (program: string, text: string) => sink(format(now(), host, name, program, process.pid, text));
   return {
     info: emit,
     warning: (program, text) => emit(program, `warning: ${text}`),

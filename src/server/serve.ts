@@ -15,6 +15,7 @@ import { loadConfig, type PostfixConfig } from '../config/index.js';
 import type { MasterService } from '../config/master-cf.js';
 import { ConfigError, ServerError } from '../errors.js';
 import { createMailLog, type MailLog } from './maillog.js';
+import { MetricsEndpoint } from './metrics-http.js';
 import { FileQueue, QueueManager } from './queue/queue.js';
 import { AccessChecks, relaySafetyError } from './smtpd/access.js';
 import { SmtpListener, systemPeerLookup, noPeerLookup, type ListenerComponents } from './smtpd/server.js';
@@ -94,6 +95,8 @@ export class Server {
   readonly stopped: Promise<void> = new Promise((r) => (this.stoppedResolve = r));
   config!: PostfixConfig;
   log!: MailLog;
+  /** The metrics endpoint (`readdress_metrics_listen`, a readdress extension), when enabled. */
+  metrics: MetricsEndpoint | undefined;
 
   constructor(private readonly opts: ServeOptions = {}) {}
 
@@ -114,6 +117,9 @@ export class Server {
     const config = this.load();
     this.config = config;
     this.log = createMailLog(config, this.opts.logSink ? { sink: this.opts.logSink } : {});
+    // Metrics count the events the log records: every program logs through this.log.
+    this.metrics = await MetricsEndpoint.fromConfig(config);
+    if (this.metrics) this.log = this.metrics.metrics.observe(this.log);
     const services = (config.services ?? []).filter((s) => s.type === 'inet' && s.command === 'smtpd');
     if (services.length === 0) throw new ConfigError('SERVE_NO_SMTPD', `no smtpd service of type inet in ${config.masterCfPath}`, { file: config.masterCfPath });
 
@@ -202,6 +208,7 @@ export class Server {
       for (const [sig, fn] of this.signalHandlers) process.off(sig, fn);
       await Promise.allSettled(this.listeners.map((l) => l.listener.close()));
       await this.manager?.stop();
+      await this.metrics?.close();
       this.stoppedResolve();
     })();
     return this.stopping;

@@ -1,0 +1,309 @@
+/**
+ * Metrics endpoint of `readdress serve` (readdress_metrics_listen, a readdress extension): a
+ * real `readdress serve` process relays to a scripted loopback SMTP sink that accepts one
+ * recipient, defers one (450) and rejects one (550); the scraped counters must agree with the
+ * maillog lines of the same events, the queue gauge with the queue directories, and the table
+ * counters with the virtual_alias_maps lookups. Unit tests cover the exposition format and the
+ * log-line parsing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTable } from '../../src/maps/build.js';
+import { openTable } from '../../src/maps/registry.js';
+import { MetricRegistry, ServerMetrics, enableTableMetrics, escapeLabelValue, tableMetrics } from '../../src/server/metrics.js';
+import { MetricsEndpoint, parseMetricsListen } from '../../src/server/metrics-http.js';
+import { memoryMailLog } from '../../src/server/maillog.js';
+import { startSink, type Sink } from './deliver/sink.js';
+import { TestClient } from './smtpd/helpers.js';
+
+const CLI = join(import.meta.dirname, '../helpers/cli.ts');
+const SMTP_PORT = 18031;
+const METRICS_PORT = 18032;
+
+async function until(pred: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Parse the exposition text into `name{labels}` → value, checking every line's shape. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const m = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (!m) throw new Error(`bad exposition line: ${line}`);
+    out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+/** Send one message over SMTP; returns the final replies of RCPT and DATA. */
+async function send(port: number, from: string, rcpts: string[], client = '127.0.0.1'): Promise<string[]> {
+  const c = await TestClient.open(port, client);
+  const replies: string[] = [];
+  try {
+    await c.reply();
+    await c.cmd('EHLO client.example');
+    await c.cmd(`MAIL FROM:<${from}>`);
+    let ok = 0;
+    for (const r of rcpts) {
+      const rep = await c.cmd(`RCPT TO:<${r}>`);
+      replies.push(rep);
+      if (rep.startsWith('250')) ok++;
+    }
+    if (ok) {
+      await c.cmd('DATA');
+      replies.push(await c.cmd('Subject: metrics test\r\n\r\nbody\r\n.'));
+    }
+    await c.cmd('QUIT');
+  } finally {
+    c.close();
+  }
+  return replies;
+}
+
+describe('readdress serve with readdress_metrics_listen', () => {
+  let dir: string;
+  let conf: string;
+  let sink: Sink;
+  let server: ChildProcess;
+  let stderr = '';
+  const maillog = (): string[] => {
+    try {
+      return readFileSync(join(dir, 'maillog'), 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  const scrape = async (): Promise<Map<string, number>> => samples((await get(METRICS_PORT, '/metrics')).body);
+
+  beforeAll(async () => {
+    sink = await startSink((cmd) => {
+      if (/^RCPT TO:<bounce@/i.test(cmd)) return '550 5.1.1 <bounce@remote.example>: Recipient address rejected: no such user';
+      if (/^RCPT TO:<defer@/i.test(cmd)) return '450 4.2.0 <defer@remote.example>: Recipient address rejected: try later';
+      return undefined;
+    });
+    dir = mkdtempSync(join(tmpdir(), 'rd-metrics-'));
+    conf = join(dir, 'conf');
+    mkdirSync(conf);
+    writeFileSync(join(conf, 'virtual'), 'alias@example.org good@remote.example\n');
+    buildTable('hash', join(conf, 'virtual'), {});
+    writeFileSync(join(conf, 'main.cf'), [
+      'compatibility_level = 3.6', `queue_directory = ${dir}/queue`, `data_directory = ${dir}/data`, `mail_spool_directory = ${dir}/spool`,
+      `maillog_file = ${dir}/maillog`, 'myhostname = mail.example.com', 'mydomain = example.com', 'mydestination =',
+      'inet_interfaces = 127.0.0.1', 'mynetworks = 127.0.0.1/32', 'alias_maps =', 'alias_database =',
+      `relayhost = [127.0.0.1]:${sink.port}`, `virtual_alias_maps = hash:${conf}/virtual`,
+      'queue_run_delay = 300s', 'minimal_backoff_time = 300s', 'smtpd_error_sleep_time = 0',
+      `readdress_metrics_listen = 127.0.0.1:${METRICS_PORT}`, '',
+    ].join('\n'));
+    writeFileSync(join(conf, 'master.cf'), `127.0.0.1:${SMTP_PORT} inet n - n - - smtpd\n`);
+    server = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await until(async () => {
+      if (server.exitCode !== null) throw new Error(`serve exited: ${stderr}`);
+      return get(METRICS_PORT, '/metrics').then(() => true, () => false);
+    });
+  });
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const done = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await done;
+    }
+    await sink?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the text exposition format at /metrics, nothing else', async () => {
+    const r = await get(METRICS_PORT, '/metrics');
+    expect(r.status).toBe(200);
+    expect(r.type).toBe('text/plain; version=0.0.4; charset=utf-8');
+    // Every family has HELP then TYPE; counters end in _total; all names carry our prefix.
+    const types = [...r.body.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]);
+    expect(types.length).toBeGreaterThan(5);
+    for (const [name, type] of types) {
+      expect(name).toMatch(/^readdress_/);
+      expect(r.body).toContain(`# HELP ${name} `);
+      if (type === 'counter') expect(name).toMatch(/_total$/);
+    }
+    const s = samples(r.body);
+    expect(s.get('readdress_queue_messages{queue="deferred"}')).toBe(0);
+    expect(s.get('readdress_start_time_seconds')).toBeGreaterThan(1.7e9);
+    expect((await get(METRICS_PORT, '/nothing')).status).toBe(404);
+    expect((await get(METRICS_PORT, '/metrics', 'POST')).status).toBe(405);
+    const head = await get(METRICS_PORT, '/metrics', 'HEAD');
+    expect([head.status, head.body]).toEqual([200, '']);
+  });
+
+  it('counts received, delivered, deferred and bounced mail as the maillog records it', async () => {
+    expect(await send(SMTP_PORT, 'sender@client.example', ['alias@example.org'])).toEqual([expect.stringMatching(/^250 /), expect.stringMatching(/^250 2\.0\.0 Ok: queued as /)]);
+    expect((await send(SMTP_PORT, 'sender@client.example', ['bounce@remote.example'])).at(-1)).toMatch(/^250 2\.0\.0 Ok: queued/);
+    expect((await send(SMTP_PORT, 'sender@client.example', ['defer@remote.example'])).at(-1)).toMatch(/^250 2\.0\.0 Ok: queued/);
+    // A relay attempt from outside mynetworks is refused at RCPT (defer_unauth_destination at level 3.6).
+    expect(await send(SMTP_PORT, 'x@client.example', ['y@remote.example'], '127.0.0.2')).toEqual([expect.stringMatching(/^454 4\.7\.1 .*Relay access denied/)]);
+
+    // Done when: alias delivered, bounce notice delivered, defer logged.
+    await until(() => {
+      const l = maillog().join('\n');
+      return /status=deferred/.test(l) && /status=bounced/.test(l) && (l.match(/status=sent/g) ?? []).length >= 2 && (l.match(/: removed$/gm) ?? []).length >= 3;
+    });
+    const lines = maillog();
+    const s = await scrape();
+    const count = (re: RegExp): number => lines.filter((l) => re.test(l)).length;
+
+    // The same facts as the log lines: three messages in plus the non-delivery notice.
+    expect(count(/postfix\/qmgr\[\d+\]: [0-9A-F]+: from=<.*nrcpt=\d+ \(queue active\)$/)).toBe(4);
+    expect(s.get('readdress_messages_received_total')).toBe(4);
+    expect(s.get('readdress_deliveries_total{status="sent",service="smtp"}')).toBe(count(/postfix\/smtp\[\d+\]: .* status=sent /));
+    expect(s.get('readdress_deliveries_total{status="sent",service="smtp"}')).toBe(2);
+    expect(s.get('readdress_deliveries_total{status="bounced",service="smtp"}')).toBe(1);
+    expect(s.get('readdress_deliveries_total{status="deferred",service="smtp"}')).toBe(1);
+    expect(s.get('readdress_notifications_total{recipient="sender",kind="non-delivery"}')).toBe(1);
+    expect(s.get('readdress_smtpd_connections_total')).toBe(count(/postfix\/smtpd\[\d+\]: connect from /));
+    expect(s.get('readdress_smtpd_connections_total')).toBe(4);
+    expect(s.get('readdress_smtpd_rejects_total{command="RCPT"}')).toBe(1);
+    const sizes = lines.map((l) => /nrcpt=\d+ \(queue active\)$/.test(l) ? Number(/size=(\d+)/.exec(l)![1]) : 0);
+    expect(s.get('readdress_received_bytes_total')).toBe(sizes.reduce((a, b) => a + b, 0));
+    // The deferred message waits in the deferred queue; nothing else is queued.
+    expect(s.get('readdress_queue_messages{queue="deferred"}')).toBe(1);
+    expect(s.get('readdress_queue_messages{queue="active"}')).toBe(0);
+    expect(s.get('readdress_queue_messages{queue="incoming"}')).toBe(0);
+    expect(s.get('readdress_log_lines_total{service="qmgr",severity="info"}')).toBe(count(/postfix\/qmgr\[\d+\]: (?!warning: )/));
+  });
+
+  it('counts lookups per table: the virtual_alias_maps hash table, found and not found', async () => {
+    const label = `hash:${conf}/virtual`;
+    const found = (s: Map<string, number>): number => s.get(`readdress_table_lookups_total{table="${label}",result="found"}`) ?? NaN;
+    const notfound = (s: Map<string, number>): number => s.get(`readdress_table_lookups_total{table="${label}",result="notfound"}`) ?? NaN;
+    const before = await scrape();
+    // The earlier test's mail: the alias was found at least once, other addresses were not.
+    expect(found(before)).toBeGreaterThanOrEqual(1);
+    expect(notfound(before)).toBeGreaterThanOrEqual(1);
+    expect(before.get(`readdress_table_lookups_total{table="${label}",result="error"}`)).toBe(0);
+    // Tables are not cached in the server: the same message costs the same lookups each time.
+    const deltas: Array<[number, number]> = [];
+    let prev = before;
+    for (let i = 0; i < 2; i++) {
+      const n = maillog().filter((l) => / status=sent /.test(l)).length;
+      await send(SMTP_PORT, 'sender@client.example', ['alias@example.org']);
+      await until(() => maillog().filter((l) => / status=sent /.test(l)).length > n);
+      const now = await scrape();
+      deltas.push([found(now) - found(prev), notfound(now) - notfound(prev)]);
+      prev = now;
+    }
+    expect(deltas[0]![0]).toBeGreaterThanOrEqual(1);
+    expect(deltas[1]).toEqual(deltas[0]);
+    expect(maillog().filter((l) => /orig_to=<alias@example\.org>/.test(l) && / status=sent /.test(l))).toHaveLength(3);
+  });
+});
+
+describe('metrics units', () => {
+  it('renders the exposition format: HELP, TYPE, escaped label values', () => {
+    const r = new MetricRegistry();
+    r.declare('readdress_x_total', 'counter', 'Things.\nMore');
+    r.declare('readdress_g', 'gauge', 'A gauge.');
+    r.inc('readdress_x_total', { table: 'regexp:/a"b\\c' });
+    r.inc('readdress_x_total', { table: 'regexp:/a"b\\c' }, 2);
+    r.set('readdress_g', {}, 1.5);
+    expect(r.render()).toBe(
+      '# HELP readdress_x_total Things.\\nMore\n# TYPE readdress_x_total counter\nreaddress_x_total{table="regexp:/a\\"b\\\\c"} 3\n' +
+        '# HELP readdress_g A gauge.\n# TYPE readdress_g gauge\nreaddress_g 1.5\n',
+    );
+    expect(escapeLabelValue('a\nb')).toBe('a\\nb');
+    expect(() => r.inc('readdress_nope_total')).toThrow(/undeclared/);
+  });
+
+  it('derives events from Postfix log lines, counting a message once per queue life', () => {
+    const m = new ServerMetrics(undefined);
+    const log = memoryMailLog();
+    const l = m.observe(log);
+    l.info('qmgr', '4F2A1B3C: from=<a@b>, size=512, nrcpt=2 (queue active)');
+    l.info('smtp', '4F2A1B3C: to=<x@y>, relay=y[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=4.4.1, status=deferred (connect to y[192.0.2.1]:25: Connection refused)');
+    // Retried from the deferred queue in the same process: not received again.
+    l.info('qmgr', '4F2A1B3C: from=<a@b>, size=512, nrcpt=1 (queue active)');
+    l.info('local', '4F2A1B3C: to=<x@y>, orig_to=<z@y>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered to mailbox)');
+    l.info('qmgr', '4F2A1B3C: removed');
+    l.info('qmgr', '4F2A1B3D: from=<a@b>, status=expired, returned to sender');
+    l.info('bounce', '4F2A1B3D: sender non-delivery notification: 4F2A1B3E');
+    l.info('smtpd', 'NOQUEUE: reject: RCPT from unknown[127.0.0.2]: 554 5.7.1 <y@remote.example>: Relay access denied; from=<x@c> to=<y@remote.example> proto=ESMTP helo=<c>');
+    l.warning('smtpd', 'hostname nowhere does not resolve to address 192.0.2.9');
+    expect(log.lines).toHaveLength(9);
+    const r = m.registry;
+    expect(r.get('readdress_messages_received_total')).toBe(1);
+    expect(r.get('readdress_received_bytes_total')).toBe(512);
+    expect(r.get('readdress_deliveries_total', { status: 'deferred', service: 'smtp' })).toBe(1);
+    expect(r.get('readdress_deliveries_total', { status: 'sent', service: 'local' })).toBe(1);
+    expect(r.get('readdress_messages_expired_total')).toBe(1);
+    expect(r.get('readdress_notifications_total', { recipient: 'sender', kind: 'non-delivery' })).toBe(1);
+    expect(r.get('readdress_smtpd_rejects_total', { command: 'RCPT' })).toBe(1);
+    expect(r.get('readdress_log_lines_total', { service: 'smtpd', severity: 'warning' })).toBe(1);
+    // After removal the ID may come back (a new message with a recycled ID) and counts again.
+    l.info('qmgr', '4F2A1B3C: from=<a@b>, size=10, nrcpt=1 (queue active)');
+    expect(r.get('readdress_messages_received_total')).toBe(2);
+  });
+
+  it('counts table lookups per type:name, with cache hits for cached tables', async () => {
+    enableTableMetrics();
+    const spec = 'inline:{ a=1, b=2 }';
+    const plain = await openTable(spec);
+    await plain.lookup('a');
+    await plain.lookup('zz');
+    const cached = await openTable('inline:{ c=3 }', { cache: {} });
+    for (let i = 0; i < 3; i++) await cached.lookup('c');
+    await cached.lookup('nope');
+    await cached.lookup('nope');
+    const t = tableMetrics();
+    expect(t.get('inline:{ a=1, b=2 }')).toEqual({ lookups: 2, found: 1, errors: 0 });
+    expect(t.get('inline:{ c=3 }')).toEqual({ lookups: 5, found: 3, errors: 0, cacheMisses: 2 });
+    const failing = await openTable('fail:broken');
+    await expect(failing.lookup('x')).rejects.toThrow();
+    expect(tableMetrics().get('fail:broken')).toEqual({ lookups: 1, found: 0, errors: 1 });
+    // The wrapper keeps the table's own properties.
+    expect(plain.kind).toBe('fixed');
+    expect((cached as unknown as { cacheSize: number }).cacheSize).toBe(2);
+    const text = await new ServerMetrics(undefined).scrape();
+    expect(text).toContain('readdress_table_lookups_total{table="inline:{ c=3 }",result="found"} 3\n');
+    expect(text).toContain('readdress_table_cache_hits_total{table="inline:{ c=3 }"} 3\n');
+    expect(text).toContain('readdress_table_cache_misses_total{table="inline:{ c=3 }"} 2\n');
+  });
+
+  it('parses readdress_metrics_listen and refuses bad values', () => {
+    expect(parseMetricsListen('127.0.0.1:9155')).toEqual({ host: '127.0.0.1', port: 9155 });
+    expect(parseMetricsListen('[::1]:9155')).toEqual({ host: '::1', port: 9155 });
+    expect(parseMetricsListen('9155')).toEqual({ host: '127.0.0.1', port: 9155 });
+    expect(parseMetricsListen('localhost:0')).toEqual({ host: 'localhost', port: 0 });
+    for (const bad of ['127.0.0.1', '127.0.0.1:99999', 'a b:1', ':9155', 'host:port']) {
+      expect(() => parseMetricsListen(bad), bad).toThrow(/invalid readdress_metrics_listen value/);
+    }
+  });
+
+  it('reports an address it cannot bind', async () => {
+    const a = await MetricsEndpoint.listen(new ServerMetrics(undefined), '127.0.0.1', 18033);
+    try {
+      await expect(MetricsEndpoint.listen(new ServerMetrics(undefined), '127.0.0.1', 18033)).rejects.toThrow(/cannot listen on 127\.0\.0\.1:18033: .*EADDRINUSE/);
+    } finally {
+      await a.close();
+    }
+  });
+});
