@@ -28,8 +28,8 @@ import { headerOf, messageOf, recordedCase, recordedReply, recordedSetup, SmtpCl
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const require = createRequire(import.meta.url);
-/** Four ports per run: the main instance and the ones started by single tests. */
-const PORT = 16025 + (process.pid % 10) * 4;
+/** Five ports per run (16025-16064): the main instance and the ones single tests start. */
+const PORT = 16025 + (process.pid % 8) * 5;
 const seed = recordedSetup('seed');
 
 let tmp: string;
@@ -46,6 +46,10 @@ const CAPTURE_PLUGIN = `
 const fs = require('node:fs')
 const path = require('node:path')
 let n = 0
+// Stands for a relay plugin of the host: accepts what readdress left to Haraka (access = false).
+exports.hook_rcpt = function (next, connection, params) {
+  next(process.env.CAPTURE_ACCEPT && params[0].user !== 'nobody-accepts' ? OK : CONT)
+}
 // Answer the client's reverse lookup here so Haraka asks no DNS server (tests stay on loopback).
 exports.hook_lookup_rdns = function (next) { next(OK, 'localhost') }
 exports.hook_queue = function (next, connection) {
@@ -81,7 +85,7 @@ interface HarakaInstance {
  * readdress shim and the capture plugin, and start Haraka on it. `config` holds extra files
  * for config/ (readdress.json or readdress.ini).
  */
-function launchHaraka(name: string, port: number, config: Record<string, string>): HarakaInstance {
+function launchHaraka(name: string, port: number, config: Record<string, string>, env: Record<string, string> = {}): HarakaInstance {
   const hk = path.join(tmp, name);
   const captures = path.join(hk, 'captured');
   for (const d of ['config', 'plugins', 'node_modules/readdress', 'captured']) mkdirSync(path.join(hk, d), { recursive: true });
@@ -111,7 +115,7 @@ function launchHaraka(name: string, port: number, config: Record<string, string>
   }
   const proc = spawn(process.execPath, [...execArgv, path.join(root, 'node_modules/Haraka/bin/haraka'), '-c', hk], {
     cwd: hk,
-    env: { ...process.env, CAPTURE_DIR: captures },
+    env: { ...process.env, CAPTURE_DIR: captures, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -279,8 +283,25 @@ describe('readdress/haraka: configuration by readdress.ini with main.cf inline, 
     });
   }
 
+  it('with access = false answers CONT (the host decides relaying) and still rewrites and expands', async () => {
+    const ini = `[main]\nconfig_dir = ../postfix\naccess = false\n`;
+    const h = await ready(launchHaraka('no-access', PORT + 3, { 'readdress.ini': ini }, { CAPTURE_ACCEPT: '1' }));
+    const c = recordedCase(seed, 'seed-list-dups');
+    const r = await play({ ...c, sender: 'joe@test.com' }, messageOf(c), h);
+    expect(r.end?.code).toBe(250);
+    expect(r.captured?.mail_from).toBe(recordedCase(seed, 'seed-sender-canonical').deliveries[0]!.sender);
+    expect(r.captured?.rcpt_to.slice().sort()).toEqual(recordedRecipients(c));
+    // Nobody accepts this one: Haraka's own answer, so readdress did not decide.
+    const other = await play({ sender: 'joe@test.com', rcpts: ['nobody-accepts@remote.example'] }, 'x', h);
+    expect(other.rcpts[0]).toEqual({ code: 550, text: 'I cannot deliver mail for <nobody-accepts@remote.example>' });
+    // With access on, readdress accepts it (relay for mynetworks).
+    expect((await play({ sender: 'joe@test.com', rcpts: ['nobody-accepts@remote.example'] }, 'x')).rcpts[0]!.code).toBe(250);
+    const rel = recordedCase(seed, 'seed-relocated');
+    expect((await play(rel, messageOf(rel), h)).rcpts[0]).toEqual({ code: 550, text: recordedReply(rel, 'RCPT').text });
+  });
+
   it('stops Haraka at start-up when the configuration cannot be loaded, naming the file', async () => {
-    const h = launchHaraka('bad-config', PORT + 3, { 'readdress.json': JSON.stringify({ configDir: 'no/such/dir' }) });
+    const h = launchHaraka('bad-config', PORT + 4, { 'readdress.json': JSON.stringify({ configDir: 'no/such/dir' }) });
     const code = await Promise.race([h.exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);
     expect(code).toBe(1);
     expect(h.log()).toContain(`init_master returned error: readdress: open ${path.join(h.dir, 'no/such/dir')}/main.cf: No such file or directory`);
