@@ -10,10 +10,23 @@
  * ends the message. With -t the recipients come from To/Cc/Bcc (Bcc removed).
  */
 import { userInfo } from 'node:os';
+import { readFileSync } from 'node:fs';
 import type { Command } from './io.js';
 import { ToolFatal, runTool, toolContext } from '../server/tools/context.js';
 import { extractRecipients, submitLocal } from '../server/tools/submit.js';
 import { postqueue } from './postqueue.js';
+
+/** The GECOS full name (up to the first comma) of the invoking user, if any. */
+function gecosName(): string | undefined {
+  try {
+    const uid = String(process.getuid?.() ?? '');
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === uid);
+    const gecos = line?.split(':')[4]?.split(',')[0]?.trim();
+    return gecos || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export const run: Command = (args, io) =>
   runTool('sendmail', io, async () => {
@@ -97,7 +110,9 @@ export const run: Command = (args, io) =>
       throw new ToolFatal(extract ? 'No recipient addresses found in message header' : 'Recipient addresses must be specified on the command line or via the -t option', 64);
     }
     const sub: Parameters<typeof submitLocal>[2] = { sender: sender ?? userInfo().username, recipients, content };
-    if (fullName !== undefined) sub.fullName = fullName;
+    // Without -F, Postfix takes the full name from the invoking user's passwd GECOS field.
+    fullName ??= gecosName();
+    if (fullName) sub.fullName = fullName;
     if (notify) sub.notify = notify;
     if (ret) sub.dsnRet = ret;
     if (envid !== undefined) sub.dsnEnvid = envid;

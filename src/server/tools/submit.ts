@@ -80,7 +80,9 @@ export async function submitLocal(config: Config, queue: FileQueue, sub: Submiss
     let content = sub.content;
     const hasFrom = splitHeaders(content.toString('latin1')).fields.some((f) => /^from$/i.test(f.name));
     if (!hasFrom && sub.fullName) {
-      content = Buffer.concat([Buffer.from(`From: ${sub.fullName} <${sub.sender}>\n`), content]);
+      // A phrase with RFC 5322 specials is quoted.
+      const phrase = /[()<>@,;:\\".[\]]/.test(sub.fullName) ? `"${sub.fullName.replace(/(["\\])/g, '\\$1')}"` : sub.fullName;
+      content = Buffer.concat([Buffer.from(`From: ${phrase} <${sub.sender}>\n`), content]);
     }
     const uid = sub.uid ?? process.getuid?.() ?? 0;
     maillog.info('pickup', `${r.id}: uid=${uid} from=<${sub.sender}>`);

@@ -179,7 +179,8 @@ describe('sendmail', () => {
     expect(text).toContain('Subject: hello\n');
     expect(text).toMatch(new RegExp(`\\nMessage-Id: <\\d{14}\\.${id}@mail\\.example\\.com>\\n`));
     expect(text).toMatch(/\nDate: /);
-    expect(text).toContain('\nFrom: alice@test.com\n');
+    // Full name from the invoking user's GECOS field, as Postfix's sendmail adds it (root: "root").
+    expect(text).toMatch(/\nFrom: (\S.* <alice@test\.com>|alice@test\.com)\n/);
     expect(text.endsWith('\n\nbody\n')).toBe(true);
     const log = readFileSync(join(dir, 'maillog'), 'utf8');
     expect(log).toMatch(new RegExp(`^\\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d mail postfix/pickup\\[\\d+\\]: ${id}: uid=\\d+ from=<alice>$`, 'm'));
@@ -187,6 +188,11 @@ describe('sendmail', () => {
   });
 
   it('-i keeps a lone dot; -t takes recipients from headers and drops Bcc', async () => {
+    const named = await runCaptured(sendmail, ['-C', conf, '-F', 'Bob Smith', '-f', 'bob@remote.example', 'tom'], 'Subject: named\n\nx\n');
+    expect(named.code).toBe(0);
+    const [nid] = await queue.list('incoming');
+    expect((await queue.read('incoming', nid!)).content!.toString()).toContain('\nFrom: Bob Smith <bob@remote.example>\n');
+    await queue.remove('incoming', nid!);
     const r = await runCaptured(sendmail, ['-C', conf, '-t', '-i', '-f', 'bob@remote.example'], 'To: tom, "Ann X" <ann@remote.example>\nBcc: secret@test.com\nSubject: s\n\nline\n.\nmore\n');
     expect(r.code).toBe(0);
     const [id] = await queue.list('incoming');
