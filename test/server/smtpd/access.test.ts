@@ -284,6 +284,27 @@ describe('restrictions', () => {
     expect(await access.data(s)).toBe('503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining');
   });
 
+  it('ETRN: fast_flush_domains decides (250 Queuing started / 459 service unavailable)', async () => {
+    const { access } = await setup('relay_domains = relay.example');
+    let flushed = 0;
+    expect(await access.etrnFlush('relay.example', () => flushed++)).toBe('ok');
+    expect(await access.etrnFlush('sub.relay.example', () => flushed++)).toBe('ok');
+    expect(await access.etrnFlush('other.example', () => flushed++)).toBe('deny');
+    expect(flushed).toBe(2);
+  });
+
+  it('queue_minfree: 452 4.3.1 when the queue file system is short of space', async () => {
+    const config = loadConfig({ mainCfText: BASE + '\nqueue_minfree = 1000000\n' });
+    const log = memLog();
+    const routing = await createSmtpdRouting(config, { log, dns: staticDns({}), interfaceAddresses: () => ['127.0.0.1'] });
+    const access = new AccessChecks({ ...routing.deps, queueFreeBytes: async () => 500000 });
+    const s = session('127.0.0.2');
+    s.where = 'MAIL';
+    expect(await access.queueSpace(s)).toBe('452 4.3.1 Insufficient system storage');
+    const roomy = new AccessChecks({ ...routing.deps, queueFreeBytes: async () => 10 ** 12 });
+    expect(await roomy.queueSpace(s)).toBeUndefined();
+  });
+
   it('message_size_limit for SIZE=', async () => {
     const { access } = await setup('message_size_limit = 1000');
     expect(access.size(session('127.0.0.2'), 1001)).toBe('552 5.3.4 Message size exceeds fixed limit');
