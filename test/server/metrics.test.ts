@@ -263,6 +263,26 @@ describe('metrics units', () => {
     expect(r.get('readdress_messages_received_total')).toBe(2);
   });
 
+  it('counts the log of real Postfix 3.7.11 for the same flow as the server test gets from ours', () => {
+    // test/fixtures/server/postfix-maillog-metrics.txt: Postfix relaying alias@example.org (sent),
+    // bounce@ (550), defer@ (450) to the same kind of sink, and refusing a relay from 127.0.0.2.
+    const m = new ServerMetrics(undefined);
+    const text = readFileSync(new URL('../fixtures/server/postfix-maillog-metrics.txt', import.meta.url), 'utf8');
+    for (const line of text.split('\n').filter(Boolean)) {
+      const p = /^\w{3} [ \d]\d [\d:]{8} \S+ postfix\/([a-z]+)\[\d+\]: (.*)$/.exec(line)!;
+      m.observeLine(p[1]!, p[2]!);
+    }
+    const r = m.registry;
+    expect(r.get('readdress_messages_received_total')).toBe(4);
+    expect(r.get('readdress_received_bytes_total')).toBe(342 + 346 + 345 + 2440);
+    expect(r.get('readdress_deliveries_total', { status: 'sent', service: 'smtp' })).toBe(2);
+    expect(r.get('readdress_deliveries_total', { status: 'bounced', service: 'smtp' })).toBe(1);
+    expect(r.get('readdress_deliveries_total', { status: 'deferred', service: 'smtp' })).toBe(1);
+    expect(r.get('readdress_notifications_total', { recipient: 'sender', kind: 'non-delivery' })).toBe(1);
+    expect(r.get('readdress_smtpd_connections_total')).toBe(4);
+    expect(r.get('readdress_smtpd_rejects_total', { command: 'RCPT' })).toBe(1);
+  });
+
   it('counts table lookups per type:name, with cache hits for cached tables', async () => {
     enableTableMetrics();
     const spec = 'inline:{ a=1, b=2 }';
