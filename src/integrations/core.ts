@@ -108,10 +108,15 @@ export type RcptDecision =
       ok: true;
       /** As given (internal form). */
       original: string;
-      /** Final recipients (virtual alias expansion, duplicates removed). */
+      /**
+       * Final recipients new to this transaction (virtual alias expansion; duplicates removed,
+       * also those an earlier RCPT with the same original recipient, in any case, produced).
+       */
       recipients: EmbedRecipient[];
       /** Expansion results Postfix would bounce or defer after accepting (e.g. a relocated alias target). */
       undeliverable: { address: string; outcome: RecipientOutcome }[];
+      /** Everything this RCPT produced was already a recipient: accepted, nothing added (Postfix delivers once). */
+      duplicate?: boolean;
     }
   | { ok: false; reply: EmbedReply };
 
@@ -125,6 +130,8 @@ export interface EmbedEnvelope {
   recipients: { original: string; recipients: EmbedRecipient[]; undeliverable: { address: string; outcome: RecipientOutcome }[] }[];
   /** Header rewriting context decided at MAIL FROM. */
   headerContext: 'local' | 'remote';
+  /** @internal Keys (original and final address, lower case) for duplicate elimination. */
+  seen?: Set<string>;
   /**
    * Set when cleanup would not accept the message (a sender canonical or virtual alias table
    * failed): Postfix still accepts MAIL/RCPT and answers this (`451 4.3.0 Error: queue file
@@ -260,11 +267,23 @@ export class Embedding {
     }
     const recipients: EmbedRecipient[] = [];
     const undeliverable: { address: string; outcome: RecipientOutcome }[] = [];
+    // Postfix delivers once per original and final recipient, ignoring case (RCPT twice,
+    // or in another case, adds nothing); the same final address for another original stays.
+    const seen = (s.envelope.seen ??= new Set());
+    const origKey = rcpt.toLowerCase();
+    let dups = 0;
     for (const f of r.recipients) {
       if (f.outcome) undeliverable.push({ address: f.address, outcome: f.outcome });
-      else recipients.push(toRecipient(f));
+      else {
+        const key = `${origKey}\n${f.address.toLowerCase()}`;
+        if (seen.has(key)) dups++;
+        else {
+          seen.add(key);
+          recipients.push(toRecipient(f));
+        }
+      }
     }
-    if (recipients.length === 0 && undeliverable.length > 0) {
+    if (recipients.length === 0 && dups === 0 && undeliverable.length > 0) {
       // Nothing deliverable: refuse as smtpd's recipient validation words it.
       const o = undeliverable[0]!.outcome;
       const code = o.kind === 'bounce' ? 550 : o.status === '4.3.0' ? 451 : 450;
@@ -273,6 +292,7 @@ export class Embedding {
     }
     st.recipients.push({ address: rcpt, orcpt: `rfc822;${rcpt}` });
     st.firstRecipient ??= rcpt;
+    if (recipients.length === 0 && dups > 0) return { ok: true, original: rcpt, recipients, undeliverable, duplicate: true };
     s.envelope.recipients.push({ original: rcpt, recipients, undeliverable });
     return { ok: true, original: rcpt, recipients, undeliverable };
   }

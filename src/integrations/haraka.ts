@@ -91,6 +91,8 @@ class DSN {
 const sessions = new WeakMap<HarakaConnection, EmbedSession>();
 /** Final recipients still to add once Haraka accepted a recipient (hook_rcpt_ok). */
 const pendingExtra = new WeakMap<HarakaAddress, HarakaAddress[]>();
+/** Recipients that only repeat earlier ones: dropped from rcpt_to once accepted. */
+const pendingDrop = new WeakSet<HarakaAddress>();
 
 function refuse(next: Next, r: EmbedReply): void {
   next(r.code >= 500 ? DENY : DENYSOFT, new DSN(r));
@@ -233,7 +235,8 @@ export function hook_rcpt(this: HarakaPlugin, next: Next, connection: HarakaConn
     tx.notes.readdress = s.envelope as EmbedEnvelope;
     const finals = d.recipients.map((r) => makeAddress(rcpt, r.external));
     const at = tx.rcpt_to.lastIndexOf(rcpt);
-    if (finals.length > 0 && at >= 0) {
+    if (d.duplicate) pendingDrop.add(rcpt);
+    else if (finals.length > 0 && at >= 0) {
       const first = finals[0]!;
       tx.rcpt_to[at] = first;
       if (finals.length > 1) pendingExtra.set(first, finals.slice(1));
@@ -246,9 +249,14 @@ export function hook_rcpt(this: HarakaPlugin, next: Next, connection: HarakaConn
   });
 }
 
-/** After Haraka accepted a recipient: add the other final recipients of its expansion. */
+/** After Haraka accepted a recipient: add the other final recipients of its expansion, or drop a repeat. */
 export function hook_rcpt_ok(this: HarakaPlugin, next: Next, connection: HarakaConnection, rcpt: HarakaAddress): void {
   const tx = connection.transaction;
+  if (tx && pendingDrop.has(rcpt)) {
+    pendingDrop.delete(rcpt);
+    const at = tx.rcpt_to.lastIndexOf(rcpt);
+    if (at >= 0) tx.rcpt_to.splice(at, 1);
+  }
   const extra = pendingExtra.get(rcpt);
   if (tx && extra) {
     pendingExtra.delete(rcpt);

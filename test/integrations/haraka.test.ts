@@ -223,6 +223,13 @@ describe('readdress/haraka in a real Haraka', () => {
     expect(r.captured?.rcpt_to.slice().sort()).toEqual(recordedRecipients(c));
   });
 
+  it('drops repeated recipients (same original and final, any case) as Postfix delivers once (fixtures/postfix-duplicates.json)', async () => {
+    const r = await play({ sender: 'someone@remote.example', rcpts: ['list@test.net', 'LIST@TEST.NET', 'x@remote.example', 'X@REMOTE.EXAMPLE', 'a@remote.example'] }, 'Subject: dup\r\n\r\nhi');
+    expect(r.rcpts.map((x) => x.code)).toEqual([250, 250, 250, 250, 250]);
+    // list@test.net gives a@ and b@ once; x@ once; a@ given directly is another original: kept.
+    expect(r.captured?.rcpt_to.slice().sort()).toEqual(['a@remote.example', 'a@remote.example', 'b@remote.example', 'x@remote.example']);
+  });
+
   it('refuses a relocated recipient with 550 5.1.6 and Postfix\'s text (seed-relocated, seed-relocated-domain)', async () => {
     for (const id of ['seed-relocated', 'seed-relocated-domain']) {
       const c = recordedCase(seed, id);

@@ -223,6 +223,23 @@ describe('readdress/smtp-server: relay control', () => {
   });
 });
 
+describe('readdress/smtp-server: duplicate recipients, as recorded from Postfix', () => {
+  const dup = JSON.parse(readFileSync(new URL('./fixtures/postfix-duplicates.json', import.meta.url), 'utf8')) as {
+    main: string;
+    sender: string;
+    rcpts: string[];
+    deliveries: { to: string; orig_to?: string }[];
+  };
+  it('delivers once per original and final recipient, ignoring case', async () => {
+    const port = PORT_BASE + 5;
+    const { received } = await start(port, (onMessage) => createSmtpServerHooks({ mainCf: dup.main, dns: staticDns({}), ...(onMessage ? { onMessage } : {}) }));
+    const r = await play(dup, 'Subject: dup\r\n\r\nhi', port, received);
+    expect(r.rcpts.map((x) => x.code)).toEqual(dup.rcpts.map(() => 250));
+    const got = r.got!.envelope.recipients.flatMap((e) => e.recipients.map((x) => `${x.address} ${e.original.toLowerCase() === x.address.toLowerCase() ? '' : e.original}`));
+    expect(got.sort()).toEqual(dup.deliveries.map((d) => `${d.to} ${d.orig_to ?? ''}`).sort());
+  });
+});
+
 describe('createEmbedding', () => {
   const mainCf = [
     'mydomain = test.com',
