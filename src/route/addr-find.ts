@@ -100,6 +100,46 @@ interface KeyIndex {
   noAt: boolean;
   /** The keys without `@`, lower-cased (local parts, bare domains). */
   noAtKeys: Set<string>;
+  /**
+   * Bloom filter of all keys (ASCII case folded, as lookups fold them): a key it rejects is not
+   * in the table, so the probe is skipped (exact: a filter never rejects a key it holds).
+   */
+  bloom: Uint32Array;
+  /** Bit count − 1 (a power of two minus one). */
+  bloomMask: number;
+}
+
+/** FNV-1a over the UTF-16 code units, ASCII A–Z folded to a–z (Postfix's DICT_FLAG_FOLD_FIX). */
+function foldHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return h;
+}
+
+/** Three bit positions from one hash (double hashing): set them all. */
+function bloomAdd(bits: Uint32Array, mask: number, h: number): void {
+  const h2 = ((h >>> 16) | (h << 16)) ^ 0x9e3779b9;
+  for (let k = 0; k < 3; k++) {
+    const b = (h + Math.imul(k, h2)) & mask;
+    bits[b >>> 5]! |= 1 << (b & 31);
+  }
+}
+
+/** False when the key is certainly not in the table. */
+function bloomHas(x: KeyIndex, key: string): boolean {
+  const h = foldHash(key);
+  const h2 = ((h >>> 16) | (h << 16)) ^ 0x9e3779b9;
+  const bits = x.bloom;
+  const mask = x.bloomMask;
+  for (let k = 0; k < 3; k++) {
+    const b = (h + Math.imul(k, h2)) & mask;
+    if ((bits[b >>> 5]! & (1 << (b & 31))) === 0) return false;
+  }
+  return true;
 }
 
 const indexCache = new WeakMap<Table, KeyIndex | null>();
@@ -114,12 +154,19 @@ function indexOf(t: Table): KeyIndex | null {
     const domains = new Set<string>();
     const atDomains = new Set<string>();
     const noAtKeys = new Set<string>();
+    const hashes: number[] = [];
     for (const [k] of m.entries()) {
       const at = k.lastIndexOf('@');
       if (at < 0) noAtKeys.add(k.toLowerCase());
       else (at === 0 ? atDomains : domains).add(k.slice(at + 1).toLowerCase());
+      hashes.push(foldHash(k));
     }
-    x = { domains, atDomains, noAt: noAtKeys.size > 0, noAtKeys };
+    // About 10 bits per key, 3 bits each: ~2% of absent keys still get probed.
+    let nbits = 1024;
+    while (nbits < hashes.length * 10) nbits *= 2;
+    const bloom = new Uint32Array(nbits >>> 5);
+    for (const h of hashes) bloomAdd(bloom, nbits - 1, h);
+    x = { domains, atDomains, noAt: noAtKeys.size > 0, noAtKeys, bloom, bloomMask: nbits - 1 };
   }
   indexCache.set(t, x);
   return x;
@@ -167,6 +214,7 @@ class Prober {
             const at = key.lastIndexOf('@');
             if (at < 0 ? !x.noAt : !(at === 0 ? x.atDomains : x.domains).has(key.slice(at + 1).toLowerCase())) continue;
           }
+          if (!bloomHas(x, key)) continue;
         }
       }
       const v = this.lk.get(t, key);
@@ -346,6 +394,7 @@ export function findKeySync(tables: readonly Table[], key: string, partial: bool
     if (x) {
       const at = key.lastIndexOf('@');
       if (at < 0 ? !x.noAt : !(at === 0 ? x.atDomains : x.domains).has(key.slice(at + 1).toLowerCase())) continue;
+      if (!bloomHas(x, key)) continue;
     }
     const v = lk.get(t, key);
     if (trace) trace.push({ stage, table: t.name, key, result: v ?? null });

@@ -343,6 +343,12 @@ export class MatchList {
   readonly tableSpecs: readonly string[];
   /** True when every table has lookupSync, so {@link matchSync} never needs the async API. */
   readonly isSync: boolean;
+  /**
+   * True when answers can be remembered: every table is an immutable in-memory table (a
+   * fixed-key table with `entries()` and lookupSync, e.g. inline:, texthash:, memoryTable) and
+   * `/file` elements were read when the list was built. Files, SQL and pattern tables: false.
+   */
+  readonly immutable: boolean;
   private readonly patterns: Pattern[];
   /** string/domain style without tables: first-match index per literal pattern. */
   private readonly literal: Map<string, number> | undefined;
@@ -354,6 +360,11 @@ export class MatchList {
     this.patterns = patterns;
     this.tableSpecs = patterns.filter((p) => p.kind === P_TABLE).map((p) => p.text);
     this.isSync = patterns.every((p) => p.kind !== P_TABLE || p.table?.lookupSync !== undefined);
+    this.immutable = patterns.every((p) => {
+      if (p.kind !== P_TABLE) return true;
+      const t = p.table as (Table & { entries?: unknown }) | undefined;
+      return t !== undefined && t.kind === 'fixed' && t.lookupSync !== undefined && typeof t.entries === 'function';
+    });
     if ((style === 'string' || style === 'domain') && patterns.every((p) => p.kind === P_STRING)) {
       const m = new Map<string, number>();
       patterns.forEach((p, i) => { if (!m.has(p.text)) m.set(p.text, i); });

@@ -179,7 +179,25 @@ function lastIndexOfType(t: number[], type: number): number {
 interface Prepared {
   own: Set<string>;
   proxy: Set<string>;
+  /** Domain lists whose answers may be remembered ({@link MatchList.immutable}): M_* bits. */
+  memoable: number;
+  /** Remembered answers per domain (as given, before case folding). */
+  domains: Map<string, DomainMemo>;
 }
+
+/** What is known about one domain: `known` bits answered, `value` bits that matched. */
+interface DomainMemo {
+  known: number;
+  value: number;
+}
+
+// Memo bits: the whole resolve_local() answer, and each domain list.
+const M_LOCAL = 1;
+const M_VIRTUAL_ALIAS = 2;
+const M_VIRTUAL_MAILBOX = 4;
+const M_RELAY = 8;
+/** Memo size bound: past it the memo starts over (distinct domains are few in real traffic). */
+const MEMO_MAX = 8192;
 
 const prepared = new WeakMap<ResolveParams, Prepared>();
 
@@ -195,10 +213,42 @@ function prepare(p: ResolveParams): Prepared {
       }
       return s;
     };
-    r = { own: canon(p.inetInterfaces), proxy: canon(p.proxyInterfaces) };
+    // Parameters are immutable and so are these lists' tables: a domain's answers never change.
+    const pure = (l: MatchList | undefined): boolean => l === undefined || l.immutable === true;
+    const memoable =
+      (pure(p.mydestination) ? M_LOCAL : 0) |
+      (pure(p.virtualAliasDomains) ? M_VIRTUAL_ALIAS : 0) |
+      (pure(p.virtualMailboxDomains) ? M_VIRTUAL_MAILBOX : 0) |
+      (pure(p.relayDomains) ? M_RELAY : 0);
+    r = { own: canon(p.inetInterfaces), proxy: canon(p.proxyInterfaces), memoable, domains: new Map() };
     prepared.set(p, r);
   }
   return r;
+}
+
+/**
+ * A remembered answer about `domain` (bit `bit`), or `compute()`'s (remembered when it
+ * returns; a throw — a table failure — is not remembered). Only without an async lookup
+ * context and for lists whose answers cannot change.
+ */
+function memo(p: ResolveParams, bit: number, domain: string, ctx: LookupContext | undefined, list: MatchList | undefined): boolean {
+  const pr = prepare(p);
+  if (ctx !== undefined || (pr.memoable & bit) === 0) return compute(p, bit, domain, ctx, list);
+  let m = pr.domains.get(domain);
+  if (m !== undefined && (m.known & bit) !== 0) return (m.value & bit) !== 0;
+  const r = compute(p, bit, domain, undefined, list);
+  if (m === undefined) {
+    if (pr.domains.size >= MEMO_MAX) pr.domains.clear();
+    pr.domains.set(domain, (m = { known: 0, value: 0 }));
+  }
+  m.known |= bit;
+  if (r) m.value |= bit;
+  return r;
+}
+
+function compute(p: ResolveParams, bit: number, domain: string, ctx: LookupContext | undefined, list: MatchList | undefined): boolean {
+  if (bit === M_LOCAL) return isLocalDomainUncached(p, domain, ctx);
+  return list !== undefined && list.matchSync(domain, undefined, ctx);
 }
 
 /**
@@ -207,6 +257,10 @@ function prepare(p: ResolveParams): Prepared {
  * `inet_interfaces` / `proxy_interfaces` address. Throws MapError on a table lookup failure.
  */
 export function isLocalDomain(p: ResolveParams, domain: string, ctx?: LookupContext): boolean {
+  return memo(p, M_LOCAL, domain, ctx, undefined);
+}
+
+function isLocalDomainUncached(p: ResolveParams, domain: string, ctx: LookupContext | undefined): boolean {
   let len = domain.length;
   if (len === 0) return false;
   if (domain.charCodeAt(len - 1) === DOT) len--;
@@ -257,20 +311,20 @@ function localOrFail(p: ResolveParams, domain: string, ctx: LookupContext | unde
 }
 
 /** A match for a helpful warning only: Postfix ignores lookup errors here. */
-function warnMatch(list: MatchList | undefined, domain: string, ctx: LookupContext | undefined): boolean {
+function warnMatch(p: ResolveParams, bit: number, list: MatchList | undefined, domain: string, ctx: LookupContext | undefined): boolean {
   if (list === undefined) return false;
   try {
-    return list.matchSync(domain, undefined, ctx);
+    return memo(p, bit, domain, ctx, list);
   } catch (e) {
     if (e instanceof MapError) return false;
     throw e;
   }
 }
 
-function listMatch(list: MatchList | undefined, domain: string, param: string, ctx: LookupContext | undefined): boolean {
+function listMatch(p: ResolveParams, bit: number, list: MatchList | undefined, domain: string, param: string, ctx: LookupContext | undefined): boolean {
   if (list === undefined) return false;
   try {
-    return list.matchSync(domain, undefined, ctx);
+    return memo(p, bit, domain, ctx, list);
   } catch (e) {
     if (e instanceof MapError) throw new Fail(`${param} lookup failure: ${e.message}`);
     throw e;
@@ -562,17 +616,17 @@ function resolveCore(p: ResolveParams, addr: string, sender: string, ctx: Lookup
   let blame: string;
   try {
     if (remote) {
-      if (listMatch(p.virtualAliasDomains, domain, 'virtual_alias_domains', ctx)) {
+      if (listMatch(p, M_VIRTUAL_ALIAS, p.virtualAliasDomains, domain, 'virtual_alias_domains', ctx)) {
         if (p.helpfulWarnings) {
-          if (warnMatch(p.virtualMailboxDomains, domain, ctx)) warnings = both(warnings, domain, 'virtual_alias_domains', 'virtual_mailbox_domains');
-          if (warnMatch(p.relayDomains, domain, ctx)) warnings = both(warnings, domain, 'virtual_alias_domains', 'relay_domains');
+          if (warnMatch(p, M_VIRTUAL_MAILBOX, p.virtualMailboxDomains, domain, ctx)) warnings = both(warnings, domain, 'virtual_alias_domains', 'virtual_mailbox_domains');
+          if (warnMatch(p, M_RELAY, p.relayDomains, domain, ctx)) warnings = both(warnings, domain, 'virtual_alias_domains', 'relay_domains');
         }
         cls = 'alias';
         channel = 'error';
         nexthop = p.showUserUnknownTableName ? '5.1.1 User unknown in virtual alias table' : '5.1.1 User unknown';
         blame = 'virtual_alias_domains';
-      } else if (listMatch(p.virtualMailboxDomains, domain, 'virtual_mailbox_domains', ctx)) {
-        if (p.helpfulWarnings && warnMatch(p.relayDomains, domain, ctx)) {
+      } else if (listMatch(p, M_VIRTUAL_MAILBOX, p.virtualMailboxDomains, domain, 'virtual_mailbox_domains', ctx)) {
+        if (p.helpfulWarnings && warnMatch(p, M_RELAY, p.relayDomains, domain, ctx)) {
           warnings = both(warnings, domain, 'virtual_mailbox_domains', 'relay_domains');
         }
         cls = 'virtual';
@@ -580,7 +634,7 @@ function resolveCore(p: ResolveParams, addr: string, sender: string, ctx: Lookup
         nexthop = domain;
         blame = 'virtual_transport';
       } else {
-        if (listMatch(p.relayDomains, domain, 'relay_domains', ctx)) {
+        if (listMatch(p, M_RELAY, p.relayDomains, domain, 'relay_domains', ctx)) {
           cls = 'relay';
           channel = p.relayTransport;
           blame = 'relay_transport';
@@ -617,8 +671,8 @@ function resolveCore(p: ResolveParams, addr: string, sender: string, ctx: Lookup
       }
     } else {
       if (p.helpfulWarnings) {
-        if (warnMatch(p.virtualAliasDomains, domain, ctx)) warnings = both(warnings, domain, 'mydestination', 'virtual_alias_domains');
-        if (warnMatch(p.virtualMailboxDomains, domain, ctx)) warnings = both(warnings, domain, 'mydestination', 'virtual_mailbox_domains');
+        if (warnMatch(p, M_VIRTUAL_ALIAS, p.virtualAliasDomains, domain, ctx)) warnings = both(warnings, domain, 'mydestination', 'virtual_alias_domains');
+        if (warnMatch(p, M_VIRTUAL_MAILBOX, p.virtualMailboxDomains, domain, ctx)) warnings = both(warnings, domain, 'mydestination', 'virtual_mailbox_domains');
       }
       cls = 'local';
       channel = p.localTransport;

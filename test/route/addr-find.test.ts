@@ -100,3 +100,35 @@ describe('table lists and key kinds', () => {
     ]);
   });
 });
+
+describe('key index of in-memory tables (probes skipped only when they cannot match)', () => {
+  // Indexed lookups (no trace) must give exactly what probing every key gives (with a trace
+  // the index is off): many keys, mixed case, non-ASCII, extensions, @domain and bare keys.
+  const keys: [string, string][] = [];
+  for (let i = 0; i < 3000; i++) {
+    keys.push([`User${i}@Dom${i % 13}.Example`, `v${i}`]);
+    if (i % 7 === 0) keys.push([`@sub${i}.example`, `at${i}`]);
+    if (i % 11 === 0) keys.push([`local${i}`, `l${i}`]);
+  }
+  keys.push(['Ärger@dom1.example', 'umlaut'], ['"a b"@dom2.example', 'quoted'], ['x+y@dom3.example', 'plus']);
+  const t = memoryTable('hash:/big', keys);
+  const local = { split: extensionSplit('+'), isLocal: (d: string) => d.toLowerCase() === 'localdomain' };
+  const probes: string[] = [];
+  for (let i = 0; i < 3000; i += 7) {
+    probes.push(`user${i}@dom${i % 13}.example`, `USER${i}@DOM${i % 13}.EXAMPLE`, `user${i}+ext@Dom${i % 13}.example`);
+    probes.push(`user${i}@dom${(i + 1) % 13}.example`, `nobody${i}@sub${i}.example`, `local${i}@localdomain`, `local${i}+e@LOCALDOMAIN`);
+    probes.push(`user${i}x@dom${i % 13}.example`, `ser${i}@dom${i % 13}.example`);
+  }
+  probes.push('Ärger@dom1.example', 'ÄRGER@dom1.example', 'ärger@dom1.example', 'a b@dom2.example', 'x+y@dom3.example', 'x+z@dom3.example', 'x@dom3.example');
+
+  it('gives the same answers as probing every key', () => {
+    let hits = 0;
+    for (const a of probes) {
+      const fast = findAddressSync([t], a, local, {});
+      const all = findAddressSync([t], a, local, {}, []);
+      expect(fast && { value: fast.value, key: fast.key, ext: fast.extension }, a).toEqual(all && { value: all.value, key: all.key, ext: all.extension });
+      if (all) hits++;
+    }
+    expect(hits).toBeGreaterThan(probes.length / 3); // the comparison covers hits as well as misses
+  });
+});

@@ -290,3 +290,46 @@ describe.skipIf(!server)('resolve with mysql: domain lists', () => {
     await p.virtualMailboxDomains?.close();
   });
 });
+
+describe('remembered domain answers', () => {
+  it('lists of immutable in-memory tables are remembered per domain; answers stay exact', () => {
+    const va = memoryTable('hash:/va', { 'alias.example': 'x' });
+    const p = params({ virtualAliasDomains: MatchList.parse('hash:/va', 'string', { tables: new Map([['hash:/va', va]]) }) });
+    expect(p.virtualAliasDomains!.immutable).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      expect(resolveAddress(p, 'u@alias.example').addressClass).toBe('alias');
+      expect(resolveAddress(p, 'u@ALIAS.example').addressClass).toBe('alias');
+      expect(resolveAddress(p, 'u@other.example').addressClass).toBe('default');
+      expect(resolveAddress(p, `u@${H}`).addressClass).toBe('local');
+      expect(isLocalDomain(p, 'localhost.')).toBe(true);
+    }
+  });
+
+  it('tables that may change (no entries()) are asked every time', () => {
+    const answers = new Map<string, string>();
+    const t: Table = { name: 'hash:/moving', kind: 'fixed', lookup: async (k) => answers.get(k), lookupSync: (k) => answers.get(k) };
+    const p = params({ virtualAliasDomains: MatchList.parse('hash:/moving', 'string', { tables: new Map([['hash:/moving', t]]) }) });
+    expect(p.virtualAliasDomains!.immutable).toBe(false);
+    expect(resolveAddress(p, 'u@moving.example').addressClass).toBe('default');
+    answers.set('moving.example', 'x');
+    expect(resolveAddress(p, 'u@moving.example').addressClass).toBe('alias');
+  });
+
+  it('a failed lookup is not remembered: the next request asks again', () => {
+    let fail = true;
+    const base = memoryTable('hash:/flaky', { 'flaky.example': 'x' });
+    const t = { ...base, entries: () => base.entries(), lookupSync: (k: string, f?: number) => {
+      if (fail) throw new MapError('MAP_ERROR', 'hash:/flaky: lookup failed', {}, { temporary: true });
+      return base.lookupSync(k, f);
+    } };
+    const p = params({ virtualAliasDomains: MatchList.parse('hash:/flaky', 'string', { tables: new Map([['hash:/flaky', t]]) }) });
+    expect(p.virtualAliasDomains!.immutable).toBe(true);
+    const r1 = resolveAddress(p, 'u@flaky.example');
+    expect(r1.flags & ResolveFlags.FAIL).toBeTruthy();
+    expect(r1.failure).toMatch(/virtual_alias_domains lookup failure/);
+    fail = false;
+    expect(resolveAddress(p, 'u@flaky.example').addressClass).toBe('alias');
+    fail = true;
+    expect(resolveAddress(p, 'u@flaky.example').addressClass).toBe('alias'); // remembered once answered
+  });
+});
