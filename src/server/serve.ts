@@ -145,7 +145,9 @@ export class Server {
       const { host, port } = parseListen(service.service, config.get('inet_interfaces'));
       const sconfig = config.withOverrides(service.overrides);
       const components = await this.components(sconfig, queue);
-      const l: Listener = { service, host, port, components, listener: new SmtpListener(() => l.components) };
+      // maxproc: `-` means $default_process_limit, 0 means no limit.
+      const maxproc = service.maxProcesses ?? config.int('default_process_limit');
+      const l: Listener = { service, host, port, components, listener: new SmtpListener(() => l.components, maxproc) };
       l.port = await l.listener.listen(port, host);
       this.listeners.push(l);
     }

@@ -73,8 +73,29 @@ export class SmtpListener {
   private sessions = new Set<SmtpSession>();
   private done = new Set<Promise<void>>();
 
-  constructor(private readonly components: () => ListenerComponents) {
+  private slotsInUse = 0;
+  private closed = false;
+  private waiting = new Set<Socket>();
+  private slotWaiters: (() => void)[] = [];
+
+  /**
+   * @param maxProcesses master.cf `maxproc` of the service (undefined or 0 = no limit): like
+   * Postfix's master, connections beyond it wait (no greeting) until a session ends.
+   */
+  constructor(private readonly components: () => ListenerComponents, private readonly maxProcesses = 0) {
     this.server = createServer((sock) => void this.handle(sock));
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.maxProcesses <= 0) return;
+    if (this.slotsInUse >= this.maxProcesses) await new Promise<void>((r) => this.slotWaiters.push(r));
+    this.slotsInUse++;
+  }
+
+  private release(): void {
+    if (this.maxProcesses <= 0) return;
+    this.slotsInUse--;
+    this.slotWaiters.shift()?.();
   }
 
   /** Listen on host:port (port 0 picks a free one); resolves with the bound port. */
@@ -90,6 +111,19 @@ export class SmtpListener {
   }
 
   private async handle(sock: Socket): Promise<void> {
+    this.waiting.add(sock);
+    await this.acquire();
+    this.waiting.delete(sock);
+    try {
+      // Shut down while this connection waited for a slot: drop it without a session.
+      if (this.closed) sock.destroy();
+      else await this.serve(sock);
+    } finally {
+      this.release();
+    }
+  }
+
+  private async serve(sock: Socket): Promise<void> {
     const c = this.components();
     sock.setNoDelay(true);
     sock.on('error', () => undefined);
@@ -125,7 +159,10 @@ export class SmtpListener {
 
   /** Stop accepting, end every session (idle ones get `421` now, busy ones after their command). */
   async close(): Promise<void> {
+    this.closed = true;
     const closed = new Promise<void>((r) => this.server.close(() => r()));
+    for (const w of this.slotWaiters.splice(0)) w();
+    for (const sock of this.waiting) sock.destroy();
     await this.drain();
     await closed;
   }

@@ -346,3 +346,36 @@ describe('HANGUP from an access table', () => {
     expect(log.lines.some((l) => l.startsWith('lost connection'))).toBe(false);
   });
 });
+
+describe('master.cf maxproc', () => {
+  it('a connection beyond the process limit waits for a free session before its greeting', async () => {
+    listener = new SmtpListener(
+      () => ({ settings: testSettings(), policy: acceptAll(), receiver: new RecordingReceiver(), log: memLog(), peerLookup: noPeerLookup }),
+      1,
+    );
+    const port = await listener.listen(0, '127.0.0.1');
+    const a = await TestClient.open(port);
+    expect(await a.reply()).toEqual(['220 mail.example.com ESMTP Postfix']);
+    const b = await TestClient.open(port);
+    await expect(b.reply(300)).rejects.toThrow(/timeout/);
+    expect(await a.cmd('QUIT')).toBe('221 2.0.0 Bye');
+    expect(await b.reply()).toEqual(['220 mail.example.com ESMTP Postfix']);
+    expect(await b.cmd('QUIT')).toBe('221 2.0.0 Bye');
+  });
+
+  it('shutdown drops connections still waiting for a slot', async () => {
+    listener = new SmtpListener(
+      () => ({ settings: testSettings(), policy: acceptAll(), receiver: new RecordingReceiver(), log: memLog(), peerLookup: noPeerLookup }),
+      1,
+    );
+    const port = await listener.listen(0, '127.0.0.1');
+    const a = await TestClient.open(port);
+    await a.reply();
+    const b = await TestClient.open(port);
+    await new Promise((r) => setTimeout(r, 50));
+    await listener.close();
+    listener = undefined;
+    expect(await a.reply()).toEqual(['421 4.3.2 mail.example.com Service shutting down, closing transmission channel']);
+    expect(await b.waitClosed()).toBe(true);
+  });
+});
