@@ -214,14 +214,17 @@ export class Embedding {
   /**
    * MAIL FROM: parse the address as smtpd does, run the sender restrictions unless
    * `smtpd_delay_reject` defers them to RCPT, decide the header context, rewrite the sender.
-   * `arg` is the address as on the command line (`<a@b>`, `<>`, `<"x y"@b>`).
+   * `arg` is the address as on the command line (`<a@b>`, `<>`, `<"x y"@b>`); `smtputf8`:
+   * the client gave MAIL FROM the SMTPUTF8 parameter (then UTF-8 domains are allowed here
+   * and in the RCPTs of the transaction, as in smtpd).
    */
-  async mail(s: EmbedSession, arg: string): Promise<MailDecision> {
+  async mail(s: EmbedSession, arg: string, opts: { smtputf8?: boolean } = {}): Promise<MailDecision> {
     const st = s.state;
     resetTransaction(st);
     s.envelope = undefined;
     st.where = 'MAIL';
-    const sender = await this.access.extractAddress(st, arg, true, false);
+    st.smtputf8 = opts.smtputf8 ?? false;
+    const sender = await this.access.extractAddress(st, arg, true, st.smtputf8);
     if (sender === false) return { ok: false, reply: reply(REPLIES.badSender.code, REPLIES.badSender.dsn, REPLIES.badSender.text) };
     if (this.opts.access && !this.config.bool('smtpd_delay_reject')) {
       const err = await this.access.mail(st, sender);
@@ -250,7 +253,7 @@ export class Embedding {
     const st = s.state;
     if (!s.envelope) return { ok: false, reply: reply(REPLIES.needMail.code, REPLIES.needMail.dsn, REPLIES.needMail.text) };
     st.where = 'RCPT';
-    const rcpt = await this.access.extractAddress(st, arg, false, false);
+    const rcpt = await this.access.extractAddress(st, arg, false, st.smtputf8);
     if (rcpt === false) return { ok: false, reply: reply(REPLIES.badRecipient.code, REPLIES.badRecipient.dsn, REPLIES.badRecipient.text) };
     if (this.opts.access) {
       const err = await this.access.rcpt(st, rcpt);

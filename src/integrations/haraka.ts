@@ -210,7 +210,8 @@ export function hook_mail(this: HarakaPlugin, next: Next, connection: HarakaConn
     const tx = connection.transaction;
     if (!tx) return next();
     const s = sessionOf(rd, connection);
-    const d = await rd.mail(s, addressText(params[0]));
+    const mailParams = (params[1] ?? {}) as Record<string, unknown>;
+    const d = await rd.mail(s, addressText(params[0]), { smtputf8: 'SMTPUTF8' in mailParams });
     if (!d.ok) return refuse(next, d.reply);
     if (d.sender !== d.original) tx.mail_from = makeAddress(params[0], d.external);
     tx.notes.readdress = s.envelope as EmbedEnvelope;

@@ -118,7 +118,9 @@ export async function createSmtpServerHooks(options: SmtpServerHooksOptions): Pr
     onMailFrom(address, session, callback) {
       const s = sessionOf(session);
       (session as ReaddressSession).readdress = undefined;
-      rd.mail(s, `<${address.address}>`).then((d) => {
+      const args = address.args as Record<string, unknown> | false | undefined;
+      const smtputf8 = args ? args['SMTPUTF8'] === true : false;
+      rd.mail(s, `<${address.address}>`, { smtputf8 }).then((d) => {
         if (!d.ok) return callback(replyError(d.reply));
         (session as ReaddressSession).readdress = s.envelope;
         callback();

@@ -137,6 +137,19 @@ describe('readdress/smtp-server in a real smtp-server', () => {
     }
   });
 
+  it('allows UTF-8 domains only after MAIL FROM ... SMTPUTF8, with smtpd\'s reply (recorded from Postfix, test/fixtures/smtpd)', async () => {
+    const client = await SmtpClient.connect(PORT_BASE);
+    try {
+      await client.reply();
+      await client.cmd('EHLO client.test');
+      expect(await client.cmd('MAIL FROM:<a@bé.example>')).toEqual({ code: 501, text: '5.1.7 Bad sender address syntax' });
+      expect((await client.cmd('MAIL FROM:<a@bé.example> SMTPUTF8')).code).toBe(250);
+      expect((await client.cmd('RCPT TO:<x@bé.example>')).code).toBe(250);
+    } finally {
+      await client.quit();
+    }
+  });
+
   it('rewrites address headers in the local context as Postfix did (seed-hdr-*)', async () => {
     for (const id of ['seed-hdr-masq', 'seed-hdr-display', 'seed-hdr-from-bare', 'seed-hdr-resent', 'seed-hdr-group', 'seed-hdr-comment', 'seed-hdr-unchanged']) {
       const c = recordedCase(seed, id);
