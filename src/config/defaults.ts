@@ -19,6 +19,19 @@ import { splitList } from './lists.js';
 
 export { STATIC_DEFAULTS };
 
+/**
+ * readdress's own parameters (extensions Postfix does not have) and their defaults. They are
+ * known (no "unused parameter" warning, `postconf NAME` prints them) but not listed by a bare
+ * `postconf`/`postconf -d`, whose output stays Postfix's.
+ * - `readdress_metrics_listen`: `host:port` of the Prometheus metrics endpoint of `readdress
+ *   serve`; empty = off (src/server/metrics-http.ts).
+ * - `readdress_maillog_format`: `text` (Postfix's syslog lines) or `json` (src/server/maillog-json.ts).
+ */
+export const READDRESS_DEFAULTS: Readonly<Record<string, string>> = {
+  readdress_maillog_format: 'text',
+  readdress_metrics_listen: '',
+};
+
 /** Postfix version these defaults come from. */
 export const MAIL_VERSION = '3.7.11';
 /** mydomain when nothing better is known. */

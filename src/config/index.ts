@@ -16,7 +16,7 @@ import { compatLevelFromString, expandMacros, type ExpandResult } from './expand
 import { checkDbmsFiles, dbmsParameterNames, dbmsReferences, type DbmsReference } from './dbms.js';
 import { defaultTimeUnit, parseBool, parseInteger, parseTime, splitList, type TimeUnit } from './lists.js';
 import {
-  STATIC_DEFAULTS, currentHostInfo, deriveMydomain, deriveMyhostname, deriveMynetworks, selectInterfaces,
+  STATIC_DEFAULTS, READDRESS_DEFAULTS, currentHostInfo, deriveMydomain, deriveMyhostname, deriveMynetworks, selectInterfaces,
   type HostInfo,
 } from './defaults.js';
 
@@ -130,6 +130,7 @@ export class PostfixConfig implements Config {
   defaultRaw(name: string): string | undefined {
     if (name === 'service_name' && this.identity.serviceName !== undefined) return this.identity.serviceName;
     if (hasOwn(STATIC_DEFAULTS, name)) return STATIC_DEFAULTS[name];
+    if (hasOwn(READDRESS_DEFAULTS, name)) return READDRESS_DEFAULTS[name];
     const s = this.base.serviceDefaults.get(name);
     if (s !== undefined) return s;
     return this.derived(name);
@@ -137,7 +138,7 @@ export class PostfixConfig implements Config {
 
   /** True for parameters Postfix knows: built-in, host-derived or defined by a master.cf service. */
   isKnown(name: string): boolean {
-    return hasOwn(STATIC_DEFAULTS, name) || this.base.serviceDefaults.has(name) || isDerivedName(name);
+    return hasOwn(STATIC_DEFAULTS, name) || hasOwn(READDRESS_DEFAULTS, name) || this.base.serviceDefaults.has(name) || isDerivedName(name);
   }
 
   /** Every known parameter name, sorted as postconf sorts (byte order). */

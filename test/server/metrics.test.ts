@@ -12,6 +12,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
 import { buildTable } from '../../src/maps/build.js';
 import { openTable } from '../../src/maps/registry.js';
 import { MetricRegistry, ServerMetrics, enableTableMetrics, escapeLabelValue, tableMetrics } from '../../src/server/metrics.js';
@@ -306,6 +307,15 @@ describe('metrics units', () => {
     expect(text).toContain('readdress_table_lookups_total{table="inline:{ c=3 }",result="found"} 3\n');
     expect(text).toContain('readdress_table_cache_hits_total{table="inline:{ c=3 }"} 3\n');
     expect(text).toContain('readdress_table_cache_misses_total{table="inline:{ c=3 }"} 2\n');
+  });
+
+  it('readdress_* parameters are known to the configuration, with their defaults', () => {
+    const c = loadConfig({ mainCfText: 'readdress_metrics_listen = 127.0.0.1:9155\nreaddress_maillog_format = json\nnot_a_parameter = 1\n' });
+    expect(c.usageWarnings().map((w) => w.message)).toEqual([expect.stringContaining('unused parameter: not_a_parameter=1')]);
+    const d = loadConfig({ mainCfText: '' });
+    expect([d.get('readdress_metrics_listen'), d.get('readdress_maillog_format')]).toEqual(['', 'text']);
+    // Not in the listing of Postfix's own parameters.
+    expect(d.knownNames().filter((n) => n.startsWith('readdress_'))).toEqual([]);
   });
 
   it('parses readdress_metrics_listen and refuses bad values', () => {
