@@ -57,16 +57,34 @@ const TEXT_ASSIST =
   'delete your own text from the attached returned message.\n\n' +
   '                   The mail system\n';
 
-function plural(n: number, unit: string): string {
-  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+/** Postfix's delay template states whole hours and whole days (`0 hour(s)` included). */
+function hoursText(seconds: number): string {
+  return `${Math.floor(seconds / 3600)} hour(s)`;
+}
+function daysText(seconds: number): string {
+  return `${Math.floor(seconds / 86400)} day(s)`;
 }
 
-/** `4 hour(s)` style used by Postfix's delay template. */
-function timeWords(seconds: number): string {
-  if (seconds >= 86400 && seconds % 86400 === 0) return `${seconds / 86400} day(s)`;
-  if (seconds >= 3600) return `${Math.floor(seconds / 3600)} hour(s)`;
-  if (seconds >= 60) return `${Math.floor(seconds / 60)} minute(s)`;
-  return plural(seconds, 'second').replace(/s$/, '(s)').replace(/second$/, 'second(s)');
+/**
+ * Postfix's line_wrap(): break at blanks so a line does not pass 78 columns (words longer than
+ * that are not broken); continuation lines are indented by 4 spaces.
+ */
+export function lineWrap(text: string, len = 78, indent = 4): string {
+  const words = text.split(' ');
+  const lines: string[] = [];
+  let cur = '';
+  let limit = len;
+  for (const w of words) {
+    if (cur !== '' && cur.length + 1 + w.length > limit) {
+      lines.push(cur.replace(/\s+$/, ''));
+      cur = w;
+      limit = len - indent;
+    } else {
+      cur = cur === '' ? w : `${cur} ${w}`;
+    }
+  }
+  lines.push(cur.replace(/\s+$/, ''));
+  return lines.map((l, i) => (i === 0 ? l : ' '.repeat(indent) + l)).join('\n');
 }
 
 /** One recipient line of the human-readable part. */
@@ -82,7 +100,7 @@ function statusBlock(e: LogEntry, action: 'failed' | 'delayed', willRetryUntil?:
   else if (e.original) s += `Original-Recipient: rfc822;${q(e.original)}\n`;
   s += `Action: ${action}\nStatus: ${e.dsn}\n`;
   if (e.remoteMta) s += `Remote-MTA: dns; ${e.remoteMta}\n`;
-  s += `Diagnostic-Code: ${e.diagnosticType ?? 'X-Postfix'}; ${e.diagnostic ?? e.text}\n`;
+  s += lineWrap(`Diagnostic-Code: ${e.diagnosticType ?? 'X-Postfix'}; ${e.diagnostic ?? e.text}`) + '\n';
   if (willRetryUntil) s += `Will-Retry-Until: ${willRetryUntil}\n`;
   return s;
 }
@@ -115,17 +133,14 @@ export function buildDsn(inp: DsnInput): Buffer {
   head += 'Content-Transfer-Encoding: 8bit\n';
   if (inp.newId) head += `Message-Id: <${stamp(inp.now)}.${inp.newId}@${inp.myhostname}>\n`;
 
-  let text = '';
+  let text = `This is the mail system at host ${inp.myhostname}.\n\n`;
   if (delay) {
     text +=
       '####################################################################\n' +
       '# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\n' +
       '####################################################################\n\n';
-  }
-  text += `This is the mail system at host ${inp.myhostname}.\n\n`;
-  if (delay) {
-    text += `Your message could not be delivered for more than ${timeWords(inp.delayedFor ?? 0)}.\n`;
-    text += `It will be retried until it is ${timeWords(inp.lifetime ?? 0)} old.\n\n`;
+    text += `Your message could not be delivered for more than ${hoursText(inp.delayedFor ?? 0)}.\n`;
+    text += `It will be retried until it is ${daysText(inp.lifetime ?? 0)} old.\n\n`;
   } else {
     text += TEXT_FAILURE + '\n';
   }

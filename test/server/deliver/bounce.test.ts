@@ -2,7 +2,7 @@ process.env.TZ = 'UTC';
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildDsn, headerBlock, type DsnInput } from '../../../src/server/deliver/bounce.js';
+import { buildDsn, headerBlock, lineWrap, type DsnInput } from '../../../src/server/deliver/bounce.js';
 import { ErrorAgent, parseStatusText } from '../../../src/server/deliver/error.js';
 
 const FIX = join(import.meta.dirname, '../../fixtures/queue');
@@ -31,6 +31,27 @@ describe('DSN (bounce) format', () => {
       .replace(/Message-Id: <\d{14}\./, 'Message-Id: <STAMP.');
     const norm = want.replace(/Wed, 25 Nov 2026 \d\d:\d\d:\d\d \+0000 \(UTC\)/g, 'DATE').replace(/Message-Id: <\d{14}\.A737/, 'Message-Id: <STAMP.A737');
     expect(got).toBe(norm);
+  });
+
+  it('is byte-identical to a Postfix 3.7.11 delay warning (wrapped Diagnostic-Code, whole hours/days)', () => {
+    const want = readFileSync(join(FIX, 'delay-postfix-3.7.11.eml'), 'utf8').replace(/\n$/, ''); // mbox adds a blank line
+    const content =
+      'Received: by mail.example.com (Postfix, from userid 0)\n\tid 16FAB210184; Wed, 25 Nov 2026 09:12:05 +0000 (UTC)\n' +
+      'From: tom@test.com\nSubject: slow one\nMessage-Id: <20261125091205.16FAB210184@mail.example.com>\nDate: Wed, 25 Nov 2026 09:12:05 +0000 (UTC)\n\nbody\n';
+    const got = buildDsn(input({
+      kind: 'delay', queueId: '16FAB210184', newId: '29D39210185', sender: 'tom@test.com', to: 'tom@test.com',
+      arrival: new Date(Date.UTC(2026, 10, 25, 9, 12, 5)), now: new Date(1795597926_000), delayedFor: 2, lifetime: 12,
+      entries: [{ recipient: 'far@remote.example', original: 'far@remote.example', dsn: '4.4.1', text: 'connect to 127.0.0.1[127.0.0.1]:15096: Connection refused', relay: 'none', time: 0 }],
+      content: Buffer.from(content),
+    })).toString();
+    expect(got).toBe(want);
+  });
+
+  it('wraps long lines as Postfix line_wrap does', () => {
+    expect(lineWrap('Diagnostic-Code: X-Postfix; connect to 127.0.0.1[127.0.0.1]:15096: Connection refused')).toBe(
+      'Diagnostic-Code: X-Postfix; connect to 127.0.0.1[127.0.0.1]:15096: Connection\n    refused');
+    expect(lineWrap('short line')).toBe('short line');
+    expect(lineWrap('x'.repeat(100) + ' y')).toBe('x'.repeat(100) + '\n    y');
   });
 
   it('names the alias a recipient was expanded from and quotes addresses', () => {
