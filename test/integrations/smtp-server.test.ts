@@ -137,6 +137,25 @@ describe('readdress/smtp-server in a real smtp-server', () => {
     }
   });
 
+  it('starts each transaction of a connection afresh (second MAIL after a delivered message)', async () => {
+    const client = await SmtpClient.connect(PORT_BASE);
+    try {
+      await client.reply();
+      await client.cmd('EHLO client.test');
+      const before = seedServer.received.length;
+      for (const [sender, rcpt] of [['joe@test.com', 'list@test.net'], ['user@host.test.com', 'tom@test.net']]) {
+        expect((await client.cmd(`MAIL FROM:<${sender}>`)).code).toBe(250);
+        expect((await client.cmd(`RCPT TO:<${rcpt}>`)).code).toBe(250);
+        expect((await client.data('Subject: t\r\n\r\nhi')).end?.code).toBe(250);
+      }
+      const [first, second] = seedServer.received.slice(before).map((x) => x.envelope);
+      expect([first!.sender, finals(first!)]).toEqual(['js@test.com', ['a@remote.example', 'b@remote.example']]);
+      expect([second!.sender, finals(second!)]).toEqual(['user@test.com', ['tom@test.com']]);
+    } finally {
+      await client.quit();
+    }
+  });
+
   it('allows UTF-8 domains only after MAIL FROM ... SMTPUTF8, with smtpd\'s reply (recorded from Postfix, test/fixtures/smtpd)', async () => {
     const client = await SmtpClient.connect(PORT_BASE);
     try {
