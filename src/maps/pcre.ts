@@ -5,14 +5,20 @@
  * `m` (off), `s` (dot matches newline, default on), `x` (off), `A` anchored, `E` dollar matches
  * only at the very end, `U` ungreedy, `X` (obsolete: warned about and ignored, as PCRE2 builds do).
  *
- * Translated to JS: `x` (whitespace and `#` comments dropped), `U` (greediness of every
- * quantifier inverted), `A` (sticky match at 0), PCRE's `$` (also before a final newline unless
- * `E`), `\A \z \Z \h \H \R \e \a \Q…\E`, `(?P<n>…)`, `(?P=n)`, `(?#…)`, POSIX `[[:class:]]`, a
- * leading `(?imsx)` option setting, and literal `{` where PCRE does not see a quantifier.
+ * Patterns are translated, not interpreted: case-insensitivity, `.`, `^`, `$`, `\s` are spelled
+ * out per position (ASCII-only folding, LF-only newlines, PCRE's `$` before a final newline), so
+ * option settings work anywhere — `(?i)`, `(?-i)`, `(?s:…)` — and the match runs on UTF-8 bytes
+ * as PCRE does. Also translated: `x` (whitespace and `#` comments), `U` (greediness inverted),
+ * `A` (sticky at 0), `\A \z \Z \h \H \R \e \a \cX \Q…\E`, octal and `\x{…}` escapes, named
+ * groups and references (`(?P<n>…)`, `(?'n'…)`, `\k<n>`, `\k{n}`, `(?P=n)`, `\g{1}`), POSIX
+ * classes including negated `[:^alpha:]`, literal `{` where PCRE sees no quantifier. Errors use
+ * PCRE2's texts and offsets for the common cases (missing/unmatched parenthesis, unterminated
+ * class, bad range, quantifier without an item, numbers out of order, unknown POSIX class,
+ * reference to a non-existent group).
  * NOT available in JavaScript, rejected with "error in regex at offset N: … is not supported
  * (JavaScript RegExp)" naming file and line: possessive quantifiers (`a++`), atomic groups
  * `(?>…)`, recursion `(?R)`/`(?1)`, conditionals `(?(…)…)`, branch reset `(?|…)`, callouts,
- * option settings after the start or scoped `(?i:…)`, `\G \K \C \X`, `\p{…}` properties.
+ * relative references `\g{-1}`, `\G \K \C \X`, `\p{…}` properties, `\H \V \R` inside classes.
  */
 import { PatternSyntaxError, POSIX_CLASSES, icaseBackrefs, icaseChar, icaseClassExtras, openRegexFamily, type RegexDialect } from './regexp.js';
 import type { OpenOptions } from './registry.js';
@@ -37,23 +43,59 @@ function unsupported(offset: number, what: string): PatternSyntaxError {
 }
 
 const QUANT_RE = /^\{(\d+)(?:,(\d*))?\}/;
+/** PCRE \s without Unicode: space, TAB, LF, VT, FF, CR (JS \s would add NBSP = byte 0xA0). */
+const SPACE = '\\t\\n\\x0b\\f\\r ';
+
+/** A class-body spelling of one character code. */
+function classChar(code: number): string {
+  const ch = String.fromCharCode(code);
+  return /[0-9A-Za-z]/.test(ch) ? ch : hex(code);
+}
+
+function hex(code: number): string {
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * A single-character escape at p[i] === '\\' (outside or inside a class): returns its code and
+ * the index after it, or null when the escape is not a single character.
+ */
+function charEscape(p: string, i: number): { code: number; next: number } | null {
+  const d = p[i + 1] as string;
+  const simple: Record<string, number> = { n: 10, t: 9, r: 13, f: 12, e: 27, a: 7 };
+  if (d in simple) return { code: simple[d] as number, next: i + 2 };
+  if (d === 'x') {
+    const m = /^\{([0-9a-fA-F]+)\}|^[0-9a-fA-F]{0,2}/.exec(p.slice(i + 2)) as RegExpExecArray;
+    return { code: parseInt(m[1] ?? (m[0] || '0'), 16), next: i + 2 + m[0].length };
+  }
+  if (d === 'c') {
+    const c = p.charCodeAt(i + 2);
+    return { code: (c >= 0x61 && c <= 0x7a ? c - 0x20 : c) ^ 0x40, next: i + 3 };
+  }
+  if (d === '0') {
+    const m = /^[0-7]{0,2}/.exec(p.slice(i + 2)) as RegExpExecArray;
+    return { code: parseInt(m[0] || '0', 8), next: i + 2 + m[0].length };
+  }
+  if (d === 'o' && p[i + 2] === '{') {
+    const e = p.indexOf('}', i + 3);
+    return { code: parseInt(p.slice(i + 3, e), 8), next: e + 1 };
+  }
+  if (!/[0-9A-Za-z]/.test(d)) return { code: d.charCodeAt(0), next: i + 2 };
+  return null;
+}
 
 /** Translate a PCRE pattern to a JS RegExp source; returns source, groups and final flags. */
 export function translatePcre(p: string, flags: PcreFlags): { source: string; groups: number; flags: PcreFlags; backrefs: boolean } {
-  const f = { ...flags };
+  let f = { ...flags };
+  const stack: PcreFlags[] = [];
   let out = '';
   let backrefs = false;
+  let caseChanges = false;
   let groups = 0;
-  let depth = 0;
+  const names = new Set<string>();
+  const refs: Array<{ name?: string; num?: number; at: number }> = [];
   let canRepeat = false;
   let i = 0;
-  // A leading option setting such as (?i) or (?-i) changes the whole pattern.
-  const lead = /^\(\?([imsx]*)(?:-([imsx]*))?\)/.exec(p);
-  if (lead && (lead[1] || lead[2])) {
-    for (const c of lead[1] ?? '') f[c as 'i' | 'm' | 's' | 'x'] = true;
-    for (const c of lead[2] ?? '') f[c as 'i' | 'm' | 's' | 'x'] = false;
-    i = lead[0].length;
-  }
   const n = p.length;
   const quantifier = (q: string, at: number): void => {
     if (!canRepeat) throw err(at, 'quantifier does not follow a repeatable item');
@@ -68,6 +110,30 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
     out += q + (lazy ? '?' : '');
     i = j;
     canRepeat = false;
+  };
+  const literal = (code: number): void => {
+    const ch = String.fromCharCode(code);
+    out += f.i && /[A-Za-z]/.test(ch) ? icaseChar(ch) : /[0-9A-Za-z_]/.test(ch) ? ch : hex(code);
+    canRepeat = true;
+  };
+  /** Parse option letters `imsx-imsx` into a copy of the current flags. */
+  const options = (text: string, at: number): PcreFlags => {
+    const g = { ...f };
+    let on = true;
+    for (const c of text) {
+      if (c === '-') on = false;
+      else if (c === 'i' || c === 'm' || c === 's' || c === 'x') {
+        if (c === 'i' && g.i !== on) caseChanges = true;
+        g[c] = on;
+      } else throw unsupported(at, `the option letter "${c}"`);
+    }
+    return g;
+  };
+  const reference = (name: string | undefined, num: number | undefined, at: number): void => {
+    refs.push({ ...(name !== undefined ? { name } : {}), ...(num !== undefined ? { num } : {}), at });
+    out += name !== undefined ? `\\k<${name}>` : `(?:\\${num})`;
+    backrefs = true;
+    canRepeat = true;
   };
   while (i < n) {
     const c = p[i] as string;
@@ -86,6 +152,12 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
       if (i + 1 >= n) throw err(i + 1, '\\ at end of pattern');
       const d = p[i + 1] as string;
       const at = i;
+      const ce = charEscape(p, i);
+      if (ce && d !== 'b' && d !== 'B') {
+        i = ce.next;
+        literal(ce.code);
+        continue;
+      }
       i += 2;
       canRepeat = true;
       switch (d) {
@@ -101,56 +173,87 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
           out += '(?=\\n?(?![\\s\\S]))';
           canRepeat = false;
           break;
+        case 'b':
+        case 'B':
+          out += '\\' + d;
+          canRepeat = false;
+          break;
+        case 'd':
+        case 'D':
+        case 'w':
+        case 'W':
+          out += '\\' + d;
+          break;
+        case 's':
+          out += `[${SPACE}]`;
+          break;
+        case 'S':
+          out += `[^${SPACE}]`;
+          break;
         case 'h':
-          out += '[ \\t]';
+          out += '[ \\t\\xa0]';
           break;
         case 'H':
-          out += '[^ \\t]';
+          out += '[^ \\t\\xa0]';
+          break;
+        case 'v':
+          out += '[\\n\\x0b\\f\\r\\x85]';
+          break;
+        case 'V':
+          out += '[^\\n\\x0b\\f\\r\\x85]';
           break;
         case 'R':
-          out += '(?:\\r\\n|[\\n\\v\\f\\r\\x85])';
-          break;
-        case 'e':
-          out += '\\x1b';
-          break;
-        case 'a':
-          out += '\\x07';
+          out += '(?:\\r\\n|[\\n\\x0b\\f\\r\\x85])';
           break;
         case 'Q': {
           const e = p.indexOf('\\E', i);
-          const lit = p.slice(i, e < 0 ? n : e);
-          for (const ch of lit) out += /[\\^$.|?*+()[\]{}/]/.test(ch) ? '\\' + ch : f.i ? icaseChar(ch) : ch;
+          for (const ch of p.slice(i, e < 0 ? n : e)) literal(ch.charCodeAt(0));
           i = e < 0 ? n : e + 2;
           break;
         }
         case 'E':
-          canRepeat = false;
+          canRepeat = out !== '';
           break;
+        case 'k': {
+          const m = /^(?:<([A-Za-z_]\w*)>|\{([A-Za-z_]\w*)\}|'([A-Za-z_]\w*)')/.exec(p.slice(i));
+          if (!m) throw err(i, '\\k is not followed by a braced, angle-bracketed, or quoted name');
+          reference(m[1] ?? m[2] ?? m[3], undefined, i + 1);
+          i += m[0].length;
+          break;
+        }
+        case 'g': {
+          const m = /^(?:\{(-?\d+)\}|(-?\d+))/.exec(p.slice(i));
+          if (!m) throw unsupported(at, '\\g with a name');
+          const num = Number(m[1] ?? m[2]);
+          if (num <= 0) throw unsupported(at, 'a relative back-reference \\g{-n}');
+          reference(undefined, num, at);
+          i += m[0].length;
+          break;
+        }
         case 'G':
         case 'K':
         case 'C':
         case 'X':
         case 'p':
         case 'P':
-        case 'g':
           throw unsupported(at, `\\${d}`);
-        case 'b':
-        case 'B':
-          out += '\\' + d;
-          canRepeat = false;
-          break;
-        case 'x': {
-          // \xHH or \x{H…}: a literal character, which case-folds like any other.
-          const m = /^\{([0-9a-fA-F]+)\}|^[0-9a-fA-F]{0,2}/.exec(p.slice(i)) as RegExpExecArray;
-          const code = parseInt(m[1] ?? (m[0] || '0'), 16);
-          i += m[0].length;
-          const ch = String.fromCharCode(code);
-          out += f.i && /[A-Za-z]/.test(ch) ? icaseChar(ch) : `\\u${code.toString(16).padStart(4, '0')}`;
-          break;
-        }
         default:
-          if ((d >= '1' && d <= '9') || d === 'k') backrefs = true;
-          out += '\\' + d;
+          if (d >= '1' && d <= '9') {
+            // PCRE2: a back-reference when < 10, starting with 8/9, or not more than the groups
+            // so far; otherwise up to three octal digits.
+            const m = /^\d*/.exec(p.slice(i)) as RegExpExecArray;
+            const num = Number(d + m[0]);
+            if (num < 10 || d === '8' || d === '9' || num <= groups) {
+              reference(undefined, num, at);
+              i += m[0].length;
+            } else {
+              const o = /^[0-7]{1,3}/.exec(p.slice(at + 1)) as RegExpExecArray;
+              i = at + 1 + o[0].length;
+              literal(parseInt(o[0], 8));
+            }
+          } else {
+            throw err(at + 1, 'unrecognized character follows \\');
+          }
       }
       continue;
     }
@@ -171,6 +274,20 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
           i = e + 1;
           continue;
         }
+        const opt = /^([imsx-]*)([:)])/.exec(rest);
+        if (opt && !rest.startsWith(':')) {
+          const g = options(opt[1] as string, at);
+          i += 2 + opt[0].length;
+          if (opt[2] === ')') {
+            f = g; // applies to the rest of the enclosing group
+            continue;
+          }
+          stack.push(f);
+          f = g;
+          out += '(?:';
+          canRepeat = false;
+          continue;
+        }
         if (rest.startsWith(':') || rest.startsWith('=') || rest.startsWith('!') || rest.startsWith('<=') || rest.startsWith('<!')) {
           const len = rest.startsWith('<') ? 4 : 3;
           out += p.slice(i, i + len);
@@ -178,38 +295,38 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
         } else if (/^(P?<|')[A-Za-z_]/.test(rest)) {
           const m = /^(?:P?<([A-Za-z_][A-Za-z0-9_]*)>|'([A-Za-z_][A-Za-z0-9_]*)')/.exec(rest);
           if (!m) throw err(at + 3, 'syntax error in subpattern name (missing terminator?)');
-          out += `(?<${m[1] ?? m[2]}>`;
+          const name = (m[1] ?? m[2]) as string;
+          names.add(name);
+          out += `(?<${name}>`;
           i += 2 + m[0].length;
           groups++;
         } else if (/^P=[A-Za-z_]/.test(rest)) {
           const m = /^P=([A-Za-z_][A-Za-z0-9_]*)\)/.exec(rest);
           if (!m) throw err(at + 3, 'syntax error in subpattern name (missing terminator?)');
-          out += `\\k<${m[1]}>`;
-          backrefs = true;
+          reference(m[1], undefined, at + 3);
           i += 2 + m[0].length;
-          canRepeat = true;
           continue;
         } else if (rest.startsWith('>')) throw unsupported(at, 'an atomic group (?>...)');
         else if (rest.startsWith('|')) throw unsupported(at, 'a branch reset group (?|...)');
         else if (rest.startsWith('(')) throw unsupported(at, 'a conditional group (?(...)...)');
         else if (rest.startsWith('C')) throw unsupported(at, 'a callout (?C...)');
         else if (/^(R|[+-]?\d|&|P>)/.test(rest)) throw unsupported(at, 'recursion or a subroutine call');
-        else if (/^[imsxJUn-]/.test(rest)) throw unsupported(at, 'an option setting (?...) after the start of the pattern');
         else throw err(at + 2, 'unrecognized character after (? or (?-');
-        depth++;
+        stack.push(f);
         canRepeat = false;
         continue;
       }
       out += '(';
       groups++;
-      depth++;
+      stack.push(f);
       i++;
       canRepeat = false;
       continue;
     }
     if (c === ')') {
-      if (depth === 0) throw err(i, 'unmatched closing parenthesis');
-      depth--;
+      const saved = stack.pop();
+      if (saved === undefined) throw err(i, 'unmatched closing parenthesis');
+      f = saved; // option settings end with their group
       out += ')';
       i++;
       canRepeat = true;
@@ -226,19 +343,24 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
         quantifier(m[0], i);
         continue;
       }
-      out += '\\{';
+      literal(0x7b);
+      i++;
+      continue;
+    }
+    if (c === '.') {
+      out += f.s ? '[\\s\\S]' : '[^\\n]';
       i++;
       canRepeat = true;
       continue;
     }
     if (c === '$') {
-      out += f.m || f.E ? '$' : '(?=\\n?(?![\\s\\S]))';
+      out += f.m ? '(?![^\\n])' : f.E ? '(?![\\s\\S])' : '(?=\\n?(?![\\s\\S]))';
       i++;
       canRepeat = false;
       continue;
     }
     if (c === '^') {
-      out += '^';
+      out += f.m ? '(?<![^\\n])' : '(?<![\\s\\S])';
       i++;
       canRepeat = false;
       continue;
@@ -249,54 +371,98 @@ export function translatePcre(p: string, flags: PcreFlags): { source: string; gr
       canRepeat = false;
       continue;
     }
-    out += c === '/' || c === '}' || c === ']' ? '\\' + c : f.i ? icaseChar(c) : c;
+    literal(c.charCodeAt(0));
     i++;
-    canRepeat = true;
   }
-  if (depth > 0) throw err(n, 'missing closing parenthesis');
-  return { source: out, groups, flags: f, backrefs };
+  if (stack.length > 0) throw err(n, 'missing closing parenthesis');
+  for (const r of refs) {
+    if (r.name !== undefined ? !names.has(r.name) : (r.num as number) > groups) throw err(r.at, 'reference to non-existent subpattern');
+  }
+  // icaseBackrefs may add JS's 'i' for ASCII keys; only sound when case-insensitivity is uniform.
+  return { source: out, groups, flags: f, backrefs: backrefs && !caseChanges };
 }
 
-/** A PCRE character class: backslash escapes stay, `[:name:]` expands, `]` first is literal. */
+/**
+ * A PCRE character class. Items: characters (with escapes), ranges, class escapes, POSIX
+ * classes (also negated, `[:^alpha:]`, which JS classes cannot express: the class becomes an
+ * alternation or lookaheads around a class).
+ */
 function translatePcreClass(p: string, start: number, icase: boolean): { out: string; next: number } {
   let j = start + 1;
-  let out = '';
-  let neg = '';
+  let neg = false;
   if (p[j] === '^') {
-    neg = '^';
+    neg = true;
     j++;
   }
+  let body = '';
+  const negPosix: string[] = [];
   let first = true;
-  for (;;) {
-    if (j >= p.length) throw err(p.length, 'missing terminating ] for character class');
-    const c = p[j] as string;
-    if (c === ']' && !first) return { out: `[${neg}${icase ? icaseClassExtras(out) : ''}${out}]`, next: j + 1 };
-    first = false;
-    if (c === '[' && p[j + 1] === ':') {
-      const e = p.indexOf(':]', j + 2);
+  /** The last item: a single character (range start candidate) or a class. */
+  let last: { kind: 'char'; code: number } | { kind: 'class' } | null = null;
+  const readItem = (k: number): { item: { kind: 'char'; code: number } | { kind: 'class'; text: string; negated?: boolean }; next: number } => {
+    const c = p[k] as string;
+    if (c === '[' && p[k + 1] === ':') {
+      const e = p.indexOf(':]', k + 2);
       if (e >= 0) {
-        let name = p.slice(j + 2, e);
-        const neg = name.startsWith('^');
-        if (neg) name = name.slice(1);
+        let name = p.slice(k + 2, e);
+        const negated = name.startsWith('^');
+        if (negated) name = name.slice(1);
         const cls = POSIX_CLASSES[name];
-        if (cls === undefined) throw err(j, 'unknown POSIX class name');
-        if (neg) throw unsupported(j, 'a negated POSIX class [:^name:]');
-        out += cls;
-        j = e + 2;
-        continue;
+        if (cls === undefined) throw err(k + 2, 'unknown POSIX class name');
+        return { item: { kind: 'class', text: cls, negated }, next: e + 2 };
       }
     }
     if (c === '\\') {
-      const d = p[j + 1];
-      if (d === 'h') out += ' \\t';
-      else if (d === 'p' || d === 'P') throw unsupported(j, `\\${d}`);
-      else out += p.slice(j, j + 2);
-      j += 2;
+      if (k + 1 >= p.length) throw err(p.length, 'missing terminating ] for character class');
+      const d = p[k + 1] as string;
+      if (d === 'b') return { item: { kind: 'char', code: 8 }, next: k + 2 };
+      const ce = charEscape(p, k);
+      if (ce) return { item: { kind: 'char', code: ce.code }, next: ce.next };
+      const classes: Record<string, string> = { d: '\\d', D: '\\D', w: '\\w', W: '\\W', s: SPACE, h: ' \\t\\xa0', v: '\\n\\x0b\\f\\r\\x85' };
+      if (d in classes) return { item: { kind: 'class', text: classes[d] as string }, next: k + 2 };
+      if (d === 'S') return { item: { kind: 'class', text: SPACE, negated: true }, next: k + 2 };
+      throw unsupported(k, `\\${d} inside a character class`);
+    }
+    return { item: { kind: 'char', code: c.charCodeAt(0) }, next: k + 1 };
+  };
+  for (;;) {
+    if (j >= p.length) throw err(p.length, 'missing terminating ] for character class');
+    const c = p[j] as string;
+    if (c === ']' && !first) break;
+    first = false;
+    if (c === '-' && last !== null && p[j + 1] !== ']' && j + 1 < p.length) {
+      if (last.kind === 'class') throw err(j, 'invalid range in character class');
+      const r = readItem(j + 1);
+      if (r.item.kind !== 'char') throw err(r.next, 'invalid range in character class');
+      if (r.item.code < last.code) throw err(r.next - 1, 'range out of order in character class');
+      body += '-' + classChar(r.item.code);
+      j = r.next;
+      last = null;
       continue;
     }
-    out += c === ']' || c === '[' ? '\\' + c : c;
-    j++;
+    const r = readItem(j);
+    if (r.item.kind === 'char') {
+      body += classChar(r.item.code);
+      last = r.item;
+    } else {
+      if (r.item.negated) negPosix.push(r.item.text);
+      else body += r.item.text;
+      last = { kind: 'class' };
+    }
+    j = r.next;
   }
+  const next = j + 1;
+  const extra = icase ? icaseClassExtras(body) : '';
+  const pos = extra + body;
+  if (negPosix.length === 0) return { out: pos === '' ? (neg ? '[\\s\\S]' : '[^\\s\\S]') : `[${neg ? '^' : ''}${pos}]`, next };
+  if (!neg) {
+    const alts = negPosix.map((t) => `[^${t}]`);
+    if (pos !== '') alts.unshift(`[${pos}]`);
+    return { out: `(?:${alts.join('|')})`, next };
+  }
+  // Not (P or not N1 or …) = not P and N1 and … and Nk.
+  const heads = negPosix.slice(0, -1).map((t) => `(?=[${t}])`).join('');
+  return { out: `(?:${pos !== '' ? `(?![${pos}])` : ''}${heads}[${negPosix[negPosix.length - 1]}])`, next };
 }
 
 const PCRE_DIALECT: RegexDialect = {
@@ -315,8 +481,8 @@ const PCRE_DIALECT: RegexDialect = {
     const t = translatePcre(pattern, fl);
     let re: RegExp;
     try {
-      // No 'i' flag: case-insensitivity was compiled in as ASCII-only classes (see icaseChar).
-      re = new RegExp(t.source, (t.flags.m ? 'm' : '') + (t.flags.s ? 's' : '') + (t.flags.A ? 'y' : ''));
+      // No i/m/s flags: case, '.', '^' and '$' were spelled out per position by the translator.
+      re = new RegExp(t.source, t.flags.A ? 'y' : '');
     } catch (e) {
       throw new PatternSyntaxError(`error in regex: ${(e as Error).message} (JavaScript RegExp)`);
     }
