@@ -262,6 +262,8 @@ export class ServerMetrics {
     r.declare('readdress_table_cache_misses_total', 'counter', 'Lookups of cached tables that reached the table.');
     r.declare('readdress_queue_messages', 'gauge', 'Messages in each queue directory (incoming, active, deferred, hold, corrupt) when scraped.');
     r.declare('readdress_start_time_seconds', 'gauge', 'When the server started, in seconds since the epoch.');
+    // Unlabelled counters exist from the start, so rate() sees their first increment.
+    for (const n of ['readdress_messages_received_total', 'readdress_received_bytes_total', 'readdress_messages_expired_total', 'readdress_smtpd_connections_total']) r.set(n, {}, 0);
   }
 
   /** Count the facts of one log line (`service` is the program name: qmgr, smtpd, local …). */

@@ -150,6 +150,8 @@ describe('readdress serve with readdress_metrics_listen', () => {
     }
     const s = samples(r.body);
     expect(s.get('readdress_queue_messages{queue="deferred"}')).toBe(0);
+    // Unlabelled counters are there from the start, at zero.
+    expect([s.get('readdress_messages_received_total'), s.get('readdress_messages_expired_total'), s.get('readdress_smtpd_connections_total')]).toEqual([0, 0, 0]);
     expect(s.get('readdress_start_time_seconds')).toBeGreaterThan(1.7e9);
     expect((await get(METRICS_PORT, '/nothing')).status).toBe(404);
     expect((await get(METRICS_PORT, '/metrics', 'POST')).status).toBe(405);
