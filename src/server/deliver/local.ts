@@ -462,11 +462,11 @@ export class LocalAgent implements DeliveryAgent {
     if (hm.endsWith('/')) {
       st.results.push({ ...(await deliverMaildir(join(pw.home, hm) + '/', env, st.req.content, { owner, now })), address });
     } else if (hm) {
-      st.results.push({ ...(await appendMbox(join(pw.home, hm), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now })), address });
+      st.results.push({ ...(await appendMbox(join(pw.home, hm), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now, user })), address });
     } else if (spool.endsWith('/')) {
       st.results.push({ ...(await deliverMaildir(join(spool, user) + '/', env, st.req.content, { owner, now })), address });
     } else {
-      st.results.push({ ...(await appendMbox(join(spool, user), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now })), address });
+      st.results.push({ ...(await appendMbox(join(spool, user), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now, user })), address });
     }
   }
 

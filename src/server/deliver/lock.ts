@@ -77,10 +77,13 @@ export async function lockMailbox(path: string, opts: LockOptions): Promise<Held
   const useDot = opts.methods.includes('dotlock');
   const useFlock = opts.methods.includes('flock');
   const attempts = Math.max(1, opts.attempts);
+  let why = 'unable to lock for exclusive access: Resource temporarily unavailable';
   for (let i = 0; i < attempts; i++) {
     let dot = false;
     let fl: ChildProcess | undefined;
     if (useDot) dot = await tryDotlock(path, opts.staleTime);
+    if (useDot && !dot) why = `unable to create lock file ${path}.lock: File exists`;
+    else why = 'unable to lock for exclusive access: Resource temporarily unavailable';
     if (!useDot || dot) {
       if (useFlock) fl = await tryFlock(path);
       if (!useFlock || fl) {
@@ -98,5 +101,6 @@ export async function lockMailbox(path: string, opts: LockOptions): Promise<Held
     }
     if (i + 1 < attempts) await sleep(opts.delay * 1000);
   }
-  throw new Error(`unable to lock for exclusive access: ${path}`);
+  // Postfix's reasons: the dotlock that stayed, or the kernel lock that could not be had.
+  throw new Error(why);
 }

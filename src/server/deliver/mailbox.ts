@@ -62,6 +62,13 @@ export function mboxEntry(env: DeliveryEnvelope, content: Buffer, when: Date): B
   return Buffer.concat([Buffer.from(fromLine(env.sender, when) + deliveryHeaders(env)), quoteFromLines(content), Buffer.from('\n')]);
 }
 
+/** strerror()-style text of a system error (`Permission denied`), else the message. */
+function errText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const known: Record<string, string> = { EACCES: 'Permission denied', ENOENT: 'No such file or directory', ENOSPC: 'No space left on device', EFBIG: 'File too large', EISDIR: 'Is a directory', EROFS: 'Read-only file system' };
+  return (code && known[code]) || (e as Error).message;
+}
+
 /** A local(8) delivery outcome. */
 export interface LocalResult {
   status: 'sent' | 'deferred' | 'bounced';
@@ -76,6 +83,11 @@ export interface Owner {
 
 export interface MboxOptions {
   lock: LockOptions;
+  /**
+   * Start of failure texts: local(8) says `cannot update mailbox PATH for user USER.`, file
+   * deliveries `cannot append message to file PATH:` (the default when no user is given).
+   */
+  user?: string;
   sizeLimit: number;
   owner?: Owner;
   now?: Date;
@@ -101,37 +113,38 @@ export async function appendMbox(path: string, env: DeliveryEnvelope, content: B
 }
 
 async function appendMboxLocked(path: string, env: DeliveryEnvelope, content: Buffer, opts: MboxOptions): Promise<LocalResult> {
+  const fail = opts.user !== undefined ? `cannot update mailbox ${path} for user ${opts.user}.` : `cannot append message to file ${path}:`;
   const entry = mboxEntry(env, content, opts.now ?? new Date());
   let fh: fsp.FileHandle;
   try {
     const lst = await fsp.lstat(path).catch(() => undefined);
     if (lst && !lst.isFile()) {
-      return { status: 'bounced', dsn: '5.2.0', text: `cannot update mailbox ${path}: file is not a regular file` };
+      return { status: 'bounced', dsn: '5.2.0', text: `${fail} file is not a regular file` };
     }
     await fsp.mkdir(dirname(path), { recursive: true });
     fh = await fsp.open(path, FS.O_WRONLY | FS.O_APPEND | FS.O_CREAT | FS.O_NOFOLLOW, 0o600);
     if (!lst && opts.owner) await fh.chown(opts.owner.uid, opts.owner.gid);
   } catch (e) {
-    return { status: 'deferred', dsn: '4.2.0', text: `cannot open mailbox ${path}: ${(e as Error).message}` };
+    return { status: 'deferred', dsn: '4.2.0', text: `${fail} cannot open file: ${errText(e)}` };
   }
   let lock;
   try {
     lock = await lockMailbox(path, opts.lock);
   } catch (e) {
     await fh.close();
-    return { status: 'deferred', dsn: '4.2.0', text: `cannot update mailbox ${path}: ${(e as Error).message}` };
+    return { status: 'deferred', dsn: '4.2.0', text: `${fail} ${(e as Error).message}` };
   }
   try {
     const size = (await fh.stat()).size;
     if (opts.sizeLimit > 0 && size + entry.length > opts.sizeLimit) {
-      return { status: 'bounced', dsn: '5.2.2', text: `cannot update mailbox ${path}: error writing message: File too large` };
+      return { status: 'bounced', dsn: '5.2.2', text: `${fail} error writing message: File too large` };
     }
     try {
       await fh.write(entry);
       await fh.sync();
     } catch (e) {
       await fh.truncate(size).catch(() => {});
-      return { status: 'deferred', dsn: '4.3.0', text: `cannot update mailbox ${path}: error writing message: ${(e as Error).message}` };
+      return { status: 'deferred', dsn: '4.3.0', text: `${fail} error writing message: ${errText(e)}` };
     }
     return { status: 'sent', dsn: '2.0.0', text: 'delivered to mailbox' };
   } finally {

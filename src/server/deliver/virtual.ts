@@ -75,7 +75,7 @@ export class VirtualAgent implements DeliveryAgent {
     const res = path.endsWith('/')
       ? await deliverMaildir(target, env, req.content, { owner, now: this.now() })
       : await appendMbox(target, env, req.content, {
-          owner, now: this.now(), sizeLimit: c.int('virtual_mailbox_limit'),
+          owner, now: this.now(), sizeLimit: c.int('virtual_mailbox_limit'), user: rcpt,
           lock: {
             methods: c.list('virtual_mailbox_lock').length ? c.list('virtual_mailbox_lock') : ['fcntl', 'dotlock'],
             attempts: c.int('deliver_lock_attempts') || 20, delay: c.time('deliver_lock_delay') || 1, staleTime: c.time('stale_lock_time') || 500,
