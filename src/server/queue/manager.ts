@@ -526,8 +526,12 @@ export class QueueManager {
 
   /** Turn the bounce log into a non-delivery notification (or a postmaster/double-bounce notice). */
   private async sendBounces(id: string, qf: QueueFile): Promise<void> {
-    const entries = await this.queue.readLog('bounce', id);
-    if (entries.length === 0) return;
+    const logged = await this.queue.readLog('bounce', id);
+    if (logged.length === 0) return;
+    // A recipient bounced again after a crash (before its done-mark) is reported once.
+    const byRecipient = new Map<string, LogEntry>();
+    for (const e of logged) byRecipient.set(`${e.recipient}\0${e.original}`, e);
+    const entries = [...byRecipient.values()];
     const { sendNonDelivery } = await this.bounceModule();
     await sendNonDelivery({ config: this.config, log: this.log, queue: this.notifyQueue(), queueId: id, queueFile: qf, entries, now: this.now() });
     await this.queue.removeLog('bounce', id);
