@@ -27,7 +27,7 @@ import { REPLIES } from '../server/smtpd/replies.js';
 import type { SmtpdLog } from '../server/smtpd/session.js';
 import { newSessionState, resetTransaction, type SessionState } from '../server/smtpd/state.js';
 import { createSmtpdRouting } from '../server/smtpd/wiring.js';
-import type { Rewriter, FinalRecipient, RecipientOutcome } from '../route/rewriter.js';
+import { splitHeaderBlock, type Rewriter, type FinalRecipient, type RecipientOutcome } from '../route/rewriter.js';
 import type { Deferral } from '../route/outcome.js';
 
 /** How an embedding gets its configuration. */
@@ -48,6 +48,11 @@ export interface EmbedOptions {
   access?: boolean;
   /** Rewrite address headers at end of DATA (default true). */
   headers?: boolean;
+  /**
+   * Remove the headers cleanup(8) removes: `Bcc`, `Resent-Bcc`, `Return-Path`,
+   * `Content-Length` (default true).
+   */
+  dropHeaders?: boolean;
   /** DNS for restrictions that query it (default: the system resolver). */
   dns?: DnsResolver;
   /** Where smtpd-style log lines go (`NOQUEUE: reject: ...`); default: dropped. */
@@ -148,6 +153,9 @@ export interface EmbedSession {
   envelope: EmbedEnvelope | undefined;
 }
 
+/** Headers cleanup(8) removes from every message. */
+const DROPPED_HEADERS = new Set(['bcc', 'resent-bcc', 'return-path', 'content-length']);
+
 const NO_LOG: SmtpdLog = { info: () => undefined, warn: () => undefined };
 
 /** Reply from a `NNN X.Y.Z text` string produced by the restrictions. */
@@ -178,7 +186,7 @@ export class Embedding {
     /** The rewrite pipeline. */
     readonly rewriter: Rewriter,
     private readonly access: AccessChecks,
-    private readonly opts: { access: boolean; headers: boolean; log: SmtpdLog },
+    private readonly opts: { access: boolean; headers: boolean; dropHeaders: boolean; log: SmtpdLog },
   ) {}
 
   /** Start an SMTP session for a client. */
@@ -316,10 +324,23 @@ export class Embedding {
    */
   async headers(s: EmbedSession, block: string): Promise<{ headers: string; changed: boolean } | { reply: EmbedReply }> {
     if (s.envelope?.defer) return { reply: s.envelope.defer };
-    if (!this.opts.headers) return { headers: block, changed: false };
-    const r = await this.rewriter.rewriteHeaders(block, { context: s.envelope?.headerContext ?? s.state.rewriteContext });
-    if (r.defer) return { reply: deferralReply(r.defer) };
-    return { headers: r.headers, changed: r.changed };
+    let headers = block;
+    let changed = false;
+    if (this.opts.headers) {
+      const r = await this.rewriter.rewriteHeaders(block, { context: s.envelope?.headerContext ?? s.state.rewriteContext });
+      if (r.defer) return { reply: deferralReply(r.defer) };
+      headers = r.headers;
+      changed = r.changed;
+    }
+    if (this.opts.dropHeaders) {
+      const parts = splitHeaderBlock(headers);
+      const kept = parts.headers.filter((h) => !DROPPED_HEADERS.has(h.name.toLowerCase()));
+      if (kept.length !== parts.headers.length) {
+        headers = kept.map((h) => h.text).join('') + parts.rest;
+        changed = true;
+      }
+    }
+    return { headers, changed };
   }
 
   /**
@@ -481,5 +502,5 @@ export async function createEmbedding(opts: EmbedOptions = {}): Promise<Embeddin
   const log = opts.log ?? NO_LOG;
   const routing = await createSmtpdRouting(config, { log, dns: opts.dns ?? nodeDns() });
   const access = new AccessChecks(routing.deps);
-  return new Embedding(config, routing.rewriter, access, { access: opts.access ?? true, headers: opts.headers ?? true, log });
+  return new Embedding(config, routing.rewriter, access, { access: opts.access ?? true, headers: opts.headers ?? true, dropHeaders: opts.dropHeaders ?? true, log });
 }

@@ -117,6 +117,7 @@ export function harakaOptions(plugin: Pick<HarakaPlugin, 'config'>, harakaDir = 
     if (json.settings && typeof json.settings === 'object') o.settings = Object.fromEntries(Object.entries(json.settings).map(([k, v]) => [k, String(v)]));
     o.access = truthy(json.access, true);
     o.headers = truthy(json.headers, true);
+    o.dropHeaders = truthy(json.dropHeaders, true);
     return o;
   }
   const ini = (plugin.config.get('readdress.ini') ?? {}) as Record<string, Record<string, unknown> | undefined>;
@@ -131,6 +132,7 @@ export function harakaOptions(plugin: Pick<HarakaPlugin, 'config'>, harakaDir = 
   }
   o.access = truthy(main.access, true);
   o.headers = truthy(main.headers, true);
+  o.dropHeaders = truthy(main.drop_headers, true);
   return o;
 }
 
@@ -298,8 +300,9 @@ export function hook_data_post(this: HarakaPlugin, next: Next, connection: Harak
     const r = await rd.headers(s, block);
     if ('reply' in r) return refuse(next, r.reply);
     if (r.changed) {
-      const text = r.headers.endsWith('\n\n') ? r.headers.slice(0, -1) : r.headers;
-      const lines = text.split(/(?<=\n)/);
+      // Without the empty line added above; no header left is no line at all.
+      const text = r.headers.slice(0, -1);
+      const lines = text === '' ? [] : text.split(/(?<=\n)/);
       // The message stream holds this very array: refill it in place, then re-index.
       h.header_list.length = 0;
       h.headers = Object.create(null) as Record<string, string[]>;

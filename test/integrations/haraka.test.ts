@@ -261,6 +261,16 @@ describe('readdress/haraka in a real Haraka', () => {
     expect(msg).toMatch(/\r?\n\r?\nbody line\r?\n\.leading dot/);
   });
 
+  it('removes Bcc as cleanup(8) does and rewrites Apparently-To (seed-hdr-apparently)', async () => {
+    const c = recordedCase(seed, 'seed-hdr-apparently');
+    const r = await play(c, messageOf(c));
+    const msg = r.captured!.message;
+    expect(c.headers.some((h) => h.startsWith('Bcc:'))).toBe(true);
+    expect(c.deliveries[0]!.headers.some(([n]) => n === 'Bcc')).toBe(false);
+    expect(headerOf(msg, 'Bcc')).toBeUndefined();
+    expect(headerOf(msg, 'Apparently-To')).toBe(c.deliveries[0]!.headers.find(([n]) => n === 'Apparently-To')![1]);
+  });
+
   it('rewrites display-name headers with canonical maps as Postfix did (seed-hdr-display)', async () => {
     const c = recordedCase(seed, 'seed-hdr-display');
     const r = await play(c, messageOf(c));
