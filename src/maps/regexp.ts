@@ -244,7 +244,10 @@ export function translatePosix(s: string, extended: boolean, icase = false): { s
       }
       else if (d === '<') out += '\\b(?=\\w)';
       else if (d === '>') out += '\\b(?<=\\w)';
-      else if ('wWsSbB'.includes(d)) out += '\\' + d;
+      // [[:space:]] in the C locale; JS \s would also take NBSP (byte 0xA0 of UTF-8 text).
+      else if (d === 's') out += '[\\t\\n\\x0b\\f\\r ]';
+      else if (d === 'S') out += '[^\\t\\n\\x0b\\f\\r ]';
+      else if ('wWbB'.includes(d)) out += '\\' + d;
       else if (d === '`') out += '(?<![\\s\\S])';
       else if (d === "'") out += '(?![\\s\\S])';
       else if (/[0-9A-Za-z]/.test(d)) {
