@@ -144,7 +144,7 @@ export class Server {
     for (const service of services) {
       const { host, port } = parseListen(service.service, config.get('inet_interfaces'));
       const sconfig = config.withOverrides(service.overrides);
-      const components = await this.components(sconfig, queue);
+      const components = await this.components(sconfig, queue, service.service);
       // maxproc: `-` means $default_process_limit, 0 means no limit.
       const maxproc = service.maxProcesses ?? config.int('default_process_limit');
       const l: Listener = { service, host, port, components, listener: new SmtpListener(() => l.components, maxproc) };
@@ -163,7 +163,7 @@ export class Server {
   }
 
   /** Build what one smtpd service uses from its configuration. */
-  private async components(config: PostfixConfig, queue: FileQueue): Promise<ListenerComponents> {
+  private async components(config: PostfixConfig, queue: FileQueue, serviceName = 'smtp'): Promise<ListenerComponents> {
     const smtpdLog = programLog(this.log, 'smtpd');
     const routing = await createSmtpdRouting(config, { log: smtpdLog, ...(this.opts.dns ? { dns: this.opts.dns } : {}) });
     const access = new AccessChecks(routing.deps);
@@ -179,13 +179,14 @@ export class Server {
       size: (s, n, f) => access.size(s, n, f),
       queueSpace: (s) => access.queueSpace(s),
       rewriteContext: (s) => access.rewriteContext(s),
+      eventLimitExempt: (s) => access.eventLimitExempt(s),
       extractAddress: (s, a, e, u) => access.extractAddress(s, a, e, u),
     };
     const rewriter: CleanupRewriter = await createCleanupRewriter(config, routing);
     const receiver = new Cleanup({ config, queue, rewriter, log: programLog(this.log, 'cleanup') });
     const tls = loadTls(config);
     const peerLookup = this.opts.noPeerLookup || !config.bool('smtpd_peername_lookup') ? noPeerLookup : systemPeerLookup;
-    const c: ListenerComponents = { settings: smtpdSettings(config, tls !== undefined), policy, receiver, log: smtpdLog, peerLookup };
+    const c: ListenerComponents = { settings: smtpdSettings(config, tls !== undefined, serviceName), policy, receiver, log: smtpdLog, peerLookup };
     if (tls) c.tls = tls;
     return c;
   }
@@ -200,7 +201,7 @@ export class Server {
     }
     this.config = config;
     const queue = this.manager!.queue;
-    for (const l of this.listeners) l.components = await this.components(config.withOverrides(l.service.overrides), queue);
+    for (const l of this.listeners) l.components = await this.components(config.withOverrides(l.service.overrides), queue, l.service.service);
     this.log.info('master', 'reload -- version 3.7.11, configuration ' + (config.configDir ?? '(embedded)'));
   }
 

@@ -51,6 +51,8 @@ export interface AccessDeps {
   findContext: FindContext;
   /** `$mynetworks` match of a client (name, address). Throws MapError on a lookup error. */
   matchMynetworks(name: string, addr: string): Promise<boolean>;
+  /** `smtpd_client_event_limit_exceptions` match (clients exempt from connection limits). */
+  matchEventLimitExceptions?(name: string, addr: string): Promise<boolean>;
   /** True when addr is one of this server's interface addresses (permit_inet_interfaces). */
   isOwnAddress(addr: string): boolean;
   /** Parse the argument of MAIL FROM/RCPT TO into internal form; undefined when malformed. */
@@ -402,6 +404,15 @@ export class AccessChecks {
       return ctx.errorText;
     }
     return undefined;
+  }
+
+  /** Exempt from smtpd_client_connection_count_limit (a lookup error counts as not exempt). */
+  async eventLimitExempt(s: SessionState): Promise<boolean> {
+    try {
+      return (await this.deps.matchEventLimitExceptions?.(s.client.name, s.client.addr)) ?? false;
+    } catch {
+      return false;
+    }
   }
 
   /** smtpd_check_rewrite: local_header_rewrite_clients decides the header rewriting context. */

@@ -74,6 +74,8 @@ export class SmtpListener {
   private done = new Set<Promise<void>>();
 
   private slotsInUse = 0;
+  /** Open sessions per client address (anvil's connection count). */
+  private perClient = new Map<string, number>();
   private closed = false;
   private waiting = new Set<Socket>();
   private slotWaiters: (() => void)[] = [];
@@ -147,9 +149,14 @@ export class SmtpListener {
           })
       : undefined;
     const transport = startTls ? { stream: sock as Duplex, startTls } : { stream: sock as Duplex };
-    const session = new SmtpSession(newSessionState(client), transport, { ...c.settings, tlsAvailable: c.settings.tlsAvailable && !!tls }, c.policy, c.receiver, c.log);
+    const count = (this.perClient.get(raw) ?? 0) + 1;
+    this.perClient.set(raw, count);
+    const session = new SmtpSession(newSessionState(client), transport, { ...c.settings, tlsAvailable: c.settings.tlsAvailable && !!tls }, c.policy, c.receiver, c.log, count);
     this.sessions.add(session);
     const p = session.run().finally(() => {
+      const n = (this.perClient.get(raw) ?? 1) - 1;
+      if (n > 0) this.perClient.set(raw, n);
+      else this.perClient.delete(raw);
       this.sessions.delete(session);
       this.done.delete(p);
     });

@@ -50,6 +50,9 @@ export interface SmtpdSettings {
   forbiddenCommands: Set<string>;
   /** Soft bounce: every 5xx becomes 4xx. */
   softBounce: boolean;
+  /** smtpd_client_connection_count_limit (0 = none) and the master.cf service name it is counted per. */
+  connectionCountLimit?: number;
+  serviceName?: string;
   /** smtpd_forbid_unauth_pipelining: hang up on improper pipelining instead of only logging it. */
   forbidUnauthPipelining?: boolean;
   /** How to sleep before replies once errors reach the soft limit (tests inject a recorder). */
@@ -71,6 +74,8 @@ export interface SmtpdPolicy {
   size(s: SessionState, size: number, sender: string): string | undefined;
   /** queue_minfree against SIZE=. */
   queueSpace(s: SessionState): Promise<string | undefined>;
+  /** Client exempt from connection limits (smtpd_client_event_limit_exceptions). */
+  eventLimitExempt?(s: SessionState): Promise<boolean>;
   /** Decide the header rewrite context (local_header_rewrite_clients); a reply on lookup error. */
   rewriteContext(s: SessionState): Promise<string | undefined>;
   /**
@@ -145,6 +150,8 @@ export class SmtpSession {
     private readonly policy: SmtpdPolicy,
     private readonly receiver: MessageReceiver,
     private readonly log: SmtpdLog,
+    /** Sessions from this client address in this service, this one included (anvil's count). */
+    private readonly connCount = 1,
   ) {
     this.stream = transport.stream;
     this.input = new SmtpInput(this.stream, settings.timeoutMs);
@@ -224,6 +231,11 @@ export class SmtpSession {
     this.log.info(`connect from ${st.client.namaddr}`);
     let why: string | undefined;
     try {
+      const limit = this.settings.connectionCountLimit ?? 0;
+      if (limit > 0 && this.connCount > limit && !(await this.policy.eventLimitExempt?.(st))) {
+        this.log.warn(`Connection concurrency limit exceeded: ${this.connCount} from ${st.client.namaddr} for service ${this.settings.serviceName ?? 'smtp'}`);
+        await this.reply(`421 4.7.0 ${this.settings.myhostname} Error: too many connections from ${st.client.addr}`);
+      }
       if (!this.settings.delayReject) {
         const err = await this.policy.client(st);
         if (err) {

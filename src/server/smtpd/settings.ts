@@ -5,12 +5,13 @@
  * `smtpd_hard_error_limit`, `smtpd_error_sleep_time`, `smtpd_junk_command_limit`,
  * `smtpd_recipient_limit`, `smtpd_recipient_overshoot_limit`, `smtpd_timeout`,
  * `smtpd_discard_ehlo_keywords`, `smtpd_tls_security_level` / `smtpd_enforce_tls` /
- * `smtpd_use_tls`, `smtpd_forbidden_commands`, `soft_bounce`.
+ * `smtpd_use_tls`, `smtpd_forbidden_commands`, `soft_bounce`, `smtpd_forbid_unauth_pipelining`,
+ * `smtpd_client_connection_count_limit`.
  */
 import type { Config } from '../../config/types.js';
 import type { SmtpdSettings } from './session.js';
 
-export function smtpdSettings(config: Config, tlsAvailable: boolean): SmtpdSettings {
+export function smtpdSettings(config: Config, tlsAvailable: boolean, serviceName = 'smtp'): SmtpdSettings {
   const level = config.get('smtpd_tls_security_level');
   const enforce = level === 'encrypt' || (!level && config.bool('smtpd_enforce_tls'));
   const offer = level === 'may' || level === 'encrypt' || (!level && (config.bool('smtpd_use_tls') || config.bool('smtpd_enforce_tls')));
@@ -39,5 +40,7 @@ export function smtpdSettings(config: Config, tlsAvailable: boolean): SmtpdSetti
     forbiddenCommands: new Set(config.list('smtpd_forbidden_commands').filter((w) => !w.includes(':') && !w.includes('{')).map((w) => w.toUpperCase())),
     softBounce: config.bool('soft_bounce'),
     forbidUnauthPipelining: config.bool('smtpd_forbid_unauth_pipelining'),
+    connectionCountLimit: config.int('smtpd_client_connection_count_limit'),
+    serviceName,
   };
 }

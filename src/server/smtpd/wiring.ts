@@ -77,6 +77,12 @@ export async function createSmtpdRouting(config: Config, opts: WiringOptions): P
     openTable: table,
     onWarning: (w) => opts.log.warn(w.message),
   });
+  const hoggers: MatchList = await openMatchList(config.get('smtpd_client_event_limit_exceptions'), 'host-or-address', {
+    name: 'smtpd_client_event_limit_exceptions',
+    parentMatchesSubdomains: pdms.has('smtpd_client_event_limit_exceptions'),
+    openTable: table,
+    onWarning: (w) => opts.log.warn(w.message),
+  });
 
   /** smtpd_resolve_addr: rewrite (local), resolve, then transport_maps and relocated_maps as qmgr would. */
   const resolve = async (_sender: string, address: string): Promise<ResolveReply> => {
@@ -124,6 +130,7 @@ export async function createSmtpdRouting(config: Config, opts: WiringOptions): P
     resolve,
     findContext,
     matchMynetworks: (name, addr) => mynetworks.match(name, addr),
+    matchEventLimitExceptions: (name, addr) => hoggers.match(name, addr),
     isOwnAddress: (addr) => own.has(canonIp(addr)),
     parseAddress: parseSmtpAddress,
     queueFreeBytes: async () => {

@@ -379,3 +379,29 @@ describe('master.cf maxproc', () => {
     expect(await b.waitClosed()).toBe(true);
   });
 });
+
+describe('smtpd_client_connection_count_limit', () => {
+  it('421 for a client over the limit, unless in smtpd_client_event_limit_exceptions (Postfix replies and log)', async () => {
+    let exempt = false;
+    const log = memLog();
+    listener = new SmtpListener(() => ({
+      settings: testSettings({ connectionCountLimit: 1, serviceName: '127.0.0.1:12025' }),
+      policy: acceptAll({ eventLimitExempt: async () => exempt }),
+      receiver: new RecordingReceiver(),
+      log,
+      peerLookup: noPeerLookup,
+    }));
+    const port = await listener.listen(0, '127.0.0.1');
+    const a = await TestClient.open(port, '127.1.2.3');
+    expect(await a.reply()).toEqual(['220 mail.example.com ESMTP Postfix']);
+    const b = await TestClient.open(port, '127.1.2.3');
+    expect(await b.reply()).toEqual(['421 4.7.0 mail.example.com Error: too many connections from 127.1.2.3']);
+    expect(await b.waitClosed()).toBe(true);
+    expect(log.lines).toContain('warning: Connection concurrency limit exceeded: 2 from unknown[127.1.2.3] for service 127.0.0.1:12025');
+    exempt = true;
+    const c = await TestClient.open(port, '127.1.2.3');
+    expect(await c.reply()).toEqual(['220 mail.example.com ESMTP Postfix']);
+    a.close();
+    c.close();
+  });
+});
