@@ -9,3 +9,4 @@ export { memoryTable, type MemoryTable, type MemoryTableOptions } from './memory
 export { cachedTable, watchedTable, type ReloadingTable } from './cache.js';
 export { buildTable, deleteKey, isBuildableType, type BuildOptions } from './build.js';
 export { COMPILED_SUFFIX, type CompiledTable } from './hash.js';
+export { foldKey } from './fold.js';
