@@ -21,6 +21,8 @@ export type LogLineFormatter = (when: Date, host: string, syslogName: string, pr
 
 /** Field names that a log line may carry; anything else is left in `message` only. */
 const FIELD = /^[a-z][a-z_-]*$/;
+/** smtpd/cleanup access actions whose lines end in `; from=<…> to=<…> proto=… helo=<…>`. */
+const ACTIONS = new Set(['reject', 'discard', 'hold', 'redirect', 'filter', 'warn', 'prepend']);
 /** Names that would clash with the envelope of the object. */
 const RESERVED = new Set(['time', 'host', 'program', 'pid', 'severity', 'queue_id', 'message']);
 
@@ -34,6 +36,9 @@ function queueIdOf(text: string): string | undefined {
 
 /** Severity from Postfix's prefix (`warning: `, `error: `, `fatal: `, `panic: `), else info. */
 function severityOf(text: string): string {
+  const c = text.charCodeAt(0);
+  // Only 'w'arning, 'e'rror, 'f'atal and 'p'anic can start a severity prefix.
+  if (c !== 0x77 && c !== 0x65 && c !== 0x66 && c !== 0x70) return 'info';
   for (const s of ['warning', 'error', 'fatal', 'panic']) if (text.startsWith(s) && text.startsWith(': ', s.length)) return s;
   return 'info';
 }
@@ -93,7 +98,7 @@ export function logFields(text: string, queueId: string | undefined): Record<str
   const rest = queueId !== undefined ? text.slice(queueId.length + 2) : text.replace(/^NOQUEUE: /, '');
   const out: Record<string, string> = {};
   // smtpd reject lines: `reject: RCPT from h[a]: 554 5.7.1 <x>: text; from=<a> to=<b> proto=ESMTP helo=<h>`
-  const rej = /^(reject|discard|hold|redirect|filter|warn|prepend): ([A-Z]+(?:-[A-Z]+)?) from ([^:]*?): (.*); ((?:[a-z_]+=\S*(?: |$))+)$/.exec(rest);
+  const rej = ACTIONS.has(rest.slice(0, rest.indexOf(': '))) && /^(reject|discard|hold|redirect|filter|warn|prepend): ([A-Z]+(?:-[A-Z]+)?) from ([^:]*?): (.*); ((?:[a-z_]+=\S*(?: |$))+)$/.exec(rest);
   if (rej) {
     out.action = rej[1]!;
     out.command = rej[2]!;

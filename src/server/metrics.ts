@@ -84,6 +84,12 @@ export class MetricRegistry {
     f.values.set(k, (f.values.get(k) ?? 0) + by);
   }
 
+  /** Add `by` to the series whose label text ({@link formatLabels}) is `key` (hot paths memoize it). */
+  incKey(name: string, key: string, by = 1): void {
+    const f = this.family(name);
+    f.values.set(key, (f.values.get(key) ?? 0) + by);
+  }
+
   /** Set a gauge (or a counter computed elsewhere). */
   set(name: string, labels: Readonly<Record<string, string>>, value: number): void {
     this.family(name).values.set(formatLabels(labels), value);
@@ -245,6 +251,7 @@ export class ServerMetrics {
   /** Queue IDs seen in `queue active` lines and not yet removed (received counts each once). */
   private readonly active = new Set<string>();
   private readonly startedAt: number;
+  private readonly labelMemo = new Map<string, string>();
 
   constructor(private readonly queueDirectory: string | undefined, now = Date.now()) {
     this.startedAt = now / 1000;
@@ -269,7 +276,8 @@ export class ServerMetrics {
   /** Count the facts of one log line (`service` is the program name: qmgr, smtpd, local …). */
   observeLine(service: string, text: string): void {
     const r = this.registry;
-    r.inc('readdress_log_lines_total', { service, severity: severityOf(text) });
+    const severity = severityOf(text);
+    r.incKey('readdress_log_lines_total', this.labels(`${service}\0${severity}`, () => ({ service, severity })));
     if (service === 'smtpd') {
       if (text.startsWith('connect from ')) r.inc('readdress_smtpd_connections_total');
       const rej = REJECT.exec(text);
@@ -304,7 +312,17 @@ export class ServerMetrics {
       return;
     }
     const s = STATUS.exec(rest);
-    if (s) r.inc('readdress_deliveries_total', { status: s[1]!, service });
+    if (s) r.incKey('readdress_deliveries_total', this.labels(`${s[1]}\0${service}\0d`, () => ({ status: s[1]!, service })));
+  }
+
+  /** Label text of a frequent series, formatted once per `memo` key. */
+  private labels(memo: string, make: () => Record<string, string>): string {
+    let k = this.labelMemo.get(memo);
+    if (k === undefined) {
+      k = formatLabels(make());
+      this.labelMemo.set(memo, k);
+    }
+    return k;
   }
 
   /** A mail log that records every line here and passes it on to `log`. */
@@ -343,6 +361,9 @@ export class ServerMetrics {
 
 /** `warning: …` → warning, and so on; anything else is info. */
 function severityOf(text: string): string {
+  const c = text.charCodeAt(0);
+  // Only 'w'arning, 'e'rror, 'f'atal and 'p'anic can start a severity prefix.
+  if (c !== 0x77 && c !== 0x65 && c !== 0x66 && c !== 0x70) return 'info';
   for (const s of ['warning', 'error', 'fatal', 'panic']) if (text.startsWith(s) && text.startsWith(': ', s.length)) return s;
   return 'info';
 }
