@@ -138,7 +138,8 @@ const WATCHABLE = new Set(['hash', 'btree', 'lmdb', 'cdb', 'texthash', 'regexp',
 function watchFiles(type: string, name: string, opts: OpenOptions): string[] {
   const resolve = (p: string): string => (p.startsWith('/') || !opts.cwd ? p : `${opts.cwd}/${p}`);
   if (type === 'unix') return [name === 'group.byname' ? (opts.groupFile ?? '/etc/group') : (opts.passwdFile ?? '/etc/passwd')];
-  if (type === 'hash' || type === 'btree' || type === 'lmdb' || type === 'cdb') return [resolve(name + '.db')];
+  const suffix = ({ hash: '.db', btree: '.db', lmdb: '.lmdb', cdb: '.cdb' } as Record<string, string>)[type];
+  if (suffix !== undefined) return [resolve(name + suffix)];
   return [resolve(name)];
 }
 

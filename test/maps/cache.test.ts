@@ -171,3 +171,19 @@ describe('compiled table overwritten in place', () => {
     expect((e as MapError).code).toBe('MAP_CORRUPT');
   });
 });
+
+describe('watch option per type', () => {
+  it('follows FILE.lmdb for lmdb: and the source for texthash:', async () => {
+    const dir = tmpDir();
+    writeFiles(dir, { t: 'a 1\n' });
+    buildTable('lmdb', path.join(dir, 't'));
+    const l = (await openTable(`lmdb:${path.join(dir, 't')}`, { watch: true, watchIntervalMs: 60_000 })) as unknown as { reload(): Promise<boolean>; lookup(k: string): Promise<string | undefined> };
+    const x = (await openTable(`texthash:${path.join(dir, 't')}`, { watch: true, watchIntervalMs: 60_000 })) as unknown as { reload(): Promise<boolean>; lookup(k: string): Promise<string | undefined> };
+    writeFiles(dir, { t: 'a 2\n' });
+    buildTable('lmdb', path.join(dir, 't'));
+    expect(await l.reload()).toBe(true);
+    expect(await x.reload()).toBe(true);
+    expect(await l.lookup('a')).toBe('2');
+    expect(await x.lookup('a')).toBe('2');
+  });
+});
