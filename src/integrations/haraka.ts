@@ -50,14 +50,15 @@ export interface HarakaPlugin {
 }
 
 /** An address as Haraka's `@haraka/email-address` has it. */
-interface HarakaAddress {
+export interface HarakaAddress {
   original?: string;
   address?: string;
   format(): string;
   constructor: new (text: string) => HarakaAddress;
 }
 
-interface HarakaTransaction {
+/** The parts of Haraka's transaction this plugin reads and changes. */
+export interface HarakaTransaction {
   mail_from: HarakaAddress;
   rcpt_to: HarakaAddress[];
   notes: Record<string, unknown>;
@@ -66,7 +67,8 @@ interface HarakaTransaction {
   reset_headers?(): void;
 }
 
-interface HarakaConnection {
+/** The parts of Haraka's connection this plugin reads. */
+export interface HarakaConnection {
   remote: { ip: string; port?: number; host?: string | null };
   local?: { ip?: string };
   hello: { host?: string | null; verb?: string | null };
@@ -76,7 +78,8 @@ interface HarakaConnection {
   relaying?: boolean;
 }
 
-type Next = (code?: number, msg?: unknown) => void;
+/** Haraka's hook callback: a return code (CONT, OK, DENY, DENYSOFT) and a message. */
+export type Next = (code?: number, msg?: unknown) => void;
 
 /** Haraka takes a reply whose constructor is named DSN as code + text (haraka-dsn's shape). */
 class DSN {

@@ -19,7 +19,7 @@ import type { Readable, Transform } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { createEmbedding, type EmbedEnvelope, type EmbedOptions, type EmbedReply, type EmbedSession, type Embedding } from './core.js';
 
-export type { EmbedEnvelope, EmbedOptions, EmbedReply, EmbedRecipient, EmbedClient } from './core.js';
+export type { EmbedEnvelope, EmbedOptions, EmbedReply, EmbedRecipient, EmbedClient, EmbedSession, MailDecision, RcptDecision } from './core.js';
 export { createEmbedding, Embedding } from './core.js';
 
 /** An smtp-server session with the rewritten envelope. */
