@@ -37,6 +37,8 @@ export const run: Command = async (args, io) => {
   }
   const where = server.ports.map((p) => String(p)).join(', ');
   io.stderr(`readdress serve: listening on port ${where} (config ${configDir ?? 'embedded, spool ./.readdress'})\n`);
+  const m = server.metrics;
+  if (m) io.stderr(`readdress serve: metrics on http://${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}/metrics\n`);
   await server.stopped;
   return 0;
 };

@@ -137,6 +137,8 @@ describe('readdress serve with readdress_metrics_listen', () => {
   });
 
   it('serves the text exposition format at /metrics, nothing else', async () => {
+    await until(() => stderr.includes('readdress serve: listening on port'));
+    expect(stderr).toContain(`readdress serve: metrics on http://127.0.0.1:${METRICS_PORT}/metrics\n`);
     const r = await get(METRICS_PORT, '/metrics');
     expect(r.status).toBe(200);
     expect(r.type).toBe('text/plain; version=0.0.4; charset=utf-8');
