@@ -26,15 +26,10 @@ export async function createCleanupRewriter(_config: Config, routing: SmtpdRouti
       return r.address;
     },
     async rewriteRecipient(rcpt) {
-      if (rw.isSync) {
-        const r = rw.rewriteRecipientCleanupSync(rcpt);
-        if (r.defer) throw deferError(r.defer);
-        return r.addrs;
-      }
-      // Async tables: the pipeline also resolves; the queued form is the resolved recipient.
-      const r = await rw.rewriteRecipient(rcpt);
+      // cleanup's part only (no resolve): what Postfix writes to the queue file.
+      const r = await rw.rewriteRecipientCleanup(rcpt);
       if (r.defer) throw deferError(r.defer);
-      return r.recipients.map((f) => f.address);
+      return r.addrs;
     },
     async rewriteHeaders(block, context) {
       const r = await rw.rewriteHeaders(block, { context });
