@@ -88,6 +88,33 @@ export function splitNameValue(s: string): { name: string; value: string } | { e
 }
 
 /**
+ * Split `name = value` where the name may contain double-quoted parts (Postfix's
+ * split_qnameval, used by inline:): inside quotes, whitespace, `=` and backslash-escaped
+ * characters belong to the name, and the quotes are kept.
+ */
+export function splitQuotedNameValue(s: string): { name: string; value: string } | { error: string } {
+  let i = 0;
+  const n = s.length;
+  while (i < n && isSpace(s.charCodeAt(i))) i++;
+  if (i >= n || s.charCodeAt(i) === 0x3d /* = */) return { error: 'missing attribute name' };
+  const ns = i;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      i++;
+      while (i < n && s.charCodeAt(i) !== 0x22 /* " */) i += s.charCodeAt(i) === 0x5c /* \ */ ? 2 : 1;
+      if (i >= n) return { error: "unbalanced '\"'" };
+      i++;
+    } else if (isSpace(c) || c === 0x3d /* = */) break;
+    else i++;
+  }
+  const name = s.slice(ns, i);
+  while (i < n && isSpace(s.charCodeAt(i))) i++;
+  if (s.charCodeAt(i) !== 0x3d /* = */) return { error: "missing '=' after attribute name" };
+  return { name, value: trimSpace(s.slice(i + 1)) };
+}
+
+/**
  * The lines of an inline pattern table `{ {rule}, {rule} }` (regexp/pcre/cidr), each element one
  * source line. Throws the Postfix error text (`TYPE map: …`) on a malformed list.
  */

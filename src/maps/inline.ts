@@ -3,7 +3,7 @@
  * main.cf (Postfix's dict_inline). Later duplicates replace earlier ones, as in Postfix.
  */
 import { MapError } from '../errors.js';
-import { extractBraced, splitBracedList, splitNameValue } from './braces.js';
+import { extractBraced, splitBracedList, splitQuotedNameValue } from './braces.js';
 import { memoryTable, type MemoryTable } from './memory.js';
 import type { OpenOptions } from './registry.js';
 
@@ -23,7 +23,7 @@ export function parseInline(name: string, spec: string): Array<[string, string]>
       if (r.error) fail(r.error);
       text = r.inner;
     }
-    const nv = splitNameValue(text);
+    const nv = splitQuotedNameValue(text);
     if ('error' in nv) return fail(nv.error);
     pairs.push([nv.name, nv.value]);
   }

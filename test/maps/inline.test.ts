@@ -62,3 +62,27 @@ describe('static: (vectors)', () => {
     });
   }
 });
+
+// Quoted names (Postfix's split_qnameval), as real `postmap -q - 'inline:{…}'` 3.7.11 answered.
+describe('inline: quoted names', () => {
+  const cases: Array<{ spec: string; lookups: Array<[string, string | undefined]> }> = [
+    { spec: 'inline:{x=y,{"aa bb"@cc.example="dd ee"@dd.example}}', lookups: [['x', 'y'], ['"aa bb"@cc.example', '"dd ee"@dd.example']] },
+    { spec: 'inline:{{"a=b"=c},{"x y"z=1}}', lookups: [['"a=b"', 'c'], ['"x y"z', '1'], ['"x y"', undefined]] },
+    { spec: 'inline:{{"a\\"b c"@x=2}}', lookups: [['"a\\"b c"@x', '2']] },
+    { spec: 'inline:{{a"b c"=3}}', lookups: [['a"b c"', '3']] },
+    { spec: 'inline:{ {"a b" = c d } }', lookups: [['"a b"', 'c d']] },
+  ];
+  for (const c of cases) {
+    it(c.spec, async () => {
+      const t = await openTable(c.spec);
+      for (const [k, v] of c.lookups) expect(await t.lookup(k)).toBe(v);
+    });
+  }
+  it.each([
+    ['inline:{{"unterminated=4}}'],
+    ['inline:{"x y"=1}'], // outer splitting ignores quotes, leaving `"x` unbalanced
+    ['inline:{"x,y"=1}'],
+  ])('%s: unbalanced quote', async (spec) => {
+    await expect(openTable(spec)).rejects.toThrow(`unbalanced '"': "${spec}"; need "inline:{name=value...}"`);
+  });
+});
