@@ -138,11 +138,33 @@ export interface EmbedEnvelope {
   /** @internal Keys (original and final address, lower case) for duplicate elimination. */
   seen?: Set<string>;
   /**
+   * What access tables asked for in this transaction (`DISCARD`, `HOLD`, `FILTER`, `REDIRECT`,
+   * `BCC`, `PREPEND`), as smtpd records it. The integrations carry out `discard` (the message
+   * is accepted and dropped, as Postfix does); the others are for the host to honour.
+   */
+  actions: EmbedActions;
+  /**
    * Set when cleanup would not accept the message (a sender canonical or virtual alias table
    * failed): Postfix still accepts MAIL/RCPT and answers this (`451 4.3.0 Error: queue file
    * write error`) at end of DATA; the hosts do the same.
    */
   defer?: EmbedReply;
+}
+
+/** Actions access tables asked for (see {@link EmbedEnvelope.actions}). */
+export interface EmbedActions {
+  /** Accept the message, then drop it. */
+  discard: boolean;
+  /** Put the message on hold. */
+  hold: boolean;
+  /** Content filter (`transport:destination`). */
+  filter?: string;
+  /** Deliver to this address instead of the recipients. */
+  redirect?: string;
+  /** Also deliver to these addresses. */
+  bcc: string[];
+  /** Header lines to add at the top. */
+  prepend: string[];
 }
 
 /** Per-connection state of an embedding (one per SMTP session). */
@@ -244,10 +266,10 @@ export class Embedding {
     st.sender = sender;
     if (r.defer) {
       // cleanup refuses the message at end of DATA; the envelope keeps the sender as given.
-      s.envelope = { originalSender: sender, sender, recipients: [], headerContext: st.rewriteContext, defer: deferralReply(r.defer) };
+      s.envelope = { originalSender: sender, sender, recipients: [], headerContext: st.rewriteContext, actions: actionsOf(st), defer: deferralReply(r.defer) };
       return { ok: true, original: sender, sender, external: sender === '' ? '' : quote822Local(sender, QUOTE_DEFAULT) };
     }
-    s.envelope = { originalSender: sender, sender: r.address, recipients: [], headerContext: st.rewriteContext };
+    s.envelope = { originalSender: sender, sender: r.address, recipients: [], headerContext: st.rewriteContext, actions: actionsOf(st) };
     return { ok: true, original: sender, sender: r.address, external: r.external };
   }
 
@@ -265,6 +287,7 @@ export class Embedding {
     if (rcpt === false) return { ok: false, reply: reply(REPLIES.badRecipient.code, REPLIES.badRecipient.dsn, REPLIES.badRecipient.text) };
     if (this.opts.access) {
       const err = await this.access.rcpt(st, rcpt);
+      s.envelope.actions = actionsOf(st);
       if (err) return { ok: false, reply: parseReply(err) };
     }
     const r = await this.rewriter.rewriteRecipient(rcpt);
@@ -313,6 +336,7 @@ export class Embedding {
     if (!this.opts.access) return undefined;
     s.state.where = 'DATA';
     const err = await this.access.data(s.state);
+    if (s.envelope) s.envelope.actions = actionsOf(s.state);
     return err ? parseReply(err) : undefined;
   }
 
@@ -474,6 +498,13 @@ function isHeaderLine(l: Buffer): boolean {
   // Postfix also takes `Name :` (white space before the colon).
   while (i < l.length && (l[i] === 0x20 || l[i] === 0x09)) i++;
   return l[i] === 0x3a;
+}
+
+function actionsOf(st: SessionState): EmbedActions {
+  const a: EmbedActions = { discard: st.discard, hold: st.hold, bcc: [...st.bcc], prepend: [...st.prepend] };
+  if (st.filter !== undefined) a.filter = st.filter;
+  if (st.redirect !== undefined) a.redirect = st.redirect;
+  return a;
 }
 
 function toRecipient(f: FinalRecipient): EmbedRecipient {

@@ -15,7 +15,10 @@
  * - End of DATA (`hook_data_post`): address headers rewritten in place (order kept) in the
  *   context `local_header_rewrite_clients` decided.
  *
- * The rewritten envelope is also in `transaction.notes.readdress` ({@link EmbedEnvelope}).
+ * The rewritten envelope is also in `transaction.notes.readdress` ({@link EmbedEnvelope}),
+ * with the actions access tables asked for; DISCARD is carried out at queue time
+ * (`hook_queue`, `hook_queue_outbound`: accepted and dropped), so list readdress before the
+ * queue plugin.
  *
  * Configuration (in Haraka's config directory): `readdress.json`
  * (`{ "configDir": "/etc/readdress", "mainCf": "...", "settings": {...}, "access": true,
@@ -318,6 +321,18 @@ export function hook_data_post(this: HarakaPlugin, next: Next, connection: Harak
     this.logerror(`readdress: ${(e as Error).stack ?? String(e)}`);
     refuse(next, CONFIG_ERROR);
   });
+}
+
+/** Queue time: a message an access table said DISCARD to is accepted and dropped, as Postfix does. */
+export function hook_queue(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
+  const env = connection.transaction?.notes.readdress as EmbedEnvelope | undefined;
+  if (env?.actions.discard) return next(OK, 'Ok: discarded');
+  next();
+}
+
+/** Same as {@link hook_queue} for relaying clients. */
+export function hook_queue_outbound(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
+  hook_queue.call(this, next, connection);
 }
 
 /** What a Haraka install puts in `plugins/readdress.js` to load this plugin from node_modules. */

@@ -8,7 +8,8 @@
  * - `onRcptTo`: relay and recipient restrictions (a relocated user: `550 5.1.6 ... User has
  *   moved to ...`), canonical maps and virtual alias expansion 1→n.
  * - `onData`: `smtpd_data_restrictions`, then the message with its address headers rewritten
- *   is handed to your `onMessage` together with the rewritten envelope.
+ *   is handed to your `onMessage` together with the rewritten envelope (not when an access
+ *   table said DISCARD: then it is accepted and dropped, as Postfix does).
  *
  * smtp-server keeps the envelope as the client sent it (`session.envelope`); the rewritten
  * one is `session.readdress` ({@link EmbedEnvelope}). A refusal is an Error with
@@ -19,7 +20,7 @@ import type { Readable, Transform } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { createEmbedding, type EmbedEnvelope, type EmbedOptions, type EmbedReply, type EmbedSession, type Embedding } from './core.js';
 
-export type { EmbedEnvelope, EmbedOptions, EmbedReply, EmbedRecipient, EmbedClient, EmbedSession, MailDecision, RcptDecision } from './core.js';
+export type { EmbedEnvelope, EmbedOptions, EmbedReply, EmbedRecipient, EmbedClient, EmbedSession, EmbedActions, MailDecision, RcptDecision } from './core.js';
 export { createEmbedding, Embedding } from './core.js';
 
 /** An smtp-server session with the rewritten envelope. */
@@ -147,6 +148,8 @@ export async function createSmtpServerHooks(options: SmtpServerHooksOptions): Pr
         const refused = await rd.data(s);
         if (refused) throw replyError(refused);
         if (s.envelope?.defer) throw replyError(s.envelope.defer);
+        // DISCARD from an access table: accepted, then dropped, as Postfix does.
+        if (s.envelope?.actions.discard) return undefined;
         if (!options.onMessage || !s.envelope) {
           options.log?.warn('readdress: onData without onMessage: message refused');
           throw replyError(CONFIG_ERROR);

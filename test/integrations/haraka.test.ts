@@ -64,7 +64,7 @@ exports.hook_queue = function (next, connection) {
 
 /** `readdress/haraka` from source: every export a function that runs once the ESM source is loaded. */
 const SOURCE_LOADER = `const loaded = import(SOURCE)
-for (const name of ${JSON.stringify(['register', 'hook_init_master', 'hook_init_child', 'hook_mail', 'hook_rcpt', 'hook_rcpt_ok', 'hook_data', 'hook_data_post'])}) {
+for (const name of ${JSON.stringify(['register', 'hook_init_master', 'hook_init_child', 'hook_mail', 'hook_rcpt', 'hook_rcpt_ok', 'hook_data', 'hook_data_post', 'hook_queue', 'hook_queue_outbound'])}) {
   exports[name] = function (...args) { loaded.then((m) => m[name].apply(this, args)) }
 }
 `;

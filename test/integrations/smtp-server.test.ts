@@ -5,7 +5,7 @@
  * 3.7.11 did with it (test/fixtures/pipeline/differential.json). Table failures are compared
  * with replies recorded from Postfix 3.7.11 (fixtures/postfix-lookup-failure.json).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
@@ -34,7 +34,7 @@ interface Received {
 }
 
 /** Start an smtp-server with the hooks; accepted messages land in `received`. */
-async function start(port: number, hooksFor: (onMessage: Parameters<typeof createSmtpServerHooks>[0]['onMessage']) => Promise<SmtpServerHooks>): Promise<{ received: Received[]; hooks: SmtpServerHooks }> {
+async function start(port: number, hooksFor: (onMessage: Parameters<typeof createSmtpServerHooks>[0]['onMessage']) => Promise<SmtpServerHooks>): Promise<{ received: Received[]; hooks: SmtpServerHooks; server: SMTPServer }> {
   const received: Received[] = [];
   const hooks = await hooksFor(async ({ envelope, stream }) => {
     const chunks: Buffer[] = [];
@@ -56,7 +56,12 @@ async function start(port: number, hooksFor: (onMessage: Parameters<typeof creat
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
-  return { received, hooks };
+  return { received, hooks, server };
+}
+
+async function stop(server: SMTPServer): Promise<void> {
+  servers.splice(servers.indexOf(server), 1);
+  await new Promise<void>((r) => server.close(() => r()));
 }
 
 let seedServer: { received: Received[]; hooks: SmtpServerHooks };
@@ -275,6 +280,87 @@ describe('readdress/smtp-server: duplicate recipients, as recorded from Postfix'
     expect(r.rcpts.map((x) => x.code)).toEqual(dup.rcpts.map(() => 250));
     const got = r.got!.envelope.recipients.flatMap((e) => e.recipients.map((x) => `${x.address} ${e.original.toLowerCase() === x.address.toLowerCase() ? '' : e.original}`));
     expect(got.sort()).toEqual(dup.deliveries.map((d) => `${d.to} ${d.orig_to ?? ''}`).sort());
+  });
+});
+
+describe('readdress/smtp-server: smtpd restrictions, replayed against sessions recorded from Postfix', () => {
+  const rec = JSON.parse(readFileSync(new URL('./fixtures/postfix-restrictions.json', import.meta.url), 'utf8')) as {
+    cases: Record<string, { main_cf: string; files: Record<string, string>; sessions: { client: string; helo: string; mail_from: string; rcpt: string[] }[]; expected: (string | number)[][][] }>;
+  };
+  /** The case's main.cf with its tables as texthash sources in a directory of their own. */
+  function configFor(name: string): string {
+    const c = rec.cases[name]!;
+    const dir = path.join(tmp, `restrictions-${name}`);
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(c.files)) writeFileSync(path.join(dir, f), text);
+    // pfdiff's settings; local users are not checked here (the recorded sessions only need tom).
+    return `${c.main_cf.replaceAll('{config_dir}', dir).replaceAll('hash:', 'texthash:')}compatibility_level = 3.6\ninet_interfaces = 127.0.0.1\nalias_maps =\nlocal_recipient_maps =\n`;
+  }
+
+  it('sender-access: sender and HELO restrictions at RCPT (smtpd_delay_reject = yes), DISCARD accepted and dropped', async () => {
+    const c = rec.cases['sender-access']!;
+    const port = PORT_BASE + 6;
+    const { received, server } = await start(port, (onMessage) => createSmtpServerHooks({ mainCf: configFor('sender-access'), dns: staticDns({}), ...(onMessage ? { onMessage } : {}) }));
+    try {
+      const hostRefused: string[] = [];
+      for (const [i, sess] of c.sessions.entries()) {
+        const want = c.expected[i]!.filter((x) => x[0] !== 'connect' && x[0] !== 'ehlo');
+        const client = await SmtpClient.connect(port, sess.client);
+        const got: (string | number)[][] = [];
+        try {
+          await client.reply();
+          await client.cmd(`EHLO ${sess.helo}`);
+          const mail = await client.cmd(`MAIL FROM:${sess.mail_from}`);
+          got.push(['mail', mail.code, mail.text]);
+          for (const r of sess.rcpt) {
+            const rr = await client.cmd(`RCPT TO:${r}`);
+            got.push([`rcpt ${r}`, rr.code, rr.text]);
+          }
+          if (got.every((x) => x[1] === 250)) {
+            const before = received.length;
+            const d = await client.data('Subject: t\r\n\r\nhi');
+            got.push(['data', d.end!.code, '']);
+            // DISCARD: Postfix said 250 and delivered nothing.
+            const delivered = received.length > before;
+            expect(delivered, sess.mail_from).toBe(!sess.mail_from.includes('discard'));
+          }
+        } finally {
+          await client.quit();
+        }
+        // smtp-server's own address parser refuses some addresses Postfix takes (`<user@>`,
+        // `<nofqdn>`) before any hook runs: nothing of ours to compare there.
+        if (String(got[0]![2]).startsWith('Error:')) {
+          hostRefused.push(sess.mail_from);
+          continue;
+        }
+        // smtp-server words its own 250/503 replies: compare codes, and texts of the refusals.
+        expect(got.map((x) => [x[0], x[1]]), `${sess.helo} ${sess.mail_from}`).toEqual(want.map((x) => [x[0], x[1]]));
+        // (`Error: ...` is smtp-server's own syntax check, before any hook runs.)
+        for (const [j, w] of want.entries()) if (Number(w[1]) >= 400 && !String(got[j]![2]).startsWith('Error:')) expect(got[j]![2], `${sess.mail_from}`).toBe(w[2]);
+      }
+      expect(hostRefused).toEqual(['<user@>', '<nofqdn>']);
+    } finally {
+      await stop(server);
+    }
+  });
+
+  it('delay-no: sender restrictions at MAIL (smtpd_delay_reject = no)', async () => {
+    const c = rec.cases['delay-no']!;
+    const port = PORT_BASE + 6;
+    const { server } = await start(port, (onMessage) => createSmtpServerHooks({ mainCf: configFor('delay-no'), dns: staticDns({}), ...(onMessage ? { onMessage } : {}) }));
+    try {
+      // Sessions from clients the client restrictions accept (the first is refused at connect).
+      for (const [i, sess] of c.sessions.entries()) {
+        if (sess.client !== '127.0.0.1') continue;
+        const want = c.expected[i]!.filter((x) => x[0] === 'mail' || String(x[0]).startsWith('rcpt'));
+        const r = await play({ sender: sess.mail_from.slice(1, -1), rcpts: sess.rcpt.map((x) => x.slice(1, -1)) }, undefined, port, []);
+        const got = [['mail', r.mail.code, r.mail.text], ...r.rcpts.map((x, j) => [`rcpt ${sess.rcpt[j]}`, x.code, x.text])];
+        expect(got.map((x) => x[1])).toEqual(want.map((x) => x[1]));
+        if (Number(want[0]![1]) >= 400) expect(got[0]![2]).toBe(want[0]![2]);
+      }
+    } finally {
+      await stop(server);
+    }
   });
 });
 
