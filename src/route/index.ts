@@ -45,3 +45,6 @@ export type { Deferral } from './outcome.js';
 export type { Trace, TraceStep, Stage } from './trace.js';
 export { expandAliases, MAX_ALIAS_LEVEL, type AliasParams, type AliasEnv, type AliasDelivery, type AliasInput, type AllowClass } from './aliases.js';
 export type { LocalDelivery } from './rewriter.js';
+// Types the exports above refer to (so that the API documentation shows them).
+export type { ExtensionSplit } from './addr-util.js';
+export type { StringMatcher } from './masquerade.js';

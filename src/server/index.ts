@@ -35,3 +35,18 @@ export { listQueue, formatMailq, formatJson, type QueueListing } from './tools/s
 export { superAction, type SuperAction } from './tools/postsuper.js';
 export { formatPostcat } from './tools/postcat.js';
 export { submitLocal, extractRecipients, type Submission } from './tools/submit.js';
+// Types the exports above refer to (so that the API documentation shows them).
+export type { AgentFactory } from './queue/manager.js';
+export type { AliasHit } from './deliver/local.js';
+export type { Owner } from './deliver/mailbox.js';
+export type { CleanupStatus } from './smtpd/replies.js';
+export type { EnvelopeHeader, RecipientRecord } from './queue/file.js';
+export type { Getpwnam, PasswdEntry } from './deliver/passwd.js';
+export { MESSAGE_QUEUES } from './queue/store.js';
+export type { MailLogOptions } from './maillog.js';
+export { formatLabels } from './metrics.js';
+export type { NotificationKind, NotifyContext } from './deliver/bounce.js';
+export type { PeerStatus } from './smtpd/state.js';
+export type { PostcatOptions } from './tools/postcat.js';
+export type { SuperResult } from './tools/postsuper.js';
+export type { TriggerCode } from './queue/trigger.js';
