@@ -237,6 +237,14 @@ class Prober {
     return true;
   }
 
+  /** Some indexed table has this `@`-less key (case-insensitively). */
+  private noAtHas(key: string): boolean {
+    const lc = key.toLowerCase();
+    const idx = this.idx!;
+    for (let i = 0; i < idx.length; i++) if (idx[i]!.noAtKeys.has(lc)) return true;
+    return false;
+  }
+
   /**
    * Could a local-part probe (`user+ext`, `user`, quoted or not) find anything? Exact for
    * indexed tables: the candidate keys are checked against their `@`-less keys.
@@ -252,17 +260,17 @@ class Prober {
       if (x.noAt) any = true;
     }
     if (!any) return false;
-    const cands: string[] = [];
+    // Candidates: the local part, then without its extension; each bare and quoted.
     const local = addr.slice(0, at);
-    cands.push(local, quoteLocal(local, true));
+    if (this.noAtHas(local)) return true;
+    const q = quoteLocal(local, true);
+    if (q !== local && this.noAtHas(q)) return true;
     const s = strip(this, addr, ctx);
     if (s) {
       const user = s[0].slice(0, s[0].lastIndexOf('@'));
-      cands.push(user, quoteLocal(user, true));
-    }
-    for (const c of cands) {
-      const lc = c.toLowerCase();
-      for (let i = 0; i < idx.length; i++) if (idx[i]!.noAtKeys.has(lc)) return true;
+      if (this.noAtHas(user)) return true;
+      const qu = quoteLocal(user, true);
+      if (qu !== user && this.noAtHas(qu)) return true;
     }
     return false;
   }
@@ -287,11 +295,20 @@ function strip(p: Prober, addr: string, ctx: FindContext): [string, string] | un
   return p.stripped;
 }
 
+/** The last address walked and its lower-cased domain. */
+let lastAddr = '';
+let lastDom = '';
+
 /** The key sequence of mail_addr_find_opt for an internal-form address. */
 function walk(p: Prober, addr: string, strategy: number, form: QueryForm, ctx: FindContext): void {
   const at = addr.lastIndexOf('@');
-  // Address keys below end in '@' + this domain only when the address has a domain.
-  p.dom = at >= 0 ? addr.slice(at + 1).toLowerCase() : '';
+  // Address keys below end in '@' + this domain only when the address has a domain. The
+  // stages look the same address up in several table lists: one lower-cased domain serves all.
+  if (addr !== lastAddr) {
+    lastAddr = addr;
+    lastDom = at >= 0 ? addr.slice(at + 1).toLowerCase() : '';
+  }
+  p.dom = lastDom;
   const hasAt = at >= 0;
   // Keys built from the address end in '@' + dom after a non-empty local part.
   const inDom = at > 0;

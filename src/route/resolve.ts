@@ -196,6 +196,8 @@ const M_LOCAL = 1;
 const M_VIRTUAL_ALIAS = 2;
 const M_VIRTUAL_MAILBOX = 4;
 const M_RELAY = 8;
+/** validUtf8Hostname() of the domain (a pure function of the domain and smtputf8_enable). */
+const M_HOSTNAME = 16;
 /** Memo size bound: past it the memo starts over (distinct domains are few in real traffic). */
 const MEMO_MAX = 8192;
 
@@ -219,7 +221,8 @@ function prepare(p: ResolveParams): Prepared {
       (pure(p.mydestination) ? M_LOCAL : 0) |
       (pure(p.virtualAliasDomains) ? M_VIRTUAL_ALIAS : 0) |
       (pure(p.virtualMailboxDomains) ? M_VIRTUAL_MAILBOX : 0) |
-      (pure(p.relayDomains) ? M_RELAY : 0);
+      (pure(p.relayDomains) ? M_RELAY : 0) |
+      M_HOSTNAME;
     r = { own: canon(p.inetInterfaces), proxy: canon(p.proxyInterfaces), memoable, domains: new Map() };
     prepared.set(p, r);
   }
@@ -232,22 +235,42 @@ function prepare(p: ResolveParams): Prepared {
  * context and for lists whose answers cannot change.
  */
 function memo(p: ResolveParams, bit: number, domain: string, ctx: LookupContext | undefined, list: MatchList | undefined): boolean {
-  const pr = prepare(p);
-  if (ctx !== undefined || (pr.memoable & bit) === 0) return compute(p, bit, domain, ctx, list);
-  let m = pr.domains.get(domain);
-  if (m !== undefined && (m.known & bit) !== 0) return (m.value & bit) !== 0;
-  const r = compute(p, bit, domain, undefined, list);
-  if (m === undefined) {
-    if (pr.domains.size >= MEMO_MAX) pr.domains.clear();
-    pr.domains.set(domain, (m = { known: 0, value: 0 }));
+  if (ctx !== undefined && bit !== M_HOSTNAME) return compute(p, bit, domain, ctx, list);
+  // One request asks about the same domain string several times: keep the last entry at hand
+  // (no rehashing of a freshly cut domain).
+  let m: DomainMemo | undefined;
+  if (p === lastParams && domain === lastDomain) {
+    if ((lastPrepared!.memoable & bit) === 0) return compute(p, bit, domain, undefined, list);
+    m = lastMemo!;
+    if ((m.known & bit) !== 0) return (m.value & bit) !== 0;
+  } else {
+    const pr = prepare(p);
+    if ((pr.memoable & bit) === 0) return compute(p, bit, domain, undefined, list);
+    m = pr.domains.get(domain);
+    if (m === undefined) {
+      if (pr.domains.size >= MEMO_MAX) pr.domains.clear();
+      pr.domains.set(domain, (m = { known: 0, value: 0 }));
+    }
+    lastParams = p;
+    lastPrepared = pr;
+    lastDomain = domain;
+    lastMemo = m;
+    if ((m.known & bit) !== 0) return (m.value & bit) !== 0;
   }
+  const r = compute(p, bit, domain, undefined, list); // a throw leaves the bit unknown
   m.known |= bit;
   if (r) m.value |= bit;
   return r;
 }
 
+let lastParams: ResolveParams | undefined;
+let lastPrepared: Prepared | undefined;
+let lastDomain = '';
+let lastMemo: DomainMemo | undefined;
+
 function compute(p: ResolveParams, bit: number, domain: string, ctx: LookupContext | undefined, list: MatchList | undefined): boolean {
   if (bit === M_LOCAL) return isLocalDomainUncached(p, domain, ctx);
+  if (bit === M_HOSTNAME) return validUtf8Hostname(domain, p.smtputf8Enable);
   return list !== undefined && list.matchSync(domain, undefined, ctx);
 }
 
@@ -377,9 +400,11 @@ function fastStrip(p: ResolveParams, addr: string, ctx: LookupContext | undefine
     let hasBang = false;
     let hasPct = false;
     let dotString = at > ls && addr.charCodeAt(ls) !== DOT && addr.charCodeAt(at - 1) !== DOT;
+    let ascii = true;
     for (let i = ls; i < at; i++) {
       const c = addr.charCodeAt(i);
       if (c < 32 || c === 127) return undefined;
+      if (c >= 128) ascii = false;
       if (c === AT) { hasAt = true; dotString = false; }
       else if (c === BANG) hasBang = true;
       else if (c === PERCENT) hasPct = true;
@@ -394,6 +419,8 @@ function fastStrip(p: ResolveParams, addr: string, ctx: LookupContext | undefine
     if (addr.charCodeAt(n - 1) === DOT && n - at - 1 >= 2 && addr.charCodeAt(n - 2) !== DOT) de--;
     const domain = addr.slice(at + 1, de);
     stripDomain = domain;
+    // The route (if any) and the domain are ASCII (checked above); so is the local part.
+    stripAscii = ascii;
     if (!localOrFail(p, domain, ctx)) {
       stripRemote = true;
       if (ls > 0) {
@@ -446,10 +473,12 @@ for (const ch of "#$&'*+-/=?^_`{}~") PLAIN[ch.charCodeAt(0)] = 1;
  */
 function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefined, fast: boolean): string {
   stripDomain = undefined;
+  stripAscii = false;
   if (fast) {
     const r = fastStrip(p, addr, ctx, 0);
     if (r !== undefined) return r;
     stripDomain = undefined; // set by an attempt that gave up
+    stripAscii = false;
   }
   const rw = p.rewrite;
   const cv = localContextOf(rw);
@@ -523,6 +552,8 @@ function stripLoop(p: ResolveParams, addr: string, ctx: LookupContext | undefine
 
 /** Second result of {@link stripLoop}: the loop ended on a non-local domain (no allocation). */
 let stripRemote = false;
+/** Fourth result: the fast path returned an address of ASCII characters only. */
+let stripAscii = false;
 /** Third result: the recipient's domain when the fast path already cut it out. */
 let stripDomain: string | undefined;
 
@@ -563,10 +594,12 @@ function resolveCore(p: ResolveParams, addr: string, sender: string, ctx: Lookup
   let rcpt: string;
   let remote: boolean;
   let known: string | undefined;
+  let ascii = false;
   try {
     rcpt = stripLoop(p, addr, ctx, fast);
     remote = stripRemote;
     known = stripDomain;
+    ascii = stripAscii;
   } catch (e) {
     if (e instanceof Fail) return failed(addr, e.why);
     throw e;
@@ -577,9 +610,9 @@ function resolveCore(p: ResolveParams, addr: string, sender: string, ctx: Lookup
   // Domain syntax.
   if (domain.charCodeAt(0) === 91 /* [ */) {
     if (!validMailhostLiteral(domain)) flags |= ResolveFlags.ERROR;
-  } else if (p.smtputf8Enable && !isWellFormedUnicode(rcpt)) {
+  } else if (p.smtputf8Enable && !ascii && !isWellFormedUnicode(rcpt)) {
     flags |= ResolveFlags.ERROR;
-  } else if (!validUtf8Hostname(domain, p.smtputf8Enable)) {
+  } else if (!memo(p, M_HOSTNAME, domain, undefined, undefined)) {
     if (p.resolveNumericDomain && validHostaddr(domain)) {
       rcpt = rcpt.slice(0, at + 1) + '[' + domain + ']';
       domain = '[' + domain + ']';
