@@ -2,10 +2,12 @@
  * `readdress sendmail` — Postfix's sendmail(1) compatibility interface:
  *
  *   readdress sendmail [-i] [-t] [-f sender] [-F fullname] [-N dsn] [-R ret] [-V envid]
- *                      [-C DIR] [-bm | -bp | -bi | -q | -qRsite] [-oi] [-o...] [recipient...]
+ *                      [-C DIR] [-bm | -bv | -bs | -bp | -bi | -q | -qRsite] [-oi] [-o...] [recipient...]
  *
  * Submits the message on stdin through cleanup (local header context) into the queue and wakes
  * the queue manager. -bp lists the queue (mailq), -q / -qRsite flush it (postqueue -f / -s),
+ * -bv verifies the recipients instead (a probe that is not delivered; the sender is mailed a
+ * "Mail Delivery Status Report"), -bs speaks SMTP on stdin/stdout as smtpd does,
  * -bi / -I rebuild the alias database (newaliases). Without -i / -oi a line with a single `.`
  * ends the message. With -t the recipients come from To/Cc/Bcc (Bcc removed).
  */
@@ -13,7 +15,7 @@ import { userInfo } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { Command } from './io.js';
 import { ToolFatal, runTool, toolContext } from '../server/tools/context.js';
-import { extractRecipients, submitLocal } from '../server/tools/submit.js';
+import { extractRecipients, probeContent, submitLocal } from '../server/tools/submit.js';
 import { postqueue } from './postqueue.js';
 
 /** The GECOS full name (up to the first comma) of the invoking user, if any. */
@@ -34,7 +36,7 @@ export const run: Command = (args, io) =>
     let fullName: string | undefined;
     let dotEnds = true;
     let extract = false;
-    let mode: 'm' | 'p' | 'i' | 'q' | 's' = 'm';
+    let mode: 'm' | 'p' | 'i' | 'q' | 's' | 'v' | 'S' = 'm';
     let site: string | undefined;
     let configDir: string | undefined;
     let notify: string[] | undefined;
@@ -74,6 +76,8 @@ export const run: Command = (args, io) =>
         if ((f === 'h' || f === 'B' || f === 'X') && a.length === 2) i++;
       } else if (a === '-bm') mode = 'm';
       else if (a === '-bp') mode = 'p';
+      else if (a === '-bv') mode = 'v';
+      else if (a === '-bs') mode = 'S';
       else if (a === '-bi' || a === '-I') mode = 'i';
       else if (a === '-q') mode = 'q';
       else if (a.startsWith('-qR')) {
@@ -93,6 +97,17 @@ export const run: Command = (args, io) =>
       return newaliases(configDir !== undefined ? ['-c', configDir] : [], io);
     }
     const { config, queue } = toolContext(io, configDir);
+    if (mode === 'S') {
+      const { smtpStdio } = await import('../server/tools/smtp-stdio.js');
+      return smtpStdio(config, queue, io);
+    }
+    if (mode === 'v') {
+      if (recipients.length === 0) throw new ToolFatal('Recipient addresses must be specified on the command line or via the -t option', 64);
+      const from = sender ?? userInfo().username;
+      await submitLocal(config, queue, { sender: from, recipients, content: probeContent(from, recipients), verify: true });
+      io.stdout(`Mail Delivery Status Report will be mailed to <${from}>.\n`);
+      return 0;
+    }
     let text = '';
     for await (const chunk of io.stdin) text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('latin1');
     text = text.replace(/\r\n/g, '\n');

@@ -353,6 +353,7 @@ export class LocalAgent implements DeliveryAgent {
         // Results of :include: files and of owner- aliases are never delivered with this
         // recipient's rights: they are forwarded as new mail (as Postfix does).
         if (ctx !== 'include' && !st.owned && (await this.isLocal(canon))) await this.recipient(st, canon, depth + 1, chain);
+        else if (st.req.verify) st.results.push({ status: 'sent', dsn: '2.0.0', text: `forwards to ${canon}`, address: canon });
         else if (!st.forwards.some((f) => f.address === canon && f.sender === st.sender)) st.forwards.push({ address: canon, sender: st.sender, ownerReset: st.owned === true });
       }
     }
@@ -390,6 +391,7 @@ export class LocalAgent implements DeliveryAgent {
   }
 
   private async command(st: RecipientState, cmd: string, privs: Owner, pw?: PasswdEntry, extension = ''): Promise<LocalResult> {
+    if (st.req.verify) return { status: 'sent', dsn: '2.0.0', text: `delivers to command: ${cmd}` };
     const env = this.envelope(st, 'command');
     const input = Buffer.concat([Buffer.from(fromLine(env.sender, this.now()) + deliveryHeaders(env)), st.req.content]);
     const who = pw ?? this.passwdByUid(privs.uid);
@@ -411,6 +413,7 @@ export class LocalAgent implements DeliveryAgent {
   }
 
   private async file(st: RecipientState, path: string, privs: Owner): Promise<LocalResult> {
+    if (st.req.verify) return { status: 'sent', dsn: '2.0.0', text: `delivers to file: ${path}` };
     const env = this.envelope(st, 'file');
     // Postfix writes files with the rights of the alias/.forward owner; we run as root, so
     // check those rights first to fail the same way.
@@ -452,12 +455,17 @@ export class LocalAgent implements DeliveryAgent {
     const mc = this.config.get('mailbox_command');
     if (mc) {
       const r = await this.command(st, mc, owner, pw, extension);
-      st.results.push(r.status === 'sent' ? { ...r, text: `delivered to command: ${mc}`, address } : { ...r, address });
+      st.results.push(r.status === 'sent' && !st.req.verify ? { ...r, text: `delivered to command: ${mc}`, address } : { ...r, address });
       return;
     }
     const env = this.envelope(st, 'file');
     const hm = this.config.get('home_mailbox');
     const spool = this.config.get('mail_spool_directory') || '/var/mail';
+    if (st.req.verify) {
+      const maildir = hm ? hm.endsWith('/') : spool.endsWith('/');
+      st.results.push({ status: 'sent', dsn: '2.0.0', text: maildir ? 'delivers to maildir' : 'delivers to mailbox', address });
+      return;
+    }
     const now = this.now();
     if (hm.endsWith('/')) {
       st.results.push({ ...(await deliverMaildir(join(pw.home, hm) + '/', env, st.req.content, { owner, now })), address });
@@ -479,6 +487,7 @@ export class LocalAgent implements DeliveryAgent {
       const target = expandMacros(luser, (n) => ({ user, recipient: address, local: at < 0 ? address : address.slice(0, at), domain: at < 0 ? '' : address.slice(at + 1), extension: '' } as Record<string, string>)[n]).value;
       const canon = rewriteAddress(rewriteParamsFromConfig(this.config), 'local', target);
       if (canon.toLowerCase() !== address.toLowerCase()) {
+        if (st.req.verify) return { status: 'sent', dsn: '2.0.0', text: `forwards to ${canon}` };
         if (!st.forwards.some((f) => f.address === canon)) st.forwards.push({ address: canon, sender: st.sender, ownerReset: st.owned === true });
         return { status: 'sent', dsn: '2.0.0', text: 'forwarded' };
       }

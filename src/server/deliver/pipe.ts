@@ -95,6 +95,7 @@ export class PipeAgent implements DeliveryAgent {
         for (const v of perRcpt) argv.push(expand(arg, { ...globals, ...v }));
       } else argv.push(expand(arg, globals));
     }
+    if (req.verify) return req.recipients.map((): RecipientStatus => ({ status: 'sent', dsn: '2.0.0', text: `delivers to command: ${argv[0]}`, relay: this.service }));
     let head = '';
     if (f.includes('F')) head += fromLine(req.sender === '' ? '' : quote822Local(req.sender), new Date());
     const env = {

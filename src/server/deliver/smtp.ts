@@ -352,8 +352,16 @@ export class SmtpAgent implements DeliveryAgent {
         }
         send(cmd);
         const rr = await reader.read(this.timeout('smtp_rcpt_timeout', 300));
-        if (rr.code === 250 || rr.code === 251) accepted.push(i);
-        else statuses[i] = { ...fromReply(rr, 'RCPT TO'), relay };
+        if (rr.code === 250 || rr.code === 251) {
+          accepted.push(i);
+          // Address verification stops here: the RCPT TO reply is the answer.
+          if (req.verify) statuses[i] = { status: 'sent', dsn: replyDsn(rr), text: rr.text, relay, diagnostic: rr.text, diagnosticType: 'smtp', remoteMta: t.host };
+        } else statuses[i] = { ...fromReply(rr, 'RCPT TO'), relay };
+      }
+      if (req.verify) {
+        send('QUIT');
+        await reader.read(5000).catch(() => undefined);
+        return { kind: 'done', statuses: statuses.map((s) => s!) };
       }
       if (accepted.length === 0) {
         send('QUIT');

@@ -29,6 +29,11 @@ export interface DeliveryRequest {
   content: Buffer;
   arrival: Date;
   attributes: NewMessage['attributes'];
+  /**
+   * Address verification (`sendmail -bv`): report what would be done (`delivers to mailbox`,
+   * the RCPT TO reply…) without delivering anything.
+   */
+  verify?: boolean;
 }
 
 /** Outcome for one recipient. `sent` includes discarded/forwarded (as Postfix logs them). */

@@ -72,6 +72,7 @@ export class VirtualAgent implements DeliveryAgent {
     const env: DeliveryEnvelope = { sender: q(req.sender), deliveredTo: q(rcpt) };
     if (c.get('enable_original_recipient') === '' || c.bool('enable_original_recipient')) env.originalTo = q(original || rcpt);
     const owner = { uid, gid };
+    if (req.verify) return { status: 'sent', dsn: '2.0.0', text: path.endsWith('/') ? 'delivers to maildir' : 'delivers to mailbox', relay: 'virtual' };
     const res = path.endsWith('/')
       ? await deliverMaildir(target, env, req.content, { owner, now: this.now() })
       : await appendMbox(target, env, req.content, {

@@ -339,6 +339,8 @@ export class QueueManager {
     const pending = qf.recipients.filter((r) => !r.done);
     this.log.info('qmgr', `${id}: from=<${qf.header.sender}>, size=${qf.contentLength}, nrcpt=${pending.length} (queue active)`);
     const flush = this.flushIds.has(id);
+    // A verification probe (sendmail -bv) is tried once, whatever the transport's state.
+    const verify = qf.header.attributes.verify === true;
     const deferTransports = new Set(this.config.list('defer_transports'));
     const doubleBounce = `${this.config.get('double_bounce_sender') || 'double-bounce'}@${this.config.get('myorigin')}`.toLowerCase();
     let deferred = 0;
@@ -372,7 +374,7 @@ export class QueueManager {
           continue;
         }
         r.address = route.recipient || record.address;
-        if (deferTransports.has(route.transport) && !flush) {
+        if (deferTransports.has(route.transport) && !flush && !verify) {
           // qmgr hands such mail to the retry service: Postfix logs it as error(8).
           immediate.push({ r, st: { status: 'deferred', dsn: '4.3.2', text: 'deferred transport', relay: 'none' }, service: 'error' });
           continue;
@@ -403,7 +405,7 @@ export class QueueManager {
               let statuses: RecipientStatus[];
               const deadKey = `${job.transport}\0${job.nexthop.toLowerCase()}`;
               const dead = this.dead.get(deadKey);
-              if (dead && dead.until > this.now()) {
+              if (dead && dead.until > this.now() && !verify) {
                 // A destination that just failed at connection level is not tried again for
                 // every message: its mail waits for the next attempt (qmgr's dead destination).
                 statuses = rcpts.map(() => ({ status: 'deferred', dsn: dead.dsn, text: `delivery temporarily suspended: ${dead.text}`, relay: 'none' }));
@@ -415,6 +417,7 @@ export class QueueManager {
                     queueId: id, transport: job.transport, nexthop: job.nexthop, sender: qf.header.sender,
                     recipients: rcpts.map(({ record: _r, ...rest }) => rest), content: qf.content!,
                     arrival: new Date(qf.header.arrival), attributes: qf.header.attributes,
+                    ...(verify ? { verify: true } : {}),
                   });
                 } catch (e) {
                   statuses = rcpts.map(() => ({ status: 'deferred', dsn: '4.3.0', text: `delivery agent failure: ${(e as Error).message}`, relay: 'none' }));
@@ -439,6 +442,7 @@ export class QueueManager {
 
   /** Log outcomes and make them durable: bounce log, then done-marking; defer log for deferrals. */
   private async record(id: string, qf: QueueFile, rcpts: (DeliveryRecipient & { record: RecipientRecord })[], statuses: RecipientStatus[], service: string, activeAt: number, startAt: number): Promise<void> {
+    if (qf.header.attributes.verify) return this.recordTrace(id, qf, rcpts, statuses, service, activeAt, startAt);
     const bounces: LogEntry[] = [];
     const defers: LogEntry[] = [];
     const done: number[] = [];
@@ -471,9 +475,44 @@ export class QueueManager {
     await this.queue.appendLog('defer', id, defers);
   }
 
+  /**
+   * Verification probe outcomes (Postfix's trace service): every final recipient is logged as
+   * `status=deliverable` or `status=undeliverable` and kept for the report; nothing is retried.
+   */
+  private async recordTrace(id: string, qf: QueueFile, rcpts: (DeliveryRecipient & { record: RecipientRecord })[], statuses: RecipientStatus[], service: string, activeAt: number, startAt: number): Promise<void> {
+    const entries: LogEntry[] = [];
+    rcpts.forEach((r, i) => {
+      const st = statuses[i] ?? { status: 'deferred', dsn: '4.3.0', text: 'delivery agent returned no status', relay: 'none' };
+      for (const p of st.expansions ?? [{ ...st, address: r.address }]) {
+        const shown: DeliveryRecipient = { ...r, address: p.address, original: r.original || r.address };
+        this.logDelivery(service, id, shown, { ...p, status: (p.status === 'sent' ? 'deliverable' : 'undeliverable') as RecipientStatus['status'] }, qf, activeAt, startAt);
+        const e: LogEntry = { recipient: p.address, original: r.original || r.address, dsn: p.dsn, text: p.text, relay: p.relay, time: this.now() };
+        if (r.orcpt !== undefined) e.orcpt = r.orcpt;
+        if (p.diagnostic !== undefined) e.diagnostic = p.diagnostic;
+        if (p.diagnosticType !== undefined) e.diagnosticType = p.diagnosticType;
+        if (p.remoteMta !== undefined) e.remoteMta = p.remoteMta;
+        entries.push(e);
+      }
+    });
+    await this.queue.appendLog('trace', id, entries);
+    await this.queue.markDone('active', id, rcpts.map((r) => r.record.offset));
+    for (const r of rcpts) r.record.done = true;
+  }
+
   /** All recipients tried: notify, then remove or defer the message. */
   private async finish(id: string, qf: QueueFile, anyDeferred: boolean): Promise<void> {
     const now = this.now();
+    if (qf.header.attributes.verify) {
+      // The report goes to the sender; the probe itself is never delivered nor retried.
+      const entries = await this.queue.readLog('trace', id);
+      if (entries.length > 0 && qf.header.sender !== '') {
+        const { sendTraceReport } = await this.bounceModule();
+        await sendTraceReport({ config: this.config, log: this.log, queue: this.notifyQueue(), queueId: id, queueFile: qf, entries, now });
+      }
+      await this.queue.remove('active', id);
+      this.log.info('qmgr', `${id}: removed`);
+      return;
+    }
     const sender = qf.header.sender;
     if (anyDeferred) {
       const lifetime = this.config.time(sender === '' ? 'bounce_queue_lifetime' : 'maximal_queue_lifetime');

@@ -25,7 +25,7 @@ import { isQueueId, makeQueueId, parseQueueFile, serializeQueueFile, warnDigits,
 export const MESSAGE_QUEUES = ['incoming', 'active', 'deferred', 'hold', 'corrupt'] as const;
 export type QueueName = (typeof MESSAGE_QUEUES)[number];
 /** Per-message log directories. */
-export const LOG_QUEUES = ['defer', 'bounce'] as const;
+export const LOG_QUEUES = ['defer', 'bounce', 'trace'] as const;
 export type LogName = (typeof LOG_QUEUES)[number];
 
 /** One line of a defer or bounce log. */
@@ -245,7 +245,7 @@ export class FileQueue extends EventEmitter implements QueueWriter {
     const fh = await fsp.open(this.path(log, id), 'a', 0o600);
     try {
       await fh.writeFile(entries.map((e) => JSON.stringify(e) + '\n').join(''));
-      if (log === 'bounce') await fh.datasync();
+      if (log !== 'defer') await fh.datasync();
     } finally {
       await fh.close();
     }
@@ -285,6 +285,7 @@ export class FileQueue extends EventEmitter implements QueueWriter {
     }
     await this.removeLog('defer', id);
     await this.removeLog('bounce', id);
+    await this.removeLog('trace', id);
     return true;
   }
 

@@ -38,6 +38,11 @@ export interface NewMessage {
     dsnEnvid?: string;
     smtputf8?: boolean;
     bodyType?: '7BIT' | '8BITMIME';
+    /**
+     * Address verification probe (`sendmail -bv`, Postfix's DEL_REQ_FLAG_USR_VRFY): agents
+     * only report what they would do, and the sender gets a "Mail Delivery Status Report".
+     */
+    verify?: boolean;
   };
   /** Put straight into the hold queue (e.g. a HOLD action from an access table). */
   hold?: boolean;

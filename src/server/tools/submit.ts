@@ -4,7 +4,8 @@
  * rewritten in context local, missing Message-Id/Date/From added), gets pickup's
  * `Received: by HOST (Postfix, from userid UID)` header, and is queued durably; the queue
  * manager is then woken through its trigger socket.
- * Also: recipient extraction from headers for `sendmail -t` (To, Cc, Bcc, or the Resent-
+ * Also: the probe message of `sendmail -bv` (From, `Subject: probe`, To listing the recipients),
+ * and recipient extraction from headers for `sendmail -t` (To, Cc, Bcc, or the Resent-
  * forms when present; Bcc headers are removed).
  */
 import type { Config } from '../../config/types.js';
@@ -29,6 +30,8 @@ export interface Submission {
   dsnEnvid?: string;
   notify?: string[];
   uid?: number;
+  /** Address verification probe (sendmail -bv): nothing is delivered, the sender gets a report. */
+  verify?: boolean;
 }
 
 /** Addresses from the recipient headers (`sendmail -t`) and the content with Bcc removed. */
@@ -49,6 +52,11 @@ export function extractRecipients(content: Buffer): { recipients: string[]; cont
   const kept = fields.filter((f) => !/^(resent-)?bcc$/i.test(f.name));
   const out = kept.map((f) => f.text + '\n').join('') + (hasSeparator ? '\n' : '') + body;
   return { recipients, content: Buffer.from(out, 'latin1') };
+}
+
+/** The message `sendmail -bv` submits as its probe (stdin is not read), as Postfix writes it. */
+export function probeContent(sender: string, recipients: string[]): Buffer {
+  return Buffer.from(`From: ${sender}\nSubject: probe\n` + (recipients.length ? `To:\t${recipients.join(',\n\t')}\n` : ''), 'latin1');
 }
 
 /** Run the message through cleanup and queue it; resolves with the queue ID. */
@@ -89,7 +97,7 @@ export async function submitLocal(config: Config, queue: FileQueue, sub: Submiss
     const received = `Received: by ${config.get('myhostname')} (Postfix, from userid ${uid})\n\tid ${r.id}; ${mailDate(s.arrivalTime)}\n`;
     const msg = await cleanup.build(s, Buffer.concat([Buffer.from(received), content]), r.id);
     if (msg.recipients.length === 0) throw new Error('No recipient addresses found in message header');
-    msg.attributes = { ...msg.attributes, protocol: 'local' };
+    msg.attributes = { ...msg.attributes, protocol: 'local', ...(sub.verify ? { verify: true } : {}) };
     delete msg.attributes.clientAddress;
     delete msg.attributes.clientName;
     const id = await r.commit(msg);
