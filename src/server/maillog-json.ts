@@ -22,7 +22,7 @@ export type LogLineFormatter = (when: Date, host: string, syslogName: string, pr
 /** Field names that a log line may carry; anything else is left in `message` only. */
 const FIELD = /^[a-z][a-z_-]*$/;
 /** smtpd/cleanup access actions whose lines end in `; from=<…> to=<…> proto=… helo=<…>`. */
-const ACTIONS = new Set(['reject', 'discard', 'hold', 'redirect', 'filter', 'warn', 'prepend']);
+const ACTIONS = new Set(['reject', 'discard', 'hold', 'redirect', 'filter', 'warn', 'prepend', 'replace', 'info']);
 /** Names that would clash with the envelope of the object. */
 const RESERVED = new Set(['time', 'host', 'program', 'pid', 'severity', 'queue_id', 'message']);
 
@@ -49,37 +49,40 @@ function unbracket(v: string): string {
 }
 
 /**
- * Parse Postfix's `name=value, name=value (detail)` list at the start of `s`. A value is `<…>`
- * (up to the `>` that ends it) or runs to the next `, ` or ` (`; a ` (…)` after a value is the
- * list's detail (`status=sent (delivered to mailbox)`, `nrcpt=1 (queue active)`).
+ * Parse Postfix's `name=value, name=value (detail)` list at the start of `s`; pairs may also be
+ * separated by a single space (`uid=0 from=<root>`, `ehlo=1 mail=1 commands=3`). A value is `<…>`
+ * (up to the `>` that ends it) or runs to the next `,`, ` (` or space. A ` (…)` after a value is
+ * the list's detail (`status=sent (delivered to mailbox)`, `nrcpt=1 (queue active)`), and so is
+ * prose after a `, ` (`status=expired, returned to sender`).
  */
 export function parseLogFields(s: string): { fields: Record<string, string>; detail?: string } {
   const fields: Record<string, string> = {};
   let i = 0;
+  let afterComma = false;
   for (;;) {
     const eq = s.indexOf('=', i);
-    if (eq < 0) break;
-    const name = s.slice(i, eq);
-    if (!FIELD.test(name)) break;
+    const name = eq < 0 ? '' : s.slice(i, eq);
+    if (!FIELD.test(name)) {
+      if (afterComma) return { fields, detail: s.slice(i) };
+      break;
+    }
     let j = eq + 1;
     let value: string;
     if (s.charCodeAt(j) === 0x3c /* < */) {
-      // The closing '>' is the one followed by ', ', ' (' or the end.
+      // The closing '>' is the one followed by the end, ',' or ' '.
       let k = j + 1;
       for (;;) {
         k = s.indexOf('>', k);
-        if (k < 0 || k + 1 === s.length || s.startsWith(', ', k + 1) || s.startsWith(' (', k + 1)) break;
+        if (k < 0 || k + 1 === s.length || s.charCodeAt(k + 1) === 0x2c /* , */ || s.charCodeAt(k + 1) === 0x20 /* space */) break;
         k++;
       }
       if (k < 0) break;
       value = s.slice(j, k + 1);
       j = k + 1;
     } else {
-      let end = s.length;
-      const comma = s.indexOf(', ', j);
-      const paren = s.indexOf(' (', j);
-      if (comma >= 0) end = comma;
-      if (paren >= 0 && paren < end) end = paren;
+      let end = j;
+      // The value ends at ',' + space, or a space.
+      while (end < s.length && s.charCodeAt(end) !== 0x20 /* space */ && !(s.charCodeAt(end) === 0x2c /* , */ && s.charCodeAt(end + 1) === 0x20)) end++;
       value = s.slice(j, end);
       j = end;
     }
@@ -87,31 +90,69 @@ export function parseLogFields(s: string): { fields: Record<string, string>; det
     if (s.startsWith(' (', j) && s.charCodeAt(s.length - 1) === 0x29 /* ) */) {
       return { fields, detail: s.slice(j + 2, -1) };
     }
-    if (!s.startsWith(', ', j)) break;
-    i = j + 2;
+    if (s.startsWith(', ', j)) {
+      i = j + 2;
+      afterComma = true;
+    } else if (s.charCodeAt(j) === 0x20 /* space */) {
+      i = j + 1;
+      afterComma = false;
+    } else {
+      break;
+    }
   }
   return { fields };
+}
+
+/** Space-separated `from=<a> to=<b> proto=ESMTP helo=<h>` pairs of an access action's tail. */
+function actionTail(tail: string, out: Record<string, string>): void {
+  for (const m of tail.matchAll(/([a-z_]+)=(<[^>]*>|\S*)/g)) if (!RESERVED.has(m[1]!)) out[m[1]!] = unbracket(m[2]!);
+}
+
+/** `554 5.7.1 text` (smtpd) or `5.7.1 text` (cleanup) → reply_code, dsn, reply_text. */
+function replyParts(text: string, out: Record<string, string>): void {
+  const m = /^(?:(\d{3}) )?(\d\.\d{1,3}\.\d{1,3}) (.*)$/.exec(text);
+  if (m) {
+    if (m[1]) out.reply_code = m[1];
+    out.dsn = m[2]!;
+    out.reply_text = m[3]!;
+  } else if (text) {
+    out.reply_text = text;
+  }
 }
 
 /** The parsed fields of one log text (after the queue ID, if any). */
 export function logFields(text: string, queueId: string | undefined): Record<string, string> {
   const rest = queueId !== undefined ? text.slice(queueId.length + 2) : text.replace(/^NOQUEUE: /, '');
   const out: Record<string, string> = {};
-  // smtpd reject lines: `reject: RCPT from h[a]: 554 5.7.1 <x>: text; from=<a> to=<b> proto=ESMTP helo=<h>`
-  const rej = ACTIONS.has(rest.slice(0, rest.indexOf(': '))) && /^(reject|discard|hold|redirect|filter|warn|prepend): ([A-Z]+(?:-[A-Z]+)?) from ([^:]*?): (.*); ((?:[a-z_]+=\S*(?: |$))+)$/.exec(rest);
-  if (rej) {
-    out.action = rej[1]!;
-    out.command = rej[2]!;
-    out.client = rej[3]!;
-    const reply = /^(\d{3}) (\d\.\d{1,3}\.\d{1,3}) (.*)$/.exec(rej[4]!);
-    if (reply) {
-      out.reply_code = reply[1]!;
-      out.dsn = reply[2]!;
-      out.reply_text = reply[3]!;
-    } else {
-      out.reply_text = rej[4]!;
+  const colon = rest.indexOf(': ');
+  if (colon > 0 && ACTIONS.has(rest.slice(0, colon))) {
+    // smtpd: `reject: RCPT from h[a]: 554 5.7.1 <x>: text; from=<a> to=<b> proto=ESMTP helo=<h>`
+    const smtpd = /^([a-z]+): ([A-Z]+(?:-[A-Z]+)?) from ([^:]*?): (.*); ((?:[a-z_]+=\S*(?: |$))+)$/.exec(rest);
+    if (smtpd) {
+      out.action = smtpd[1]!;
+      out.command = smtpd[2]!;
+      out.client = smtpd[3]!;
+      replyParts(smtpd[4]!, out);
+      actionTail(smtpd[5]!, out);
+      return out;
     }
-    for (const m of rej[5]!.trim().matchAll(/([a-z_]+)=(\S*)/g)) if (!RESERVED.has(m[1]!)) out[m[1]!] = unbracket(m[2]!);
+    // cleanup: `reject: header Subject: x from h[a]; from=<a> to=<b> proto=ESMTP helo=<h>: 5.7.1 text`
+    const cleanup = /^([a-z]+): (header|body|content) (.*) from ([^\s;]*); ((?:[a-z_]+=(?:<[^>]*>|[^\s:]*) ?)+?)(?:: (.*))?$/.exec(rest);
+    if (cleanup) {
+      out.action = cleanup[1]!;
+      out.part = cleanup[2]!;
+      out.content = cleanup[3]!;
+      out.client = cleanup[4]!;
+      actionTail(cleanup[5]!, out);
+      if (cleanup[6] !== undefined) replyParts(cleanup[6], out);
+      return out;
+    }
+  }
+  // smtpd: `connect from h[a]`, `disconnect from h[a] ehlo=1 mail=1 … commands=5`
+  const conn = /^(connect|disconnect) from (\S+)(?: (.*))?$/.exec(rest);
+  if (conn) {
+    out.client = conn[2]!;
+    if (conn[1] === 'disconnect' && conn[3]) Object.assign(out, parseLogFields(conn[3]).fields);
     return out;
   }
   const { fields, detail } = parseLogFields(rest);

@@ -7,7 +7,8 @@
  *   received (messages and bytes); `qmgr: ID: removed` forgets the ID.
  * - `ID: to=<…>, …, status=S (…)` from any delivery agent → one delivery with that status
  *   (`sent`, `deferred`, `bounced`, …) and the agent's service name.
- * - `qmgr: ID: from=<…>, status=expired, returned to sender` → expired.
+ * - `qmgr: ID: from=<…>, status=expired, returned to sender` (or `force-expired`) → expired.
+ * - `cleanup: ID: reject: header …` (header_checks/body_checks actions) → content actions.
  * - `bounce: ID: sender non-delivery notification: ID2` (and delay/postmaster forms) → notices.
  * - `smtpd: connect from …`, `smtpd: … reject: CMD from …` → connections and rejects.
  * - every line → lines per service and severity (`warning:`, `fatal:`, `panic:`, info).
@@ -241,7 +242,8 @@ export function leadingQueueId(text: string): { id: string; rest: number } | und
 
 const QUEUE_ACTIVE = /^from=<[^\n]*>, size=(\d+), nrcpt=\d+ \(queue active\)$/;
 const STATUS = /^to=<.*, status=([a-z]+) \(/;
-const EXPIRED = /^from=<[^\n]*>, status=expired, /;
+const EXPIRED = /^from=<[^\n]*>, status=(?:force-)?expired, /;
+const CONTENT_ACTION = /^(reject|discard|hold|redirect|filter|warn|prepend|replace|info): (header|body|content) /;
 const NOTICE = /^(sender|postmaster) (non-delivery|delay|delivery status|success) notification: /;
 const REJECT = /^(?:[0-9A-Za-z]+: )?reject: ([A-Z]+) from /;
 
@@ -259,8 +261,9 @@ export class ServerMetrics {
     r.declare('readdress_messages_received_total', 'counter', 'Messages that entered the queue manager (first qmgr "from=..., nrcpt=N (queue active)" line of a queue ID).');
     r.declare('readdress_received_bytes_total', 'counter', 'Sizes of the received messages (the size= of those lines).');
     r.declare('readdress_deliveries_total', 'counter', 'Recipient delivery attempts by status (sent, deferred, bounced, ...) and delivery service, as the status= log lines record them.');
-    r.declare('readdress_messages_expired_total', 'counter', 'Messages returned to the sender after maximal_queue_lifetime (qmgr "status=expired" lines).');
+    r.declare('readdress_messages_expired_total', 'counter', 'Messages returned to the sender after maximal_queue_lifetime or postsuper -e (qmgr "status=expired" and "status=force-expired" lines).');
     r.declare('readdress_notifications_total', 'counter', 'Delivery status notifications created by bounce, by recipient (sender, postmaster) and kind (non-delivery, delay, ...).');
+    r.declare('readdress_content_actions_total', 'counter', 'header_checks/body_checks actions taken by cleanup, by action (reject, discard, hold, ...) and part (header, body).');
     r.declare('readdress_smtpd_connections_total', 'counter', 'SMTP client connections (smtpd "connect from" lines).');
     r.declare('readdress_smtpd_rejects_total', 'counter', 'SMTP commands rejected by smtpd, by command (smtpd "reject:" lines).');
     r.declare('readdress_log_lines_total', 'counter', 'Mail log lines by service and severity (info, warning, error, fatal, panic).');
@@ -305,6 +308,11 @@ export class ServerMetrics {
         r.inc('readdress_messages_expired_total');
         return;
       }
+    }
+    if (service === 'cleanup') {
+      const a = CONTENT_ACTION.exec(rest);
+      if (a) r.inc('readdress_content_actions_total', { action: a[1]!, part: a[2]! });
+      return;
     }
     if (service === 'bounce') {
       const n = NOTICE.exec(rest);

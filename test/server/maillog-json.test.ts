@@ -2,7 +2,8 @@
  * JSON mail log lines (readdress_maillog_format = json, a readdress extension). The parsed
  * fields are checked against the lines real Postfix 3.7.11 logged for one relay flow (sent via
  * virtual alias, bounced 550, deferred 450, relay refused at RCPT, the non-delivery notice):
- * test/fixtures/server/postfix-maillog-metrics.txt. Then a running server logs in JSON and every
+ * test/fixtures/server/postfix-maillog-metrics.txt; and for local delivery, sendmail/pickup, a
+ * header_checks REJECT and postsuper -e: postfix-maillog-local.txt. Then a running server logs in JSON and every
  * line must carry the facts of its text twin.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,10 @@ function splitLine(line: string): { host: string; name: string; program: string;
   return { host: m[1]!, name: m[2]!, program: m[3]!, pid: Number(m[4]), text: m[5]! };
 }
 
-const POSTFIX_LINES = readFileSync(new URL('../fixtures/server/postfix-maillog-metrics.txt', import.meta.url), 'utf8').split('\n').filter(Boolean);
+// Two recordings: the relay flow, and local delivery/pickup/header_checks/force-expire.
+const POSTFIX_LINES = ['postfix-maillog-metrics.txt', 'postfix-maillog-local.txt'].flatMap((f) =>
+  readFileSync(new URL(`../fixtures/server/${f}`, import.meta.url), 'utf8').split('\n').filter(Boolean),
+);
 const json = (line: string): Record<string, unknown> => {
   const p = splitLine(line);
   return JSON.parse(formatJsonLogLine(new Date(Date.UTC(2026, 10, 25, 9, 9, 27, 120)), p.host, p.name, p.program, p.pid, p.text)) as Record<string, unknown>;
@@ -37,7 +41,7 @@ const find = (re: RegExp): string => {
 
 describe('JSON lines from the lines Postfix 3.7.11 logged', () => {
   it('every line: one object with time, host, program, pid, queue_id and the same message text', () => {
-    expect(POSTFIX_LINES.length).toBeGreaterThan(20);
+    expect(POSTFIX_LINES.length).toBeGreaterThan(50);
     for (const line of POSTFIX_LINES) {
       const p = splitLine(line);
       const o = json(line);
@@ -68,7 +72,21 @@ describe('JSON lines from the lines Postfix 3.7.11 logged', () => {
     [/status=deferred/, { to: 'defer@remote.example', dsn: '4.2.0', status: 'deferred' }],
     [/from=<>, size=/, { from: '', size: '2440', nrcpt: '1', detail: 'queue active' }],
     [/C1B8624A0F0: from=</, { from: 'sender@client.example', size: '342', nrcpt: '1', detail: 'queue active' }],
-    [/client=localhost/, { client: 'localhost[127.0.0.1]' }],
+    [/C1B8624A0F0: client=localhost/, { client: 'localhost[127.0.0.1]' }],
+    [/uid=0 from=<root>/, { uid: '0', from: 'root' }],
+    [/to=<root@localhost>/, { to: 'root@localhost', relay: 'local', dsn: '2.0.0', status: 'sent', status_text: 'delivered to mailbox' }],
+    [/to=<nosuchuser@localhost>/, { to: 'nosuchuser@localhost', relay: 'local', dsn: '5.1.1', status: 'bounced', status_text: 'unknown user: "nosuchuser"' }],
+    [/relay=none/, { to: 'sender@client.example', relay: 'none', dsn: '4.4.1', status: 'deferred', status_text: 'connect to 127.0.0.1[127.0.0.1]:15040: Connection refused' }],
+    [/status=force-expired/, { from: 'sender@client.example', status: 'force-expired', status_text: 'returned to sender' }],
+    [/connect from localhost/, { client: 'localhost[127.0.0.1]' }],
+    [/disconnect from localhost.*rset=1/, { client: 'localhost[127.0.0.1]', ehlo: '1', mail: '1', rcpt: '1', data: '0/1', rset: '1', quit: '1', commands: '5/6' }],
+    [
+      /reject: header/,
+      {
+        queue_id: 'CFEC624A011', action: 'reject', part: 'header', content: 'Subject: spam', client: 'localhost[127.0.0.1]', from: 'sender@client.example',
+        to: 'alias@example.org', proto: 'ESMTP', helo: 'client.example', dsn: '5.7.1', reply_text: 'message content rejected',
+      },
+    ],
     [/C1B8624A0F0: message-id=/, { 'message-id': '20261125090927.C1B8624A0F0@mail.example.com' }],
     [
       /reject: RCPT/,
@@ -82,7 +100,7 @@ describe('JSON lines from the lines Postfix 3.7.11 logged', () => {
   });
 
   it('lines without a field list carry no fields', () => {
-    const o = json(find(/connect from localhost/));
+    const o = json(find(/connect to 127\.0\.0\.1.*Connection refused/));
     expect(Object.keys(o).sort()).toEqual(['host', 'message', 'pid', 'program', 'severity', 'time']);
     const removed = json(find(/C1B8624A0F0: removed/));
     expect(Object.keys(removed).sort()).toEqual(['host', 'message', 'pid', 'program', 'queue_id', 'severity', 'time']);
@@ -101,7 +119,8 @@ describe('JSON lines from the lines Postfix 3.7.11 logged', () => {
       fields: { to: '"a, b"@x', relay: 'none', status: 'bounced' },
       detail: 'unknown user: "a, b"',
     });
-    expect(parseLogFields('uid=0 from=<root>')).toEqual({ fields: { uid: '0 from=<root>' } });
+    expect(parseLogFields('uid=0 from=<root>')).toEqual({ fields: { uid: '0', from: 'root' } });
+    expect(parseLogFields('from=<a@b>, status=expired, returned to sender')).toEqual({ fields: { from: 'a@b', status: 'expired' }, detail: 'returned to sender' });
     expect(parseLogFields('no fields here')).toEqual({ fields: {} });
   });
 });

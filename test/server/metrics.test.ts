@@ -288,6 +288,30 @@ describe('metrics units', () => {
     expect(r.get('readdress_smtpd_rejects_total', { command: 'RCPT' })).toBe(1);
   });
 
+  it('counts the log of real Postfix 3.7.11 for local delivery, pickup, header_checks and postsuper -e', () => {
+    // test/fixtures/server/postfix-maillog-local.txt: sendmail to root@localhost (delivered) and
+    // nosuchuser@localhost (bounced, notice relayed), a header_checks REJECT over SMTP, and a
+    // deferred message retried after a restart, force-expired (notice deferred: sink gone).
+    const m = new ServerMetrics(undefined);
+    const text = readFileSync(new URL('../fixtures/server/postfix-maillog-local.txt', import.meta.url), 'utf8');
+    for (const line of text.split('\n').filter(Boolean)) {
+      const p = /^\w{3} [ \d]\d [\d:]{8} \S+ postfix\/([a-z]+)\[\d+\]: (.*)$/.exec(line)!;
+      m.observeLine(p[1]!, p[2]!);
+    }
+    const r = m.registry;
+    // C7C0D24A0F3 enters the active queue twice (restart, then postqueue -i): received once.
+    expect(r.get('readdress_messages_received_total')).toBe(5);
+    expect(r.get('readdress_deliveries_total', { status: 'sent', service: 'local' })).toBe(1);
+    expect(r.get('readdress_deliveries_total', { status: 'bounced', service: 'local' })).toBe(1);
+    expect(r.get('readdress_deliveries_total', { status: 'sent', service: 'smtp' })).toBe(1);
+    expect(r.get('readdress_deliveries_total', { status: 'deferred', service: 'smtp' })).toBe(2);
+    expect(r.get('readdress_messages_expired_total')).toBe(1);
+    expect(r.get('readdress_notifications_total', { recipient: 'sender', kind: 'non-delivery' })).toBe(2);
+    expect(r.get('readdress_content_actions_total', { action: 'reject', part: 'header' })).toBe(1);
+    expect(r.get('readdress_smtpd_connections_total')).toBe(1);
+    expect(r.get('readdress_log_lines_total', { service: 'pickup', severity: 'info' })).toBe(2);
+  });
+
   it('counts table lookups per type:name, with cache hits for cached tables', async () => {
     enableTableMetrics();
     const spec = 'inline:{ a=1, b=2 }';
