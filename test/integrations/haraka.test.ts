@@ -151,7 +151,9 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'readdress-haraka-'));
   const pf = writeSetupDir(seed, path.join(tmp, 'postfix'));
   // A directory relative to the Haraka install, as the plugin documents.
-  main = await ready(launchHaraka('haraka', PORT, { 'readdress.json': JSON.stringify({ configDir: '../postfix' }) }));
+  // settings: one sender restriction on top of the recorded setup (DISCARD test).
+  const json = { configDir: '../postfix', settings: { smtpd_sender_restrictions: 'check_sender_access inline:{ discard@remote.example=DISCARD }' } };
+  main = await ready(launchHaraka('haraka', PORT, { 'readdress.json': JSON.stringify(json) }));
 }, 30_000);
 
 afterAll(async () => {
@@ -269,6 +271,14 @@ describe('readdress/haraka in a real Haraka', () => {
     expect(c.deliveries[0]!.headers.some(([n]) => n === 'Bcc')).toBe(false);
     expect(headerOf(msg, 'Bcc')).toBeUndefined();
     expect(headerOf(msg, 'Apparently-To')).toBe(c.deliveries[0]!.headers.find(([n]) => n === 'Apparently-To')![1]);
+  });
+
+  it('accepts and drops a message an access table says DISCARD to (hook_queue), as Postfix does', async () => {
+    const r = await play({ sender: 'discard@remote.example', rcpts: ['tom@test.net'] }, 'Subject: x\r\n\r\nhi');
+    expect(r.rcpts[0]!.code).toBe(250);
+    expect(r.end?.code).toBe(250);
+    expect(r.end?.text).toMatch(/^Ok: discarded \(/);
+    expect(r.captured).toBeUndefined();
   });
 
   it('rewrites display-name headers with canonical maps as Postfix did (seed-hdr-display)', async () => {
