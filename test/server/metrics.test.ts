@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { buildTable } from '../../src/maps/build.js';
 import { openTable } from '../../src/maps/registry.js';
-import { MetricRegistry, ServerMetrics, enableTableMetrics, escapeLabelValue, tableMetrics } from '../../src/server/metrics.js';
+import { MetricRegistry, ServerMetrics, enableTableMetrics, escapeLabelValue, formatLabels, tableMetrics } from '../../src/server/metrics.js';
 import { MetricsEndpoint, parseMetricsListen } from '../../src/server/metrics-http.js';
 import { memoryMailLog } from '../../src/server/maillog.js';
 import { startSink, type Sink } from './deliver/sink.js';
@@ -81,6 +81,17 @@ async function send(port: number, from: string, rcpts: string[], client = '127.0
     c.close();
   }
   return replies;
+}
+
+/** Count a maillog recorded from Postfix (test/fixtures/server/NAME) with {@link ServerMetrics}. */
+function countPostfixLog(name: string): ServerMetrics {
+  const m = new ServerMetrics(undefined);
+  for (const line of readFileSync(new URL(`../fixtures/server/${name}`, import.meta.url), 'utf8').split('\n').filter(Boolean)) {
+    const p = /^\w{3} [ \d]\d [\d:]{8} \S+ postfix\/([a-z]+)\[\d+\]: (.*)$/.exec(line);
+    if (!p) throw new Error(`${name}: not a maillog line: ${line}`);
+    m.observeLine(p[1]!, p[2]!);
+  }
+  return m;
 }
 
 describe('readdress serve with readdress_metrics_listen', () => {
@@ -195,6 +206,19 @@ describe('readdress serve with readdress_metrics_listen', () => {
     expect(s.get('readdress_queue_messages{queue="active"}')).toBe(0);
     expect(s.get('readdress_queue_messages{queue="incoming"}')).toBe(0);
     expect(s.get('readdress_log_lines_total{service="qmgr",severity="info"}')).toBe(count(/postfix\/qmgr\[\d+\]: (?!warning: )/));
+
+    // Differential: real Postfix 3.7.11's log of the same flow, counted the same way.
+    const pf = countPostfixLog('postfix-maillog-metrics.txt').registry;
+    const same = [
+      ['readdress_messages_received_total', {}],
+      ['readdress_deliveries_total', { status: 'sent', service: 'smtp' }],
+      ['readdress_deliveries_total', { status: 'bounced', service: 'smtp' }],
+      ['readdress_deliveries_total', { status: 'deferred', service: 'smtp' }],
+      ['readdress_notifications_total', { recipient: 'sender', kind: 'non-delivery' }],
+      ['readdress_smtpd_connections_total', {}],
+      ['readdress_smtpd_rejects_total', { command: 'RCPT' }],
+    ] as const;
+    for (const [name, labels] of same) expect([name, labels, s.get(name + formatLabels(labels))]).toEqual([name, labels, pf.get(name, labels)]);
   });
 
   it('counts lookups per table: the virtual_alias_maps hash table, found and not found', async () => {
@@ -271,12 +295,7 @@ describe('metrics units', () => {
   it('counts the log of real Postfix 3.7.11 for the same flow as the server test gets from ours', () => {
     // test/fixtures/server/postfix-maillog-metrics.txt: Postfix relaying alias@example.org (sent),
     // bounce@ (550), defer@ (450) to the same kind of sink, and refusing a relay from 127.0.0.2.
-    const m = new ServerMetrics(undefined);
-    const text = readFileSync(new URL('../fixtures/server/postfix-maillog-metrics.txt', import.meta.url), 'utf8');
-    for (const line of text.split('\n').filter(Boolean)) {
-      const p = /^\w{3} [ \d]\d [\d:]{8} \S+ postfix\/([a-z]+)\[\d+\]: (.*)$/.exec(line)!;
-      m.observeLine(p[1]!, p[2]!);
-    }
+    const m = countPostfixLog('postfix-maillog-metrics.txt');
     const r = m.registry;
     expect(r.get('readdress_messages_received_total')).toBe(4);
     expect(r.get('readdress_received_bytes_total')).toBe(342 + 346 + 345 + 2440);
@@ -292,12 +311,7 @@ describe('metrics units', () => {
     // test/fixtures/server/postfix-maillog-local.txt: sendmail to root@localhost (delivered) and
     // nosuchuser@localhost (bounced, notice relayed), a header_checks REJECT over SMTP, and a
     // deferred message retried after a restart, force-expired (notice deferred: sink gone).
-    const m = new ServerMetrics(undefined);
-    const text = readFileSync(new URL('../fixtures/server/postfix-maillog-local.txt', import.meta.url), 'utf8');
-    for (const line of text.split('\n').filter(Boolean)) {
-      const p = /^\w{3} [ \d]\d [\d:]{8} \S+ postfix\/([a-z]+)\[\d+\]: (.*)$/.exec(line)!;
-      m.observeLine(p[1]!, p[2]!);
-    }
+    const m = countPostfixLog('postfix-maillog-local.txt');
     const r = m.registry;
     // C7C0D24A0F3 enters the active queue twice (restart, then postqueue -i): received once.
     expect(r.get('readdress_messages_received_total')).toBe(5);
