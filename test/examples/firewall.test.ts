@@ -77,6 +77,32 @@ describe.skipIf(!db)('examples/firewall', () => {
     expect([mailbox('tom').length, mailbox('anna').length]).toEqual([3, 2]);
   });
 
+  it('after SIGHUP with the MySQL server unreachable: 451 4.3.0 for local recipients, never 550', async () => {
+    const cf = join(ex.dir, 'aliases.cf');
+    const saved = readFileSync(cf, 'utf8');
+    const dead = await freePort();
+    writeFileSync(cf, saved.replace(/^hosts = .*$/m, `hosts = inet:127.0.0.1:${dead}`));
+    try {
+      ex.signal('SIGHUP');
+      const probe = { client: '127.0.0.2', from: 'a@x.example', to: ['webmaster@test.com', 'tom@test.com', 'nobody@test.com', 'tom@test.net'] };
+      const r = await eventually(async () => {
+        const x = await smtp(ex.port, probe);
+        return x.rcpt[0]!.startsWith('451') ? x : undefined;
+      }, 'the reload');
+      // As Postfix 3.7.11 answered with the same configuration and a dead database.
+      expect(r.rcpt).toEqual([
+        '451 4.3.0 <webmaster@test.com>: Temporary lookup failure',
+        '451 4.3.0 <tom@test.com>: Temporary lookup failure',
+        '451 4.3.0 <nobody@test.com>: Temporary lookup failure',
+        '250 2.1.5 Ok',
+      ]);
+    } finally {
+      writeFileSync(cf, saved);
+      ex.signal('SIGHUP');
+    }
+    await eventually(async () => ((await smtp(ex.port, { client: '127.0.0.2', from: 'a@x.example', to: ['webmaster@test.com'] })).rcpt[0] === '250 2.1.5 Ok' ? true : undefined), 'the second reload');
+  });
+
   it('readdress verify and postmap -q show the virtual, relocated and MySQL lookups', async () => {
     const v = await ex.rd('verify', '-c', ex.dir, 'tom@test.net', 'joe@test.net', 'bob@test.com');
     expect(v.code).toBe(1); // joe and bob bounce

@@ -42,6 +42,8 @@ export interface RunningExample {
   port: number;
   /** Output of run.sh (postmap, newaliases, serve). */
   output(): string;
+  /** Send a signal to the server (run.sh execs it, so this is readdress serve itself). */
+  signal(sig: NodeJS.Signals): void;
   /** A readdress command against this config dir, in-process. */
   rd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
@@ -98,6 +100,7 @@ export async function startExample(name: string, ports: Record<number, number>, 
     dir,
     port,
     output: () => out,
+    signal: (sig) => void child.kill(sig),
     rd: (...a) => runCaptured((argv, io) => main(argv, io), a),
     stop: async () => {
       if (child.exitCode === null) {
