@@ -245,6 +245,19 @@ describe('readdress serve with readdress_metrics_listen', () => {
     expect(deltas[1]).toEqual(deltas[0]);
     expect(maillog().filter((l) => /orig_to=<alias@example\.org>/.test(l) && / status=sent /.test(l))).toHaveLength(3);
   });
+
+  it('SIGHUP keeps the endpoint and the counts; SIGTERM closes it with the server', async () => {
+    const before = (await scrape()).get('readdress_messages_received_total')!;
+    server.kill('SIGHUP');
+    await until(() => maillog().some((l) => / postfix\/master\[\d+\]: reload /.test(l)));
+    expect((await scrape()).get('readdress_messages_received_total')).toBe(before);
+    await send(SMTP_PORT, 'sender@client.example', ['alias@example.org']);
+    await until(async () => (await scrape()).get('readdress_messages_received_total') === before + 1);
+    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
+    server.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await expect(get(METRICS_PORT, '/metrics')).rejects.toThrow(/ECONNREFUSED/);
+  });
 });
 
 describe('metrics units', () => {
