@@ -80,8 +80,14 @@ class Gate {
   private busy = 0;
   private waiters: (() => void)[] = [];
   constructor(public limit: number) {}
+  /** A new limit (reload): with a higher one, waiting deliveries start now. */
+  setLimit(limit: number): void {
+    this.limit = limit;
+    for (let free = limit - this.busy; free > 0 && this.waiters.length > 0; free--) this.waiters.shift()!();
+  }
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.busy >= this.limit) await new Promise<void>((r) => this.waiters.push(r));
+    // Re-checked after each wake-up: a lower limit (reload) may have taken the slot away.
+    while (this.busy >= this.limit) await new Promise<void>((r) => this.waiters.push(r));
     this.busy++;
     try {
       return await fn();
@@ -101,7 +107,8 @@ interface Job {
 /** The queue manager. `start()` recovers the queue and begins delivering; `stop()` ends it. */
 export class QueueManager {
   readonly queue: FileQueue;
-  readonly config: Config;
+  /** The configuration new work uses (replaced by {@link QueueManager.reload}). */
+  config: Config;
   readonly log: MailLog;
   private readonly opts: QueueManagerOptions;
   private readonly now: () => number;
@@ -141,12 +148,36 @@ export class QueueManager {
     if (this.opts.listen !== false) {
       this.server = await listenTrigger(this.queue.directory, (c) => this.wake(c));
     }
+    this.startTimers();
+    this.wake('D');
+  }
+
+  /**
+   * SIGHUP: use a new configuration from now on, as Postfix's qmgr and delivery agents do when
+   * `postfix reload` restarts them. Routing tables, agents (with their tables: aliases, virtual
+   * mailboxes…), the cleanup path for forwarded mail and notifications, concurrency limits and
+   * queue_run_delay are rebuilt; deliveries in progress finish with what they started with.
+   */
+  reload(config: Config): void {
+    this.config = config;
+    this.resolver = this.opts.resolve;
+    this.agents.clear();
+    this.resubmitter = undefined;
+    for (const [key, gate] of this.gates) gate.setLimit(this.limitFor(key.slice(0, key.indexOf('\0')), 'concurrency'));
+    if (this.running) {
+      for (const t of this.timers) clearInterval(t);
+      this.timers = [];
+      this.startTimers();
+      this.wake('D');
+    }
+  }
+
+  private startTimers(): void {
     const runDelay = Math.max(1, this.config.time('queue_run_delay')) * 1000;
     this.timers.push(setInterval(() => this.wake('D'), runDelay));
     // Backup poll of incoming for writers that could not reach the trigger socket.
     this.timers.push(setInterval(() => this.wake('I'), Math.min(runDelay, 1000)));
     for (const t of this.timers) t.unref?.();
-    this.wake('D');
   }
 
   /** Stop scanning and wait for deliveries in progress (files left in `active` are recovered at the next start). */
