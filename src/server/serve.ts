@@ -201,6 +201,8 @@ export class Server {
     }
     this.config = config;
     const queue = this.manager!.queue;
+    // The queue manager and its agents take the new parameters and tables for new work.
+    this.manager!.reload(config);
     for (const l of this.listeners) l.components = await this.components(config.withOverrides(l.service.overrides), queue, l.service.service);
     this.log.info('master', 'reload -- version 3.7.11, configuration ' + (config.configDir ?? '(embedded)'));
   }
