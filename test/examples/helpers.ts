@@ -69,6 +69,15 @@ export async function startExample(name: string, ports: Record<number, number>, 
     for (const [from, to] of Object.entries(ports)) text = text.replaceAll(`127.0.0.1:${from}`, `127.0.0.1:${to}`).replaceAll(`[127.0.0.1]:${from}`, `[127.0.0.1]:${to}`);
     writeFileSync(join(dir, f), text);
   }
+  // Only root can give mailbox files to uid 65534: otherwise run as the README says for
+  // non-root users, with virtual_uid_maps/virtual_gid_maps set to our own uid and gid.
+  const uid = process.getuid?.();
+  if (uid !== undefined && uid !== 0) {
+    const cf = join(dir, 'main.cf');
+    writeFileSync(cf, readFileSync(cf, 'utf8')
+      .replace(/^virtual_uid_maps = static:\d+$/m, `virtual_uid_maps = static:${uid}`)
+      .replace(/^virtual_gid_maps = static:\d+$/m, `virtual_gid_maps = static:${process.getgid!()}`));
+  }
   edit?.(dir);
   const args = cmd.split(' ').slice(1).map((a) => a.replace(`examples/${name}`, dir));
   const child: ChildProcess = spawn('sh', args, {
