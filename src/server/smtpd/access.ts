@@ -207,6 +207,17 @@ export class AccessChecks {
     return 'dunno';
   }
 
+  /**
+   * Postfix DEFER_IF_PERMIT2: a temporary failure defers only if the mail would otherwise be
+   * accepted, unless the `*_tempfail_action` parameter says `defer` or warn_if_reject is on
+   * (then it is a reject, resp. a logged reject_warning, now).
+   */
+  private deferIfPermit(ctx: Ctx, tempfailParam: string | undefined, code: number, dsn: string, text: string): Status {
+    const action = tempfailParam ? this.cfg.get(tempfailParam).trim().toLowerCase() : 'defer_if_permit';
+    if (ctx.warnIfReject === 0 && action === 'defer_if_permit') return this.deferIf('deferIfPermit', ctx, code, dsn, text);
+    return this.reject(ctx, code, dsn, text);
+  }
+
   private newCtx(s: SessionState, deferIfPermit?: Defer): Ctx {
     return { s, recursion: 0, warnIfReject: 0, deferIfReject: undefined, deferIfPermit, errorText: '', recipientRcptmapChecked: false };
   }
@@ -563,7 +574,7 @@ export class AccessChecks {
           ? this.reject(ctx, 503, '5.5.0', `<${replyName}>: ${replyClass} rejected: Improper use of SMTP command pipelining`, 'policy')
           : 'dunno';
       case 'defer_if_permit':
-        return this.deferIf('deferIfPermit', ctx, 450, '4.7.0', `<${replyName}>: ${replyClass} rejected: defer_if_permit requested`);
+        return this.deferIfPermit(ctx, undefined, 450, '4.7.0', `<${replyName}>: ${replyClass} rejected: defer_if_permit requested`);
       case 'defer_if_reject':
         return this.deferIf('deferIfReject', ctx, 450, '4.7.0', `<${replyName}>: ${replyClass} rejected: defer_if_reject requested`);
       case 'sleep': {
@@ -689,6 +700,16 @@ export class AccessChecks {
         if (ctx.warnIfReject === 0) p.senderRcptmapChecked = true;
         return this.checkRcptMaps(ctx, s.recipient ?? '', s.sender, CLASS.sender);
       }
+      case 'reject_unverified_sender':
+      case 'reject_unverified_recipient': {
+        // There is no verify(8) service in the reference server: Postfix's answer when that
+        // service cannot be reached (warning + temporary failure per *_tempfail_action).
+        const isSender = lname === 'reject_unverified_sender';
+        const addr = isSender ? s.sender : s.recipient;
+        if (!addr) return 'dunno';
+        this.deps.log.warn('verify service failure');
+        return this.deferIfPermit(ctx, isSender ? 'unverified_sender_tempfail_action' : 'unverified_recipient_tempfail_action', 450, isSender ? '4.1.7' : '4.1.1', `<${addr}>: ${isSender ? CLASS.sender : CLASS.recipient} rejected: address verification problem`);
+      }
       case 'check_recipient_access': {
         const t = tableArg();
         if (s.recipient === undefined) return 'dunno';
@@ -809,7 +830,7 @@ export class AccessChecks {
         return 'dunno';
       case 'defer_if_permit': {
         const d = dsnSplit('4.7.1', a.text);
-        return this.deferIf('deferIfPermit', ctx, this.code('access_map_defer_code', 450), dsnFix(d.dsn, replyClass), `<${replyName}>: ${replyClass} rejected: ${d.text || 'Service unavailable'}`);
+        return this.deferIfPermit(ctx, undefined, this.code('access_map_defer_code', 450), dsnFix(d.dsn, replyClass), `<${replyName}>: ${replyClass} rejected: ${d.text || 'Service unavailable'}`);
       }
       case 'defer_if_reject': {
         const d = dsnSplit('4.7.1', a.text);
@@ -1053,7 +1074,7 @@ export class AccessChecks {
     const st = await this.hostLookup(name, ['A', 'AAAA', 'MX']);
     if (st === 'ok') return 'dunno';
     if (st === 'notfound') return this.reject(ctx, this.code('unknown_hostname_reject_code', 450), '4.7.1', `<${name}>: ${CLASS.helo} rejected: Host not found`);
-    return this.deferIf('deferIfPermit', ctx, 450, '4.7.1', `<${name}>: ${CLASS.helo} rejected: Host not found`);
+    return this.deferIfPermit(ctx, 'unknown_helo_hostname_tempfail_action', 450, '4.7.1', `<${name}>: ${CLASS.helo} rejected: Host not found`);
   }
 
   /** Any record of the given types: ok; all "not found": notfound; else temp. */
@@ -1086,7 +1107,7 @@ export class AccessChecks {
       return this.reject(ctx, isSender ? 550 : 556, isSender ? '4.7.27' : '4.1.10', `<${addr}>: ${replyClass} rejected: Domain ${domain} does not accept mail (nullMX)`);
     const dsn = isSender ? '4.1.8' : '4.1.2';
     if (st === 'notfound') return this.reject(ctx, this.code('unknown_address_reject_code', 450), dsn, `<${addr}>: ${replyClass} rejected: Domain not found`);
-    return this.deferIf('deferIfPermit', ctx, 450, dsn, `<${addr}>: ${replyClass} rejected: Domain not found`);
+    return this.deferIfPermit(ctx, 'unknown_address_tempfail_action', 450, dsn, `<${addr}>: ${replyClass} rejected: Domain not found`);
   }
 
   private rejectNonFqdnAddress(ctx: Ctx, addr: string, replyClass: string): Status {

@@ -284,6 +284,16 @@ describe('restrictions', () => {
     expect(await access.data(s)).toBe('503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining');
   });
 
+  it('reject_unverified_recipient without a verify service: defer_if_permit per *_tempfail_action (Postfix code path)', async () => {
+    let t = await setup('smtpd_recipient_restrictions = reject_unverified_recipient, permit_mynetworks, reject_unauth_destination');
+    expect(await t.access.rcpt(session('127.0.0.2'), 'tom@test.com')).toBe('450 4.1.1 <tom@test.com>: Recipient address rejected: address verification problem');
+    expect(t.log.lines).toContain('warning: verify service failure');
+    // A later reject wins over the deferred temporary failure.
+    expect(await t.access.rcpt(session('127.1.0.1'), 'bob@remote.example')).toBe('454 4.7.1 <bob@remote.example>: Relay access denied');
+    t = await setup('unverified_sender_tempfail_action = defer\nsmtpd_sender_restrictions = reject_unverified_sender, permit');
+    expect(await t.access.rcpt(session('127.0.0.2'), 'tom@test.com')).toBe('450 4.1.7 <x@outside.example>: Sender address rejected: address verification problem');
+  });
+
   it('ETRN: fast_flush_domains decides (250 Queuing started / 459 service unavailable)', async () => {
     const { access } = await setup('relay_domains = relay.example');
     let flushed = 0;
