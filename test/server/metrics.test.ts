@@ -364,6 +364,32 @@ describe('metrics units', () => {
     expect(text).toContain('readdress_table_cache_misses_total{table="inline:{ c=3 }"} 2\n');
   });
 
+  it('counting keeps a watched, cached table reloading: the cache still clears on a rebuild', async () => {
+    enableTableMetrics();
+    const dir = mkdtempSync(join(tmpdir(), 'rd-metrics-watch-'));
+    try {
+      const src = join(dir, 'virtual');
+      writeFileSync(src, 'a@x.example one@y.example\n');
+      buildTable('hash', src, {});
+      const t = await openTable(`hash:${src}`, { watch: true, watchIntervalMs: 0, cache: {} });
+      expect(await t.lookup('a@x.example')).toBe('one@y.example');
+      expect(await t.lookup('a@x.example')).toBe('one@y.example');
+      writeFileSync(src, 'a@x.example two@y.example\nb@x.example three@y.example\n');
+      buildTable('hash', src, {});
+      // The watcher looks at the file only when a lookup gets past the cache (a new key).
+      let n = 0;
+      await until(async () => (await t.lookup(`new${n++}@x.example`), (await t.lookup('a@x.example')) === 'two@y.example'), 5000);
+      const c = tableMetrics().get(`hash:${src}`)!;
+      expect(c.found).toBeGreaterThanOrEqual(4);
+      // The second lookup came from the cache; the rest reached the table.
+      expect(c.cacheMisses).toBeLessThan(c.lookups);
+      expect(c.cacheMisses).toBeGreaterThanOrEqual(2);
+      await t.close?.();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('readdress_* parameters are known to the configuration, with their defaults', () => {
     const c = loadConfig({ mainCfText: 'readdress_metrics_listen = 127.0.0.1:9155\nreaddress_maillog_format = json\nnot_a_parameter = 1\n' });
     expect(c.usageWarnings().map((w) => w.message)).toEqual([expect.stringContaining('unused parameter: not_a_parameter=1')]);
