@@ -10,7 +10,7 @@
  */
 import { MapError } from '../errors.js';
 import type { Table } from '../maps/types.js';
-import { findAddressSync, type FindContext, type FindHit } from './addr-find.js';
+import { findAddressSync, type FindContext, type FindHit, type FindOptions } from './addr-find.js';
 import { mailAddrCrunch } from '../address/crunch.js';
 import { quoteLocal } from './addr-util.js';
 import type { Lookup } from './lookup.js';
@@ -79,6 +79,9 @@ function addExtension(addr: string, extension: string | undefined): string {
   return at < 0 ? addr + extension : addr.slice(0, at) + extension + addr.slice(at);
 }
 
+/** One options object per stage (no allocation per lookup). */
+const stageOptions = new Map<Stage, FindOptions>();
+
 /**
  * Map one internal-form address through a table list. Returns undefined when no key
  * matched. Throws MapError for a table error, and (temporary) for a value that contains
@@ -93,7 +96,9 @@ export function mapAddressSync(
   lk: Lookup,
   trace?: Trace,
 ): MapResult | undefined {
-  const hit = findAddressSync(tables, addr, env, { stage }, trace, lk);
+  let o = stageOptions.get(stage);
+  if (o === undefined) stageOptions.set(stage, (o = { stage }));
+  const hit = findAddressSync(tables, addr, env, o, trace, lk);
   if (hit === undefined) return undefined;
   let value = hit.value;
   if (value.charCodeAt(0) === 0x40 /* @ */) {
