@@ -9,10 +9,13 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mysqlForTests, type MysqlTestServer } from '../helpers/mysql-server.js';
-import { eventually, freePort, ROOT, smtp, startExample, type RunningExample } from './helpers.js';
+import { eventually, freePort, readmeReplies, ROOT, smtp, startExample, type RunningExample } from './helpers.js';
 
 const db: MysqlTestServer | undefined = await mysqlForTests('readdress_example');
 let ex: RunningExample;
+/** Replies seen in this file's sessions, for the README check. */
+const seen: string[] = [];
+const saw = (reply: string | undefined): void => void seen.push((reply ?? '').replace(/queued as [0-9A-F]+$/, 'queued as'));
 
 beforeAll(async () => {
   if (!db) return;
@@ -55,6 +58,7 @@ describe.skipIf(!db)('examples/firewall', () => {
     ];
     for (const [client, from, rcpt, reply] of cases) {
       const r = await smtp(ex.port, { client, from, to: [rcpt] });
+      saw(r.rcpt[0]);
       expect([client, from, rcpt, r.rcpt[0]]).toEqual([client, from, rcpt, reply]);
     }
   });
@@ -68,6 +72,7 @@ describe.skipIf(!db)('examples/firewall', () => {
     });
     expect(r.rcpt).toEqual(['250 2.1.5 Ok', '250 2.1.5 Ok', '250 2.1.5 Ok']);
     expect(r.data).toMatch(/^250 2\.0\.0 Ok: queued as /);
+    saw(r.data);
     const tom = await eventually(() => (mailbox('tom').length >= 3 ? mailbox('tom') : undefined), 'three messages for tom');
     const anna = await eventually(() => (mailbox('anna').length >= 2 ? mailbox('anna') : undefined), 'two messages for anna');
     const orig = (ms: string[]) => ms.map((m) => /^X-Original-To: (.*)$/m.exec(m)?.[1]).sort();
@@ -115,5 +120,10 @@ describe.skipIf(!db)('examples/firewall', () => {
     expect([q.code, q.stdout]).toEqual([0, 'anna, tom\n']);
     const unpaid = await ex.rd('postmap', '-c', ex.dir, '-q', 'chess-club', `mysql:${ex.dir}/aliases.cf`);
     expect([unpaid.code, unpaid.stdout]).toEqual([1, '']);
+  });
+  it('every reply the README promises is one this test saw', () => {
+    const promised = readmeReplies('firewall');
+    expect(promised.length).toBeGreaterThan(1);
+    for (const p of promised) expect(seen).toContain(p);
   });
 });

@@ -262,3 +262,9 @@ export function headers(message: string): [string, string][] {
 export function header(message: string, name: string): string | undefined {
   return headers(message).find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
 }
+
+/** The SMTP replies a README's "Try it" section promises (`#   <** 550 ...` / `#   <-  250 ...` lines). */
+export function readmeReplies(name: string): string[] {
+  const readme = readFileSync(join(ROOT, 'examples', name, 'README.md'), 'utf8');
+  return [...readme.matchAll(/^#\s+<(?:\*\*|- ) (\d{3} .*)$/gm)].map((m) => m[1]!.replace(/queued as \.\.\.$/, 'queued as'));
+}

@@ -6,9 +6,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, freePort, header, smtp, smtpSink, startExample, type RunningExample } from './helpers.js';
+import { eventually, freePort, readmeReplies, header, smtp, smtpSink, startExample, type RunningExample } from './helpers.js';
 
 let ex: RunningExample;
+/** Replies seen in this file's sessions, for the README check. */
+const seen: string[] = [];
+const saw = (reply: string | undefined): void => void seen.push((reply ?? '').replace(/queued as [0-9A-F]+$/, 'queued as'));
 let sink: Awaited<ReturnType<typeof smtpSink>>;
 let sinkPort: number;
 
@@ -57,6 +60,7 @@ describe('examples/small-company', () => {
     ];
     for (const [client, rcpt, reply] of cases) {
       const r = await smtp(ex.port, { client, from: 'a@outside.example', to: [rcpt] });
+      saw(r.rcpt[0]);
       expect([client, rcpt, r.rcpt[0]]).toEqual([client, rcpt, reply]);
     }
   });
@@ -68,6 +72,7 @@ describe('examples/small-company', () => {
       data: 'From: someone@old-name.example\nTo: staff@example.com\nSubject: list\n\nhello list\n',
     });
     expect(r.data).toMatch(/^250 2\.0\.0 Ok: queued as [0-9A-F]+$/);
+    saw(r.data);
     for (const user of ['tom', 'anna', 'bob']) {
       const [m] = await eventually(() => (mailbox(user).length ? mailbox(user) : undefined), `${user}'s mailbox`);
       expect(header(m!, 'Return-Path')).toBe('<owner-staff@example.com>');
@@ -86,6 +91,7 @@ describe('examples/small-company', () => {
       data: 'Subject: for tom\n\nfor tom\n',
     });
     expect(r.rcpt).toEqual(['250 2.1.5 Ok', '250 2.1.5 Ok']);
+    saw(r.data);
     const msgs = await eventually(() => (mailbox('tom').length >= before + 2 ? mailbox('tom') : undefined), 'two more messages for tom');
     const mine = msgs.filter((m) => m.includes('Subject: for tom'));
     expect(mine.map((m) => header(m, 'X-Original-To')).sort()).toEqual(['Tom.Jones@old-name.example', 'root@example.com']);
@@ -119,5 +125,10 @@ describe('examples/small-company', () => {
     const s = await ex.rd('verify', '-c', ex.dir, '--sender', 'tom');
     expect(s.stdout).toContain('  sender_canonical_maps     tom@example.com → Tom.Jones@example.com\n');
     expect(s.stdout).toContain('  result                    Tom.Jones@example.com\n');
+  });
+  it('every reply the README promises is one this test saw', () => {
+    const promised = readmeReplies('small-company');
+    expect(promised.length).toBeGreaterThan(1);
+    for (const p of promised) expect(seen).toContain(p);
   });
 });
