@@ -6,7 +6,8 @@
  * - `qmgr: ID: from=<…>, size=N, nrcpt=N (queue active)`, the first time an ID is seen →
  *   received (messages and bytes); `qmgr: ID: removed` forgets the ID.
  * - `ID: to=<…>, …, status=S (…)` from any delivery agent → one delivery with that status
- *   (`sent`, `deferred`, `bounced`, …) and the agent's service name.
+ *   (`sent`, `deferred`, `bounced`, …) and the agent's service name; its `delay=` goes into the
+ *   delivery delay histogram.
  * - `qmgr: ID: from=<…>, status=expired, returned to sender` (or `force-expired`) → expired.
  * - `cleanup: ID: reject: header …` (header_checks/body_checks actions) → content actions.
  * - `bounce: ID: sender non-delivery notification: ID2` (and delay/postmaster forms) → notices.
@@ -26,13 +27,17 @@ import { observeTables, type TableObserver } from '../maps/registry.js';
 import type { Table } from '../maps/types.js';
 import type { MailLog } from './maillog.js';
 
-/** A counter or gauge family: one value per label set. */
+/** A counter, gauge or histogram family: one value (or histogram) per label set. */
 interface Family {
   name: string;
   help: string;
-  type: 'counter' | 'gauge';
+  type: 'counter' | 'gauge' | 'histogram';
   /** Label set rendered as `{a="b",c="d"}` (or '') → value. */
   values: Map<string, number>;
+  /** Histograms: upper bounds, ascending (+Inf implicit). */
+  buckets?: readonly number[];
+  /** Histograms: label set → per-bucket counts (not cumulative), sum, count. */
+  hists?: Map<string, { counts: number[]; sum: number; count: number }>;
 }
 
 /** Escape a label value as the exposition format requires (backslash, double quote, newline). */
@@ -67,9 +72,43 @@ export class MetricRegistry {
   private readonly families = new Map<string, Family>();
 
   /** Declare a family (idempotent); families render in declaration order. */
-  declare(name: string, type: 'counter' | 'gauge', help: string): void {
+  declare(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) throw new TypeError(`bad metric name: ${name}`);
     if (!this.families.has(name)) this.families.set(name, { name, type, help, values: new Map() });
+  }
+
+  /** Declare a histogram with upper bounds `buckets` (ascending; `+Inf` is added). */
+  declareHistogram(name: string, help: string, buckets: readonly number[]): void {
+    this.declare(name, 'histogram', help);
+    const f = this.family(name);
+    f.buckets ??= [...buckets];
+    f.hists ??= new Map();
+  }
+
+  /** Record one observation of a histogram, for the series whose label text is `key`. */
+  observeKey(name: string, key: string, value: number): void {
+    const f = this.family(name);
+    if (!f.hists || !f.buckets) throw new TypeError(`not a histogram: ${name}`);
+    let h = f.hists.get(key);
+    if (!h) {
+      h = { counts: new Array<number>(f.buckets.length + 1).fill(0), sum: 0, count: 0 };
+      f.hists.set(key, h);
+    }
+    let i = 0;
+    while (i < f.buckets.length && value > f.buckets[i]!) i++;
+    h.counts[i]!++;
+    h.sum += value;
+    h.count++;
+  }
+
+  /** A histogram series: cumulative counts per upper bound (the last is +Inf), sum and count. */
+  histogram(name: string, labels: Readonly<Record<string, string>> = {}): { buckets: Array<[number, number]>; sum: number; count: number } | undefined {
+    const f = this.family(name);
+    const h = f.hists?.get(formatLabels(labels));
+    if (!h || !f.buckets) return undefined;
+    let cum = 0;
+    const bounds = [...f.buckets, Infinity];
+    return { buckets: bounds.map((b, i) => [b, (cum += h.counts[i]!)]), sum: h.sum, count: h.count };
   }
 
   private family(name: string): Family {
@@ -107,6 +146,18 @@ export class MetricRegistry {
     for (const f of this.families.values()) {
       out += `# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${f.name} ${f.type}\n`;
       for (const [labels, v] of f.values) out += `${f.name}${labels} ${formatValue(v)}\n`;
+      if (f.hists && f.buckets) {
+        for (const [labels, h] of f.hists) {
+          // `{a="b"}` → `{a="b",le="…"}`
+          const pre = labels ? `${labels.slice(0, -1)},` : '{';
+          let cum = 0;
+          f.buckets.forEach((b, i) => {
+            cum += h.counts[i]!;
+            out += `${f.name}_bucket${pre}le="${formatValue(b)}"} ${cum}\n`;
+          });
+          out += `${f.name}_bucket${pre}le="+Inf"} ${h.count}\n${f.name}_sum${labels} ${formatValue(h.sum)}\n${f.name}_count${labels} ${h.count}\n`;
+        }
+      }
     }
     return out;
   }
@@ -242,6 +293,9 @@ export function leadingQueueId(text: string): { id: string; rest: number } | und
 
 const QUEUE_ACTIVE = /^from=<[^\n]*>, size=(\d+), nrcpt=\d+ \(queue active\)$/;
 const STATUS = /^to=<.*, status=([a-z]+) \(/;
+const DELAY = /, delay=(\d+(?:\.\d+)?), /;
+/** Upper bounds (seconds) of the delivery delay histogram: sub-second to a day. */
+export const DELAY_BUCKETS = [0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 14400, 86400] as const;
 const EXPIRED = /^from=<[^\n]*>, status=(?:force-)?expired, /;
 const CONTENT_ACTION = /^(reject|discard|hold|redirect|filter|warn|prepend|replace|info): (header|body|content) /;
 const NOTICE = /^(sender|postmaster) (non-delivery|delay|delivery status|success) notification: /;
@@ -261,6 +315,7 @@ export class ServerMetrics {
     r.declare('readdress_messages_received_total', 'counter', 'Messages that entered the queue manager (first qmgr "from=..., nrcpt=N (queue active)" line of a queue ID).');
     r.declare('readdress_received_bytes_total', 'counter', 'Sizes of the received messages (the size= of those lines).');
     r.declare('readdress_deliveries_total', 'counter', 'Recipient delivery attempts by status (sent, deferred, bounced, ...) and delivery service, as the status= log lines record them.');
+    r.declareHistogram('readdress_delivery_delay_seconds', 'Time from arrival to each delivery attempt (the delay= of the status= lines), by status.', DELAY_BUCKETS);
     r.declare('readdress_messages_expired_total', 'counter', 'Messages returned to the sender after maximal_queue_lifetime or postsuper -e (qmgr "status=expired" and "status=force-expired" lines).');
     r.declare('readdress_notifications_total', 'counter', 'Delivery status notifications created by bounce, by recipient (sender, postmaster) and kind (non-delivery, delay, ...).');
     r.declare('readdress_content_actions_total', 'counter', 'header_checks/body_checks actions taken by cleanup, by action (reject, discard, hold, ...) and part (header, body).');
@@ -320,7 +375,11 @@ export class ServerMetrics {
       return;
     }
     const s = STATUS.exec(rest);
-    if (s) r.incKey('readdress_deliveries_total', this.labels(`${s[1]}\0${service}\0d`, () => ({ status: s[1]!, service })));
+    if (s) {
+      r.incKey('readdress_deliveries_total', this.labels(`${s[1]}\0${service}\0d`, () => ({ status: s[1]!, service })));
+      const d = DELAY.exec(rest);
+      if (d) r.observeKey('readdress_delivery_delay_seconds', this.labels(`${s[1]}\0h`, () => ({ status: s[1]! })), Number(d[1]));
+    }
   }
 
   /** Label text of a frequent series, formatted once per `memo` key. */

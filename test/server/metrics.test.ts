@@ -202,6 +202,10 @@ describe('readdress serve with readdress_metrics_listen', () => {
     const sizes = lines.map((l) => /nrcpt=\d+ \(queue active\)$/.test(l) ? Number(/size=(\d+)/.exec(l)![1]) : 0);
     expect(s.get('readdress_received_bytes_total')).toBe(sizes.reduce((a, b) => a + b, 0));
     // The deferred message waits in the deferred queue; nothing else is queued.
+    expect(s.get('readdress_delivery_delay_seconds_count{status="sent"}')).toBe(2);
+    expect(s.get('readdress_delivery_delay_seconds_bucket{status="bounced",le="+Inf"}')).toBe(1);
+    const delays = lines.filter((l) => / status=sent /.test(l)).map((l) => Number(/, delay=([\d.]+),/.exec(l)![1]));
+    expect(s.get('readdress_delivery_delay_seconds_sum{status="sent"}')).toBeCloseTo(delays[0]! + delays[1]!, 9);
     expect(s.get('readdress_queue_messages{queue="deferred"}')).toBe(1);
     expect(s.get('readdress_queue_messages{queue="active"}')).toBe(0);
     expect(s.get('readdress_queue_messages{queue="incoming"}')).toBe(0);
@@ -273,6 +277,20 @@ describe('metrics units', () => {
         '# HELP readdress_g A gauge.\n# TYPE readdress_g gauge\nreaddress_g 1.5\n',
     );
     expect(escapeLabelValue('a\nb')).toBe('a\\nb');
+    const h = new MetricRegistry();
+    h.declareHistogram('readdress_d_seconds', 'Delays.', [1, 10]);
+    h.observeKey('readdress_d_seconds', '{status="sent"}', 0.5);
+    h.observeKey('readdress_d_seconds', '{status="sent"}', 1);
+    h.observeKey('readdress_d_seconds', '{status="sent"}', 11);
+    h.observeKey('readdress_d_seconds', '', 3);
+    expect(h.render()).toBe(
+      '# HELP readdress_d_seconds Delays.\n# TYPE readdress_d_seconds histogram\n' +
+        'readdress_d_seconds_bucket{status="sent",le="1"} 2\nreaddress_d_seconds_bucket{status="sent",le="10"} 2\n' +
+        'readdress_d_seconds_bucket{status="sent",le="+Inf"} 3\nreaddress_d_seconds_sum{status="sent"} 12.5\nreaddress_d_seconds_count{status="sent"} 3\n' +
+        'readdress_d_seconds_bucket{le="1"} 0\nreaddress_d_seconds_bucket{le="10"} 1\nreaddress_d_seconds_bucket{le="+Inf"} 1\n' +
+        'readdress_d_seconds_sum 3\nreaddress_d_seconds_count 1\n',
+    );
+    expect(h.histogram('readdress_d_seconds', { status: 'sent' })).toEqual({ buckets: [[1, 2], [10, 2], [Infinity, 3]], sum: 12.5, count: 3 });
     expect(() => r.inc('readdress_nope_total')).toThrow(/undeclared/);
   });
 
@@ -296,6 +314,9 @@ describe('metrics units', () => {
     expect(r.get('readdress_received_bytes_total')).toBe(512);
     expect(r.get('readdress_deliveries_total', { status: 'deferred', service: 'smtp' })).toBe(1);
     expect(r.get('readdress_deliveries_total', { status: 'sent', service: 'local' })).toBe(1);
+    // delay=1 (deferred) and delay=0.1 (sent) in the delay histogram.
+    expect(r.histogram('readdress_delivery_delay_seconds', { status: 'deferred' })).toMatchObject({ sum: 1, count: 1 });
+    expect(r.histogram('readdress_delivery_delay_seconds', { status: 'sent' })!.buckets[0]).toEqual([0.1, 1]);
     expect(r.get('readdress_messages_expired_total')).toBe(1);
     expect(r.get('readdress_notifications_total', { recipient: 'sender', kind: 'non-delivery' })).toBe(1);
     expect(r.get('readdress_smtpd_rejects_total', { command: 'RCPT' })).toBe(1);
