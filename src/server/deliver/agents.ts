@@ -69,7 +69,7 @@ export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (se
           if (!agent) return request.recipients.map(() => ({ status: 'deferred', dsn: '4.3.0', text: 'mail transport unavailable', relay: 'none' }));
           return agent.deliver({ ...request, transport, nexthop });
         };
-        return new LocalAgent(cfg, { forward: deps.forward, isLocal, pass, warn: (t) => deps.log?.warning(service, t), ...deps.local });
+        return new LocalAgent(cfg, { forward: deps.forward, isLocal, pass, warn: (t) => deps.log?.warning(service, t), info: (t) => deps.log?.info(service, t), ...deps.local });
       }
       case 'smtp':
         return new SmtpAgent(cfg, { ...(deps.smtpResolver ? { resolver: deps.smtpResolver } : {}), log: (t) => deps.log?.info(service, t) });

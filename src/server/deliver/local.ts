@@ -7,7 +7,8 @@
  * allow_mail_to_commands / allow_mail_to_files.
  *
  * Parameters: alias_maps, recipient_delimiter, forward_path, home_mailbox, mail_spool_directory,
- * mailbox_command, luser_relay, prepend_delivered_header, enable_original_recipient,
+ * mailbox_transport_maps, mailbox_transport, mailbox_command_maps, mailbox_command,
+ * fallback_transport_maps, fallback_transport, strict_mailbox_ownership, luser_relay, prepend_delivered_header, enable_original_recipient,
  * allow_mail_to_commands, allow_mail_to_files, default_privs, command_time_limit,
  * mailbox_size_limit, mailbox_delivery_lock, deliver_lock_attempts, deliver_lock_delay,
  * stale_lock_time, owner_request_special, duplicate_filter_limit, myorigin, mydestination.
@@ -52,11 +53,16 @@ export interface LocalAgentDeps {
   now?: () => Date;
   /** Warnings (logged as `local: warning: …`). */
   warn?: (text: string) => void;
+  /** Informational log lines (`local: ID: passing <…> to transport=…`). */
+  info?: (text: string) => void;
   /** Hand a recipient to another transport (mailbox_transport, fallback_transport). */
   pass?: (transport: string, nexthop: string, request: DeliveryRequest) => Promise<RecipientStatus[]>;
 }
 
 type Context = 'alias' | 'forward' | 'include';
+
+/** One final delivery; `passed` when another transport made it (mailbox/fallback transport). */
+type Result = LocalResult & { address: string; passed?: RecipientStatus };
 
 interface RecipientState {
   req: DeliveryRequest;
@@ -67,7 +73,7 @@ interface RecipientState {
   dup: Set<string>;
   expanded: Set<string>;
   /** Outcome of every final delivery, with the address delivered (logged as `to=<…>`). */
-  results: (LocalResult & { address: string })[];
+  results: Result[];
   forwards: { address: string; sender: string; ownerReset: boolean }[];
   /** Inside an owner- alias expansion (copies are forwarded with that sender, ORCPT cleared). */
   owned?: boolean;
@@ -145,8 +151,46 @@ export function aliasMapsLookup(config: Config): AliasLookup {
   };
 }
 
+/** A per-user lookup table list failed (open or lookup): the recipient is deferred. */
+class TableLookupFailure extends Error {}
+
+/**
+ * Lookups keyed by the recipient's user name (no extension), as local(8) does for
+ * mailbox_transport_maps, mailbox_command_maps and fallback_transport_maps. Tables open on
+ * first use; a failure throws {@link TableLookupFailure} after a warning.
+ */
+function userMaps(config: Config, param: string, warn: (t: string) => void): (user: string) => Promise<string | undefined> {
+  const specs = config.list(param);
+  let tables: Promise<Table[]> | undefined;
+  return async (user) => {
+    if (specs.length === 0) return undefined;
+    tables ??= Promise.all(specs.map((spec) => openTable(spec, config.configDir ? { configDir: config.configDir } : {})));
+    let list: Table[];
+    try {
+      list = await tables;
+    } catch (e) {
+      tables = undefined;
+      warn(`${param}: ${(e as Error).message}`);
+      throw new TableLookupFailure();
+    }
+    for (const t of list) {
+      try {
+        const v = await t.lookup(user, LookupFlags.FOLD_CASE);
+        if (v !== undefined) return v;
+      } catch {
+        warn(`${t.name} lookup error for "${user}"`);
+        throw new TableLookupFailure();
+      }
+    }
+    return undefined;
+  };
+}
+
 /** The local delivery agent. */
 export class LocalAgent implements DeliveryAgent {
+  private readonly mailboxTransportMaps: (user: string) => Promise<string | undefined>;
+  private readonly mailboxCommandMaps: (user: string) => Promise<string | undefined>;
+  private readonly fallbackTransportMaps: (user: string) => Promise<string | undefined>;
   private readonly config: Config;
   private readonly deps: LocalAgentDeps;
   private readonly getpwnam: Getpwnam;
@@ -159,6 +203,10 @@ export class LocalAgent implements DeliveryAgent {
     this.deps = deps;
     this.getpwnam = deps.getpwnam ?? passwdFile();
     this.aliases = deps.aliases ?? aliasMapsLookup(config);
+    const warn = (t: string) => deps.warn?.(t);
+    this.mailboxTransportMaps = userMaps(config, 'mailbox_transport_maps', warn);
+    this.mailboxCommandMaps = userMaps(config, 'mailbox_command_maps', warn);
+    this.fallbackTransportMaps = userMaps(config, 'fallback_transport_maps', warn);
     this.delim = new RecipientDelimiter(config.get('recipient_delimiter'), {
       ownerRequestSpecial: config.get('owner_request_special') !== '' ? config.bool('owner_request_special') : true,
       doubleBounceSender: config.get('double_bounce_sender') || 'double-bounce',
@@ -425,20 +473,35 @@ export class LocalAgent implements DeliveryAgent {
   }
 
   /** Deliver through another transport (`transport[:nexthop]`), as local(8)'s deliver_pass. */
-  private async passTo(st: RecipientState, value: string, address: string): Promise<LocalResult> {
+  private async passTo(st: RecipientState, value: string, address: string): Promise<LocalResult & { passed?: RecipientStatus }> {
     const colon = value.indexOf(':');
     const transport = colon < 0 ? value : value.slice(0, colon);
     const nexthop = colon < 0 || colon + 1 === value.length ? st.req.nexthop : value.slice(colon + 1);
     if (!this.deps.pass) return { status: 'deferred', dsn: '4.3.0', text: 'mail transport unavailable' };
+    this.deps.info?.(`${st.req.queueId}: passing <${address}> to transport=${transport}`);
     const rcpt: DeliveryRecipient = { address, original: st.top.original || st.top.address, index: st.top.index };
     if (st.top.orcpt !== undefined) rcpt.orcpt = st.top.orcpt;
     if (st.top.notify !== undefined) rcpt.notify = st.top.notify;
     const [r] = await this.deps.pass(transport, nexthop, { ...st.req, sender: st.sender, transport, nexthop, recipients: [rcpt] });
-    return r ? { status: r.status, dsn: r.dsn, text: r.text } : { status: 'deferred', dsn: '4.3.0', text: 'mail transport unavailable' };
+    return r ? { status: r.status, dsn: r.dsn, text: r.text, passed: { ...r, loggedBy: r.loggedBy ?? transport } } : { status: 'deferred', dsn: '4.3.0', text: 'mail transport unavailable' };
   }
 
   /** Mailbox delivery for a user (or unknown-user handling). */
   private async mailbox(st: RecipientState, user: string, extension: string, address: string, pw = this.getpwnam(user)): Promise<void> {
+    let mtm: string | undefined;
+    let mcm: string | undefined;
+    try {
+      mtm = await this.mailboxTransportMaps(user);
+      if (!mtm && pw) mcm = await this.mailboxCommandMaps(user);
+    } catch (e) {
+      if (!(e instanceof TableLookupFailure)) throw e;
+      st.results.push({ status: 'deferred', dsn: '4.3.0', text: 'table lookup failure', address });
+      return;
+    }
+    if (mtm) {
+      st.results.push({ ...(await this.passTo(st, mtm, address)), address });
+      return;
+    }
     const mt = this.config.get('mailbox_transport');
     if (mt) {
       st.results.push({ ...(await this.passTo(st, mt, address)), address });
@@ -452,7 +515,7 @@ export class LocalAgent implements DeliveryAgent {
     if (st.dup.has(`mailbox ${user}`)) return;
     st.dup.add(`mailbox ${user}`);
     const owner = { uid: pw.uid, gid: pw.gid };
-    const mc = this.config.get('mailbox_command');
+    const mc = mcm || this.config.get('mailbox_command');
     if (mc) {
       const r = await this.command(st, mc, owner, pw, extension);
       st.results.push(r.status === 'sent' && !st.req.verify ? { ...r, text: `delivered to command: ${mc}`, address } : { ...r, address });
@@ -470,15 +533,29 @@ export class LocalAgent implements DeliveryAgent {
     if (hm.endsWith('/')) {
       st.results.push({ ...(await deliverMaildir(join(pw.home, hm) + '/', env, st.req.content, { owner, now })), address });
     } else if (hm) {
-      st.results.push({ ...(await appendMbox(join(pw.home, hm), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now, user })), address });
+      st.results.push({ ...(await appendMbox(join(pw.home, hm), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now, user, ...this.strictOwner() })), address });
     } else if (spool.endsWith('/')) {
       st.results.push({ ...(await deliverMaildir(join(spool, user) + '/', env, st.req.content, { owner, now })), address });
     } else {
-      st.results.push({ ...(await appendMbox(join(spool, user), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now, user })), address });
+      st.results.push({ ...(await appendMbox(join(spool, user), env, st.req.content, { lock: this.lock, sizeLimit: this.config.int('mailbox_size_limit'), owner, now, user, ...this.strictOwner() })), address });
     }
   }
 
+  /** strict_mailbox_ownership (default yes) for mailbox files. */
+  private strictOwner(): { strictOwner: boolean; warn: (t: string) => void } {
+    const v = this.config.get('strict_mailbox_ownership');
+    return { strictOwner: v === '' || this.config.bool('strict_mailbox_ownership'), warn: (t) => this.deps.warn?.(t) };
+  }
+
   private async unknown(st: RecipientState, user: string, address: string): Promise<LocalResult> {
+    let ftm: string | undefined;
+    try {
+      ftm = await this.fallbackTransportMaps(user);
+    } catch (e) {
+      if (!(e instanceof TableLookupFailure)) throw e;
+      return { status: 'deferred', dsn: '4.3.0', text: 'table lookup failure' };
+    }
+    if (ftm) return this.passTo(st, ftm, address);
     const fb = this.config.get('fallback_transport');
     if (fb) return this.passTo(st, fb, address);
     const luser = this.config.raw('luser_relay') ? this.config.get('luser_relay') : '';
@@ -548,19 +625,21 @@ function ext(addr: string): string {
  * One status for the queue recipient (any deferral defers, else any bounce bounces), with every
  * final delivery listed so the queue manager logs and reports each one as Postfix does.
  */
-function summarize(results: (LocalResult & { address: string })[], top: DeliveryRecipient): RecipientStatus {
+function summarize(results: Result[], top: DeliveryRecipient): RecipientStatus {
   const r =
     results.find((x) => x.status === 'deferred') ??
     results.find((x) => x.status === 'bounced') ??
     results[results.length - 1] ?? { status: 'sent', dsn: '2.0.0', text: 'discarded', address: top.address };
-  const st: RecipientStatus = { status: r.status, dsn: r.dsn, text: r.text, relay: 'local' };
-  if (r.status !== 'sent') st.diagnosticType = 'x-unix';
+  // A recipient passed to another transport is logged and reported as that transport did.
+  const own = (x: Result): RecipientStatus => {
+    if (x.passed) return { ...x.passed, status: x.status, dsn: x.dsn, text: x.text };
+    const e: RecipientStatus = { status: x.status, dsn: x.dsn, text: x.text, relay: 'local' };
+    if (x.status !== 'sent') e.diagnosticType = 'x-unix';
+    return e;
+  };
+  const st: RecipientStatus = own(r as Result);
   if (results.length > 1 || (results[0] && results[0].address !== top.address)) {
-    st.expansions = results.map((x) => {
-      const e: RecipientStatus & { address: string } = { address: x.address, status: x.status, dsn: x.dsn, text: x.text, relay: 'local' };
-      if (x.status !== 'sent') e.diagnosticType = 'x-unix';
-      return e;
-    });
+    st.expansions = results.map((x) => ({ ...own(x), address: x.address }));
   }
   return st;
 }

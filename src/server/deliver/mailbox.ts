@@ -91,6 +91,12 @@ export interface MboxOptions {
   sizeLimit: number;
   owner?: Owner;
   now?: Date;
+  /**
+   * strict_mailbox_ownership: an existing mailbox not owned by `owner` is not written to
+   * (deferred, with a warning through `warn`), as local(8) does.
+   */
+  strictOwner?: boolean;
+  warn?: (text: string) => void;
 }
 
 /**
@@ -126,6 +132,11 @@ async function appendMboxLocked(path: string, env: DeliveryEnvelope, content: Bu
     if (!lst && opts.owner) await fh.chown(opts.owner.uid, opts.owner.gid);
   } catch (e) {
     return { status: 'deferred', dsn: '4.2.0', text: `${fail} cannot open file: ${errText(e)}` };
+  }
+  if (opts.strictOwner && opts.owner && (await fh.stat()).uid !== opts.owner.uid) {
+    await fh.close();
+    opts.warn?.('specify "strict_mailbox_ownership = no" to ignore mailbox ownership mismatch');
+    return { status: 'deferred', dsn: '4.2.0', text: `${fail} destination ${path} is not owned by recipient` };
   }
   let lock;
   try {

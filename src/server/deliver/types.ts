@@ -62,6 +62,12 @@ export interface RecipientStatus {
    * manager defers its other mail for a while without trying ("delivery temporarily suspended").
    */
   destinationDead?: boolean;
+  /**
+   * The program that made this delivery when it is not the requested transport: local(8)
+   * passing a recipient to mailbox_transport(_maps) or fallback_transport(_maps), which
+   * Postfix logs under that transport's name and relay.
+   */
+  loggedBy?: string;
   /** Connection setup and transmission seconds (the c/d fields of `delays=`). */
   connSetup?: number;
   transmission?: number;

@@ -492,7 +492,7 @@ export class QueueManager {
       const parts = st.expansions ?? [{ ...st, address: r.address }];
       for (const p of parts) {
         const shown: DeliveryRecipient = { ...r, address: p.address, original: r.original || r.address };
-        this.logDelivery(service, id, shown, p, qf, activeAt, startAt);
+        this.logDelivery(p.loggedBy ?? service, id, shown, p, qf, activeAt, startAt);
         // A recipient that is retried reports its bounced parts when it is finally done.
         if (p.status === 'bounced' && st.status !== 'deferred') bounces.push(entryFor(p.address, r, p));
         if (p.status === 'deferred') defers.push(entryFor(p.address, r, p));
@@ -516,7 +516,7 @@ export class QueueManager {
       const st = statuses[i] ?? { status: 'deferred', dsn: '4.3.0', text: 'delivery agent returned no status', relay: 'none' };
       for (const p of st.expansions ?? [{ ...st, address: r.address }]) {
         const shown: DeliveryRecipient = { ...r, address: p.address, original: r.original || r.address };
-        this.logDelivery(service, id, shown, { ...p, status: (p.status === 'sent' ? 'deliverable' : 'undeliverable') as RecipientStatus['status'] }, qf, activeAt, startAt);
+        this.logDelivery(p.loggedBy ?? service, id, shown, { ...p, status: (p.status === 'sent' ? 'deliverable' : 'undeliverable') as RecipientStatus['status'] }, qf, activeAt, startAt);
         const e: LogEntry = { recipient: p.address, original: r.original || r.address, dsn: p.dsn, text: p.text, relay: p.relay, time: this.now() };
         if (r.orcpt !== undefined) e.orcpt = r.orcpt;
         if (p.diagnostic !== undefined) e.diagnostic = p.diagnostic;

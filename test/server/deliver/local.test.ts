@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach } from 'vitest';
-import { chmodSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync, utimesSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync, utimesSync, chownSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalAgent, splitAliasValue, deliveredToValues, type AliasLookup } from '../../../src/server/deliver/local.js';
@@ -128,6 +128,8 @@ describe('local(8) mailbox delivery', () => {
     const { spawn } = await import('node:child_process');
     const box = join(spool, 'tom');
     writeFileSync(box, '');
+    // tom's own mailbox (strict_mailbox_ownership would defer a root-owned one).
+    chownSync(box, 4001, 4001);
     const holder = spawn('flock', ['-x', box, '-c', 'echo L; sleep 3'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
     await new Promise((r) => holder.stdout!.once('data', r));
     const [st] = await agent({ deliver_lock_attempts: '1', mailbox_delivery_lock: 'flock' }).deliver(req([['tom@test.com']]));
