@@ -173,6 +173,8 @@ export interface EmbedSession {
   readonly state: SessionState;
   /** The transaction in progress. */
   envelope: EmbedEnvelope | undefined;
+  /** @internal The HELO name the HELO restrictions last checked (smtpd_delay_reject = no). */
+  heloChecked?: string;
 }
 
 /** Headers cleanup(8) removes from every message. */
@@ -233,6 +235,30 @@ export class Embedding {
     return { state, envelope: undefined };
   }
 
+  /**
+   * Connection: `smtpd_client_restrictions` when `smtpd_delay_reject = no` (with the default
+   * `yes` they run at RCPT). A reply means: refuse the session with it.
+   */
+  async connect(s: EmbedSession): Promise<EmbedReply | undefined> {
+    if (!this.opts.access || this.config.bool('smtpd_delay_reject')) return undefined;
+    s.state.where = 'CONNECT';
+    const err = await this.access.client(s.state);
+    return err ? parseReply(err) : undefined;
+  }
+
+  /**
+   * HELO/EHLO: `smtpd_helo_restrictions` when `smtpd_delay_reject = no` (else at RCPT). A host
+   * without a HELO hook gets the same check at MAIL FROM.
+   */
+  async helo(s: EmbedSession, name: string): Promise<EmbedReply | undefined> {
+    s.state.helo = name;
+    if (!this.opts.access || this.config.bool('smtpd_delay_reject')) return undefined;
+    s.state.where = 'HELO';
+    s.heloChecked = name;
+    const err = await this.access.helo(s.state, name);
+    return err ? parseReply(err) : undefined;
+  }
+
   /** Update what is known about the client after the session started (HELO, AUTH, STARTTLS). */
   updateClient(s: EmbedSession, client: Partial<Pick<EmbedClient, 'helo' | 'user' | 'tls' | 'esmtp'>>): void {
     if (client.helo !== undefined) s.state.helo = client.helo;
@@ -257,6 +283,11 @@ export class Embedding {
     const sender = await this.access.extractAddress(st, arg, true, st.smtputf8);
     if (sender === false) return { ok: false, reply: reply(REPLIES.badSender.code, REPLIES.badSender.dsn, REPLIES.badSender.text) };
     if (this.opts.access && !this.config.bool('smtpd_delay_reject')) {
+      if (st.helo !== undefined && s.heloChecked !== st.helo) {
+        const h = await this.helo(s, st.helo);
+        st.where = 'MAIL';
+        if (h) return { ok: false, reply: h };
+      }
       const err = await this.access.mail(st, sender);
       if (err) return { ok: false, reply: parseReply(err) };
     }

@@ -2,6 +2,8 @@
  * readdress as a Haraka plugin (package subpath `readdress/haraka`): Postfix's address
  * rewriting and smtpd restrictions inside Haraka.
  *
+ * - connect, HELO/EHLO (`hook_connect`, `hook_helo`, `hook_ehlo`): client and HELO
+ *   restrictions, only with `smtpd_delay_reject = no` (by default they run at RCPT, as in smtpd).
  * - MAIL FROM (`hook_mail`): sender canonical maps and masquerading replace
  *   `transaction.mail_from`; with `smtpd_delay_reject = no`, the sender restrictions run here.
  * - RCPT TO (`hook_rcpt`): the relay/recipient restrictions (relay control, access tables,
@@ -182,7 +184,7 @@ export function hook_init_child(this: HarakaPlugin, next: Next): void {
 function sessionOf(rd: Embedding, connection: HarakaConnection): EmbedSession {
   let s = sessions.get(connection);
   const client = {
-    helo: connection.hello.host ?? '',
+    ...(connection.hello.host ? { helo: connection.hello.host } : {}),
     esmtp: (connection.hello.verb ?? 'EHLO').toUpperCase() === 'EHLO',
     tls: connection.tls?.enabled ?? false,
     ...(typeof connection.notes.auth_user === 'string' ? { user: connection.notes.auth_user } : {}),
@@ -208,6 +210,43 @@ function addressText(a: HarakaAddress): string {
 /** A Haraka address of the same class for an SMTP-form (quoted) address. */
 function makeAddress(like: HarakaAddress, external: string): HarakaAddress {
   return new like.constructor(`<${external}>`);
+}
+
+/** Connection: client restrictions when `smtpd_delay_reject = no` (Haraka then answers every command with the reply). */
+export function hook_connect(this: HarakaPlugin, next: Next, connection: HarakaConnection): void {
+  void (async () => {
+    const rd = await ready(this);
+    if (!rd) return refuse(next, CONFIG_ERROR);
+    const r = await rd.connect(sessionOf(rd, connection));
+    if (r) return refuse(next, r);
+    next();
+  })().catch((e: unknown) => {
+    this.logerror(`readdress: ${(e as Error).stack ?? String(e)}`);
+    refuse(next, CONFIG_ERROR);
+  });
+}
+
+function heloHook(this: HarakaPlugin, next: Next, connection: HarakaConnection, name: string): void {
+  void (async () => {
+    const rd = await ready(this);
+    if (!rd) return refuse(next, CONFIG_ERROR);
+    const r = await rd.helo(sessionOf(rd, connection), name);
+    if (r) return refuse(next, r);
+    next();
+  })().catch((e: unknown) => {
+    this.logerror(`readdress: ${(e as Error).stack ?? String(e)}`);
+    refuse(next, CONFIG_ERROR);
+  });
+}
+
+/** HELO: HELO restrictions when `smtpd_delay_reject = no`. */
+export function hook_helo(this: HarakaPlugin, next: Next, connection: HarakaConnection, name: string): void {
+  heloHook.call(this, next, connection, name);
+}
+
+/** EHLO: as {@link hook_helo}. */
+export function hook_ehlo(this: HarakaPlugin, next: Next, connection: HarakaConnection, name: string): void {
+  heloHook.call(this, next, connection, name);
 }
 
 /** MAIL FROM: rewrite the sender (and run the sender restrictions when not delayed). */

@@ -3,8 +3,9 @@
  * `onMailFrom`, `onRcptTo` and `onData` handlers that apply Postfix's smtpd restrictions and
  * cleanup's address rewriting.
  *
- * - `onMailFrom`: sender canonical maps and masquerading; sender restrictions unless
- *   `smtpd_delay_reject` moves them to RCPT.
+ * - `onConnect`: client restrictions, only with `smtpd_delay_reject = no` (else at RCPT).
+ * - `onMailFrom`: sender canonical maps and masquerading; HELO and sender restrictions unless
+ *   `smtpd_delay_reject` moves them to RCPT (smtp-server has no HELO hook).
  * - `onRcptTo`: relay and recipient restrictions (a relocated user: `550 5.1.6 ... User has
  *   moved to ...`), canonical maps and virtual alias expansion 1→n.
  * - `onData`: `smtpd_data_restrictions`, then the message with its address headers rewritten
@@ -50,6 +51,8 @@ export type ReplyError = Error & { responseCode: number; reply: EmbedReply };
 
 /** The handlers to give to `new SMTPServer({...})`. */
 export interface SmtpServerHooks {
+  /** Client restrictions when `smtpd_delay_reject = no` (smtp-server then answers 554 and closes). */
+  onConnect(session: SMTPServerSession, callback: (err?: Error | null) => void): void;
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void;
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void;
   onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void;
@@ -86,16 +89,19 @@ export async function createSmtpServerHooks(options: SmtpServerHooksOptions): Pr
 
   const sessionOf = (session: SMTPServerSession): EmbedSession => {
     let s = sessions.get(session);
-    const helo = session.hostNameAppearsAs ?? '';
     const client = {
-      helo,
-      esmtp: (session.openingCommand ?? 'EHLO').toUpperCase() !== 'HELO',
+      // Before HELO smtp-server has none (false or empty).
+      ...(session.hostNameAppearsAs ? { helo: session.hostNameAppearsAs } : {}),
+      // openingCommand is false before HELO/EHLO.
+      esmtp: typeof session.openingCommand !== 'string' || session.openingCommand.toUpperCase() !== 'HELO',
       tls: session.secure === true,
       ...(session.user !== undefined && session.user !== null ? { user: typeof session.user === 'string' ? session.user : String((session.user as { username?: unknown }).username ?? session.user) } : {}),
     };
     if (!s) {
       // smtp-server writes `[address]` when the reverse lookup failed.
-      const name = session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : undefined;
+      // (false before the lookup is done, at onConnect)
+      const host: unknown = session.clientHostname;
+      const name = typeof host === 'string' && host !== '' && !host.startsWith('[') ? host : undefined;
       s = rd.session({
         address: session.remoteAddress,
         port: session.remotePort,
@@ -116,6 +122,11 @@ export async function createSmtpServerHooks(options: SmtpServerHooksOptions): Pr
 
   return {
     embedding: rd,
+    onConnect(session, callback) {
+      Promise.resolve()
+        .then(() => rd.connect(sessionOf(session)))
+        .then((r) => callback(r ? replyError(r) : undefined), fail(callback));
+    },
     onMailFrom(address, session, callback) {
       const s = sessionOf(session);
       (session as ReaddressSession).readdress = undefined;

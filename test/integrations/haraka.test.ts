@@ -51,7 +51,8 @@ exports.hook_rcpt = function (next, connection, params) {
   next(process.env.CAPTURE_ACCEPT && params[0].user !== 'nobody-accepts' ? OK : CONT)
 }
 // Answer the client's reverse lookup here so Haraka asks no DNS server (tests stay on loopback).
-exports.hook_lookup_rdns = function (next) { next(OK, 'localhost') }
+// (As an address without a PTR record: Postfix names such clients unknown[address].)
+exports.hook_lookup_rdns = function (next) { next(OK, 'NXDOMAIN') }
 exports.hook_queue = function (next, connection) {
   const tx = connection.transaction
   tx.message_stream.get_data((buf) => {
@@ -64,7 +65,7 @@ exports.hook_queue = function (next, connection) {
 
 /** `readdress/haraka` from source: every export a function that runs once the ESM source is loaded. */
 const SOURCE_LOADER = `const loaded = import(SOURCE)
-for (const name of ${JSON.stringify(['register', 'hook_init_master', 'hook_init_child', 'hook_mail', 'hook_rcpt', 'hook_rcpt_ok', 'hook_data', 'hook_data_post', 'hook_queue', 'hook_queue_outbound'])}) {
+for (const name of ${JSON.stringify(['register', 'hook_init_master', 'hook_init_child', 'hook_connect', 'hook_helo', 'hook_ehlo', 'hook_mail', 'hook_rcpt', 'hook_rcpt_ok', 'hook_data', 'hook_data_post', 'hook_queue', 'hook_queue_outbound'])}) {
   exports[name] = function (...args) { loaded.then((m) => m[name].apply(this, args)) }
 }
 `;
@@ -332,5 +333,38 @@ describe('readdress/haraka: configuration by readdress.ini with main.cf inline, 
     const code = await Promise.race([h.exited, new Promise((r) => setTimeout(() => r('timeout'), 15_000))]);
     expect(code).toBe(1);
     expect(h.log()).toContain(`init_master returned error: readdress: open ${path.join(h.dir, 'no/such/dir')}/main.cf: No such file or directory`);
+  });
+
+  it('smtpd_delay_reject = no: client restrictions at connect, sender restrictions at MAIL, as recorded from Postfix (delay-no)', async () => {
+    // Runs after the bad-config instance has exited: its port is free again.
+    const rec = JSON.parse(readFileSync(new URL('./fixtures/postfix-restrictions.json', import.meta.url), 'utf8')) as {
+      cases: Record<string, { main_cf: string; files: Record<string, string>; sessions: { client: string; helo: string; mail_from: string; rcpt: string[] }[]; expected: (string | number)[][][] }>;
+    };
+    const c = rec.cases['delay-no']!;
+    const dir = path.join(tmp, 'delay-no-tables');
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(c.files)) writeFileSync(path.join(dir, f), text);
+    const mainCf = `${c.main_cf.replaceAll('{config_dir}', dir).replaceAll('hash:', 'texthash:')}compatibility_level = 3.6\ninet_interfaces = 127.0.0.1\nalias_maps =\nlocal_recipient_maps =\n`;
+    const h = await ready(launchHaraka('delay-no', PORT + 4, { 'readdress.json': JSON.stringify({ mainCf }) }));
+    for (const [i, sess] of c.sessions.entries()) {
+      const want = c.expected[i]!;
+      const client = await SmtpClient.connect(h.port, sess.client);
+      try {
+        const greeting = await client.reply();
+        expect(greeting.code, sess.client).toBe(want[0]![1]);
+        if (greeting.code !== 220) {
+          // Postfix's text (recorded in access-client); Haraka, like Postfix, then refuses every command.
+          expect(greeting.text).toBe(`5.7.1 <unknown[${sess.client}]>: Client host rejected: Access denied`);
+          expect((await client.cmd('EHLO client.example')).code).toBe(554);
+          continue;
+        }
+        await client.cmd(`EHLO ${sess.helo}`);
+        const mail = await client.cmd(`MAIL FROM:${sess.mail_from}`);
+        const wantMail = want.find((x) => x[0] === 'mail')!;
+        expect([mail.code, mail.code >= 400 ? mail.text : ''], sess.mail_from).toEqual([wantMail[1], Number(wantMail[1]) >= 400 ? wantMail[2] : '']);
+      } finally {
+        await client.quit();
+      }
+    }
   });
 });

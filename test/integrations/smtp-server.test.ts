@@ -47,6 +47,7 @@ async function start(port: number, hooksFor: (onMessage: Parameters<typeof creat
     disabledCommands: ['STARTTLS'],
     disableReverseLookup: true,
     logger: false,
+    onConnect: hooks.onConnect,
     onMailFrom: hooks.onMailFrom,
     onRcptTo: hooks.onRcptTo,
     onData: hooks.onData,
@@ -344,14 +345,21 @@ describe('readdress/smtp-server: smtpd restrictions, replayed against sessions r
     }
   });
 
-  it('delay-no: sender restrictions at MAIL (smtpd_delay_reject = no)', async () => {
+  it('delay-no: client restrictions at connect, sender restrictions at MAIL (smtpd_delay_reject = no)', async () => {
     const c = rec.cases['delay-no']!;
     const port = PORT_BASE + 6;
     const { server } = await start(port, (onMessage) => createSmtpServerHooks({ mainCf: configFor('delay-no'), dns: staticDns({}), ...(onMessage ? { onMessage } : {}) }));
     try {
-      // Sessions from clients the client restrictions accept (the first is refused at connect).
       for (const [i, sess] of c.sessions.entries()) {
-        if (sess.client !== '127.0.0.1') continue;
+        if (sess.client !== '127.0.0.1') {
+          // Refused at connect: smtp-server sends the reply and closes (Postfix answers 503 to
+          // each later command). The text as Postfix words it (recorded in access-client).
+          expect(c.expected[i]![0]).toEqual(['connect', 554]);
+          const client = await SmtpClient.connect(port, sess.client);
+          expect(await client.reply()).toEqual({ code: 554, text: `5.7.1 <unknown[${sess.client}]>: Client host rejected: Access denied` });
+          await client.quit();
+          continue;
+        }
         const want = c.expected[i]!.filter((x) => x[0] === 'mail' || String(x[0]).startsWith('rcpt'));
         const r = await play({ sender: sess.mail_from.slice(1, -1), rcpts: sess.rcpt.map((x) => x.slice(1, -1)) }, undefined, port, []);
         const got = [['mail', r.mail.code, r.mail.text], ...r.rcpts.map((x, j) => [`rcpt ${sess.rcpt[j]}`, x.code, x.text])];
