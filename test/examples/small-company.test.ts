@@ -99,6 +99,22 @@ describe('examples/small-company', () => {
     expect(mine.map((m) => header(m, 'Delivered-To'))).toEqual(['tom@example.com', 'tom@example.com']);
   });
 
+  it('rewrites headers for a client on this machine (local context), not for an outside client', async () => {
+    const msg = (subject: string) =>
+      `Subject: ${subject}\nFrom: Some One <someone@old-name.example>\nTo: root, tom@old-name.example\nCc: anna\nReply-To: tom\n\nhi\n`;
+    for (const [client, subject] of [['127.0.0.1', 'local hdr'], [OUTSIDE, 'remote hdr']] as const) {
+      const r = await smtp(ex.port, { client, from: 'someone@old-name.example', to: ['root@example.com'], data: msg(subject) });
+      expect(r.data).toMatch(/^250 /);
+    }
+    const find = (subject: string) => mailbox('tom').find((m) => header(m, 'Subject') === subject);
+    const local = await eventually(() => find('local hdr'), 'the local-context message');
+    const remote = await eventually(() => find('remote hdr'), 'the remote-context message');
+    const pick = (m: string) => ['Return-Path', 'From', 'To', 'Cc', 'Reply-To'].map((h) => header(m, h));
+    // Both as Postfix 3.7.11 delivered them with this configuration.
+    expect(pick(local)).toEqual(['<someone@example.com>', 'Some One <someone@example.com>', 'root@example.com, tom@example.com', 'anna@example.com', 'Tom.Jones@example.com']);
+    expect(pick(remote)).toEqual(['<someone@example.com>', 'Some One <someone@old-name.example>', 'root, tom@old-name.example', 'anna', 'tom']);
+  });
+
   it('relays for partner.example through the transport map, with sender_canonical applied', async () => {
     const a = await smtp(ex.port, { from: 'tom@example.com', to: ['c@partner.example'], data: 'From: tom@example.com\nSubject: to partner\n\nhi\n' });
     expect(a.data).toMatch(/^250 /);
