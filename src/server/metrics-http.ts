@@ -47,7 +47,10 @@ export class MetricsEndpoint {
     const listen = config.get('readdress_metrics_listen').trim();
     if (!listen) return undefined;
     const { host, port } = parseMetricsListen(listen);
-    return MetricsEndpoint.listen(new ServerMetrics(config.get('queue_directory') || undefined), host, port);
+    const metrics = new ServerMetrics(config.get('queue_directory') || undefined);
+    // Mail queued by an earlier run was received then, not when it is retried now.
+    await metrics.seedQueued();
+    return MetricsEndpoint.listen(metrics, host, port);
   }
 
   /** Serve `metrics` on host:port. */

@@ -4,7 +4,8 @@
  * never disagree: each line the server logs is fed to {@link ServerMetrics.observeLine}.
  *
  * - `qmgr: ID: from=<…>, size=N, nrcpt=N (queue active)`, the first time an ID is seen →
- *   received (messages and bytes); `qmgr: ID: removed` forgets the ID.
+ *   received (messages and bytes); `qmgr: ID: removed` forgets the ID. Messages already queued
+ *   when the server starts are not counted ({@link ServerMetrics.seedQueued}).
  * - `ID: to=<…>, …, status=S (…)` from any delivery agent → one delivery with that status
  *   (`sent`, `deferred`, `bounced`, …) and the agent's service name; its `delay=` goes into the
  *   delivery delay histogram.
@@ -404,6 +405,22 @@ export class ServerMetrics {
         this.observeLine(program, `warning: ${text}`);
       },
     };
+  }
+
+  /**
+   * Note the messages already in the queue (received by an earlier run of the server), so that
+   * their next `queue active` line is not counted as received again. Call before the queue
+   * manager starts.
+   */
+  async seedQueued(): Promise<void> {
+    if (!this.queueDirectory) return;
+    for (const q of GAUGED_QUEUES) {
+      try {
+        for (const name of await fsp.readdir(join(this.queueDirectory, q))) if (/^[0-9A-F]{6,32}$/.test(name)) this.active.add(name);
+      } catch {
+        // A queue directory that does not exist yet holds nothing.
+      }
+    }
   }
 
   /** Refresh the gauges and table counters, then render everything. */

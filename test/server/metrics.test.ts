@@ -360,6 +360,24 @@ describe('metrics units', () => {
     expect(r.get('readdress_log_lines_total', { service: 'pickup', severity: 'info' })).toBe(2);
   });
 
+  it('does not count as received the mail already queued when the server started', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rd-metrics-seed-'));
+    try {
+      mkdirSync(join(dir, 'deferred'));
+      writeFileSync(join(dir, 'deferred', '4F2A1B3C'), '');
+      writeFileSync(join(dir, 'deferred', 't123.4'), ''); // a temporary file, not a message
+      const m = new ServerMetrics(dir);
+      await m.seedQueued();
+      m.observeLine('qmgr', '4F2A1B3C: from=<a@b>, size=10, nrcpt=1 (queue active)');
+      expect(m.registry.get('readdress_messages_received_total')).toBe(0);
+      m.observeLine('qmgr', '5A5A5A5A: from=<a@b>, size=10, nrcpt=1 (queue active)');
+      expect(m.registry.get('readdress_messages_received_total')).toBe(1);
+      expect(samples(await m.scrape()).get('readdress_queue_messages{queue="deferred"}')).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('counts table lookups per type:name, with cache hits for cached tables', async () => {
     enableTableMetrics();
     const spec = 'inline:{ a=1, b=2 }';
