@@ -81,7 +81,8 @@ const CONFIG_ERROR: EmbedReply = { code: 451, status: '4.3.5', text: 'Server con
  *   configDir: '/etc/readdress',
  *   onMessage: async ({ envelope, stream }) => { await store(envelope.sender, envelope.recipients, stream); },
  * });
- * new SMTPServer({ authOptional: true, onMailFrom: hooks.onMailFrom, onRcptTo: hooks.onRcptTo, onData: hooks.onData }).listen(2525);
+ * const { onConnect, onMailFrom, onRcptTo, onData } = hooks;
+ * new SMTPServer({ authOptional: true, onConnect, onMailFrom, onRcptTo, onData }).listen(2525);
  */
 export async function createSmtpServerHooks(options: SmtpServerHooksOptions): Promise<SmtpServerHooks> {
   const rd = options.embedding ?? (await createEmbedding(options));
