@@ -10,6 +10,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCaptured } from '../../src/cli/io.js';
+import { run as sendmail } from '../../src/cli/sendmail.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createMailLog, formatLogLine } from '../../src/server/maillog.js';
 import { formatJsonLogLine, maillogFormatter, parseLogFields } from '../../src/server/maillog-json.js';
@@ -157,6 +159,25 @@ describe('readdress_maillog_format', () => {
     expect(() => createMailLog(config)).toThrow(/invalid readdress_maillog_format value: "xml" \(expected text or json\)/);
     expect(maillogFormatter(loadConfig({ mainCfText: 'readdress_maillog_format = JSON\n' }), formatLogLine)).toBe(formatJsonLogLine);
     expect(maillogFormatter(loadConfig({ mainCfText: '' }), formatLogLine)).toBe(formatLogLine);
+  });
+
+  it('sendmail logs its pickup and cleanup lines as JSON too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rd-jsonlog-sm-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'conf'));
+    writeFileSync(join(dir, 'conf', 'main.cf'), [
+      `queue_directory = ${dir}/queue`, `maillog_file = ${dir}/maillog`, 'myhostname = mail.example.com', 'mydomain = test.com',
+      'myorigin = $mydomain', 'mydestination = $mydomain', 'alias_maps =', 'compatibility_level = 3.6', 'readdress_maillog_format = json', '',
+    ].join('\n'));
+    const r = await runCaptured(sendmail, ['-C', join(dir, 'conf'), '-f', 'alice', 'tom'], 'Subject: hello\n\nbody\n');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const objs = readFileSync(join(dir, 'maillog'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const pickup = objs.find((o) => o.program === 'postfix/pickup')!;
+    expect(pickup).toMatchObject({ host: 'mail', from: 'alice', severity: 'info' });
+    expect(String(pickup.uid)).toMatch(/^\d+$/);
+    const cleanup = objs.find((o) => o.program === 'postfix/cleanup')!;
+    expect(cleanup.queue_id).toBe(pickup.queue_id);
+    expect(String(cleanup['message-id'])).toMatch(new RegExp(`^\\d{14}\\.${String(pickup.queue_id)}@mail\\.example\\.com$`));
   });
 
   it('a running server logs one JSON object per line, status lines with their fields', async () => {
