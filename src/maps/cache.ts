@@ -20,6 +20,8 @@ export interface ReloadingTable extends Table {
   readonly generation: number;
   /** Check the files now and reopen if they changed; resolves true when a swap happened. */
   reload(): Promise<boolean>;
+  /** Start a background check if the check interval has passed (what every lookup does). */
+  poll(): void;
 }
 
 function isReloading(t: Table): t is ReloadingTable {
@@ -35,6 +37,9 @@ export function cachedTable(inner: Table, opts: CacheOptions = {}): Table & { re
   });
   let generation = isReloading(inner) ? inner.generation : 0;
   const checkGeneration = (): void => {
+    // A cache hit never reaches the watched table, so poll it here or a rebuilt table
+    // whose keys are all cached would never be noticed.
+    if (isReloading(inner)) inner.poll();
     if (isReloading(inner) && inner.generation !== generation) {
       generation = inner.generation;
       lru.clear();
@@ -177,6 +182,7 @@ export async function watchedTable(open: () => Promise<Table>, files: readonly s
       return current.lookup(key, flags);
     },
     reload,
+    poll: maybeCheck,
     close: async () => {
       await pending;
       await current.close?.();

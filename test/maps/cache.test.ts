@@ -144,6 +144,26 @@ describe('hot reload', () => {
     expect((t.warnings ?? []).some((w) => w.code === 'MAP_RELOAD')).toBe(true);
   });
 
+  it('a cache over a watched table notices a rebuild even when every key is cached', async () => {
+    const dir = tmpDir();
+    writeFiles(dir, { t: 'a 1\n' });
+    buildTable('hash', path.join(dir, 't'));
+    const t = cachedTable(await watchedTable(() => openTable(`hash:${path.join(dir, 't')}`), [path.join(dir, 't.db')], 0));
+    expect(await t.lookup('a')).toBe('1');
+    expect(await t.lookup('b')).toBeUndefined();
+    writeFiles(dir, { t: 'a 2\nb 3\n' });
+    buildTable('hash', path.join(dir, 't'));
+    let a: string | undefined;
+    let b: string | undefined;
+    for (let i = 0; i < 200 && (a !== '2' || b !== '3'); i++) {
+      a = await t.lookup('a');
+      b = await t.lookup('b');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect([a, b]).toEqual(['2', '3']);
+    await t.close?.();
+  });
+
   it('reload() reports a swap and bumps the generation', async () => {
     const dir = tmpDir();
     writeFiles(dir, { t: 'a 1\n' });
