@@ -405,6 +405,16 @@ describe('createEmbedding', () => {
     expect(s.envelope?.recipients.map((r) => r.original)).toEqual(['a@test.net']);
   });
 
+  it('without restrictions, a failing virtual alias table defers the message at end of DATA with cleanup\'s text', async () => {
+    const rd = await createEmbedding({ mainCf: `${failures.common}virtual_alias_maps = fail:broken\n`, access: false, dns: staticDns({}) });
+    const s = rd.session({ address: '127.0.0.1' });
+    expect(await rd.mail(s, '<bob@remote.example>')).toMatchObject({ ok: true });
+    expect(await rd.rcpt(s, '<tom@test.com>')).toEqual({ ok: true, original: 'tom@test.com', recipients: [], undeliverable: [] });
+    // As recorded for sender_canonical_maps: 451 4.3.0 Error: queue file write error.
+    const want = failures.cases.find((x) => x.id === 'sender-canonical-maps-fail')!.replies.find((x) => x[0] === 'DATA-END')!;
+    expect(await rd.headers(s, 'From: bob@remote.example\n\n')).toEqual({ reply: expect.objectContaining({ code: want[1], message: want[2] }) });
+  });
+
   it('answers malformed addresses and RCPT before MAIL with smtpd\'s replies', async () => {
     const rd = await createEmbedding({ mainCf, dns: staticDns({}) });
     const s = rd.session({ address: '127.0.0.1' });
