@@ -16,7 +16,7 @@ import { ToolFatal, runTool, toolContext } from '../server/tools/context.js';
 import { SUPER_TEXT, summaryLine, superAction, type SuperAction } from '../server/tools/postsuper.js';
 import { MESSAGE_QUEUES, type QueueName } from '../server/queue/store.js';
 import { createMailLog } from '../server/maillog.js';
-import { cleanupResubmitter } from '../server/deliver/resubmit.js';
+import { requeueWriter } from '../server/deliver/resubmit.js';
 
 const FLAG: Record<string, SuperAction> = { d: 'delete', h: 'hold', H: 'release', r: 'requeue', e: 'expire', f: 'expire-release' };
 
@@ -54,9 +54,10 @@ export const run: Command = (args, io) =>
         }
         ids = stdinIds;
       } else ids = [id];
-      const { done } = await superAction(queue, action, ids, only, action === 'requeue' ? cleanupResubmitter(config, queue) : undefined);
+      const { done } = await superAction(queue, action, ids, only, action === 'requeue' ? requeueWriter(config, queue, log) : undefined);
       for (const d of done) {
-        log.info('postsuper', `${d}: ${SUPER_TEXT[action].each}`);
+        // Postfix logs no per-message line for a requeue (pickup logs orig_id= instead).
+        if (action !== 'requeue') log.info('postsuper', `${d}: ${SUPER_TEXT[action].each}`);
         if (SUPER_TEXT[action].printEach) io.stderr(`postsuper: ${d}: ${SUPER_TEXT[action].each}\n`);
       }
       io.stderr(`postsuper: ${summaryLine(action, done.length)}\n`);

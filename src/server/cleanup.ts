@@ -240,6 +240,8 @@ export class Cleanup implements MessageReceiver {
     if (s.dsnEnvid !== undefined) msg.attributes.dsnEnvid = s.dsnEnvid;
     if (s.smtputf8) msg.attributes.smtputf8 = true;
     if (s.bodyType) msg.attributes.bodyType = s.bodyType;
+    // Kept so that a requeue (postsuper -r) rewrites headers in the same context again.
+    if (s.rewriteContext === 'local') msg.attributes.rewriteContext = 'local';
     if (s.hold) msg.hold = true;
     const filter = s.filter ?? cfg.get('content_filter');
     if (filter) msg.filter = filter;

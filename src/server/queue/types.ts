@@ -43,6 +43,8 @@ export interface NewMessage {
      * only report what they would do, and the sender gets a "Mail Delivery Status Report".
      */
     verify?: boolean;
+    /** Header rewriting context cleanup used (`local` is recorded; requeue uses it again). */
+    rewriteContext?: 'local' | 'remote';
   };
   /** Put straight into the hold queue (e.g. a HOLD action from an access table). */
   hold?: boolean;

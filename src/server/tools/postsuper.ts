@@ -11,6 +11,7 @@
 import type { FileQueue, QueueName } from '../queue/store.js';
 import { isQueueId } from '../queue/file.js';
 import type { NewMessage, QueuedRecipient, QueueWriter } from '../queue/types.js';
+import type { Requeuer } from '../deliver/resubmit.js';
 
 export type SuperAction = 'delete' | 'hold' | 'release' | 'requeue' | 'expire' | 'expire-release';
 
@@ -45,7 +46,7 @@ export function summaryLine(action: SuperAction, n: number): string {
 }
 
 /** Apply an action to `ids` (or every message when `ids` is `ALL`), optionally in one queue. */
-export async function superAction(queue: FileQueue, action: SuperAction, ids: string[] | 'ALL', only?: QueueName, resubmit?: QueueWriter): Promise<SuperResult> {
+export async function superAction(queue: FileQueue, action: SuperAction, ids: string[] | 'ALL', only?: QueueName, resubmit?: QueueWriter | Requeuer): Promise<SuperResult> {
   const sources = only ? SOURCES[action].filter((q) => q === only) : SOURCES[action];
   const targets: [string, QueueName][] = [];
   if (ids === 'ALL') {
@@ -86,7 +87,8 @@ export async function superAction(queue: FileQueue, action: SuperAction, ids: st
           });
           const msg: NewMessage = { sender: qf.header.sender, recipients, content: qf.content!, arrivedAt: new Date(qf.header.arrival), attributes: qf.header.attributes };
           if (q === 'hold') msg.hold = true;
-          await resubmit.enqueue(msg);
+          if (typeof resubmit === 'function') await resubmit(id, msg);
+          else await resubmit.enqueue(msg);
           await queue.remove(q, id);
           break;
         }
