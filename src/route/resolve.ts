@@ -249,7 +249,8 @@ function memo(p: ResolveParams, bit: number, domain: string, ctx: LookupContext 
     m = pr.domains.get(domain);
     if (m === undefined) {
       if (pr.domains.size >= MEMO_MAX) pr.domains.clear();
-      pr.domains.set(domain, (m = { known: 0, value: 0 }));
+      // A flat copy as the key: a slice would keep its whole address alive (and colder).
+      pr.domains.set(Array.prototype.join.call(domain, ''), (m = { known: 0, value: 0 }));
     }
     lastParams = p;
     lastPrepared = pr;
