@@ -284,7 +284,8 @@ export class Rewriter {
 
   /** Envelope recipient: cleanup's processing, then resolve for each final recipient. */
   async rewriteRecipient(addr: string, o: CallOptions = {}): Promise<RecipientResult> {
-    if (this.isSync) return this.rewriteRecipientSync(addr, o);
+    // alias_maps count only when local delivery is asked for (they are not in isSync).
+    if (this.isSync && (!o.aliases || this.aliasSync)) return this.rewriteRecipientSync(addr, o);
     const trace = o.trace ? [] : undefined;
     return this.guard(addr, async () => {
       const r = await withLookups((lk) => this.recipientCleanup(addr, o, lk, trace), trace);
@@ -299,10 +300,15 @@ export class Rewriter {
       }
       if (o.aliases && !r.defer) {
         const orcpt = o.external ? unquoteInput(addr) : addr;
-        for (const f of finals) this.localDelivery(f, orcpt, o.sender ?? '', trace, new Set(), 0);
+        for (const f of finals) await this.localDeliveryAsync(f, orcpt, o.sender ?? '', trace, new Set(), 0);
       }
       return this.finishRecipient(r, finals, trace);
     });
+  }
+
+  /** True when every alias_maps table answers synchronously. */
+  private get aliasSync(): boolean {
+    return allSync(this.aliasTables);
   }
 
   /** Envelope recipient, synchronously (requires {@link isSync}). */
@@ -333,24 +339,9 @@ export class Rewriter {
    * addresses go through the pipeline again as a new message (sender rewritten too).
    */
   private localDelivery(f: FinalRecipient, original: string, sender: string, trace: Trace | undefined, delivered: Set<string>, depth: number, dupFilter: Set<string> = new Set()): void {
-    if (f.outcome || f.transport !== this.localService) return;
-    const key = f.address.toLowerCase();
-    if (delivered.has(key)) {
-      f.local = [{ kind: 'bounce', recipient: f.address, status: '5.4.6', text: `mail forwarding loop for ${f.address}`, original }];
-      return;
-    }
-    const seenHere = new Set(delivered).add(key);
-    const env = {
-      tables: this.aliasTables,
-      readInclude: this.settings.readInclude,
-      readForward: this.settings.readForward,
-      resolve: (a: string) => {
-        const canon = rewriteAddress(this.rewriteParams, 'local', a);
-        const r = this.route(canon, resolveAddress(this.resolveParams, canon), DIRECT, undefined);
-        return { address: r.address, local: !r.outcome && r.transport === this.localService };
-      },
-    };
-    const deliveries = expandAliases(this.aliasParams, env, { recipient: f.address, original, sender }, DIRECT, trace, dupFilter) as LocalDelivery[];
+    const deliveries = this.expandLocal(f, original, sender, trace, delivered, dupFilter, DIRECT);
+    if (deliveries === undefined) return;
+    const seenHere = new Set(delivered).add(f.address.toLowerCase());
     // The addresses forwarded by one expansion travel in one new message, delivered together.
     const forwardedDups = new Set<string>();
     for (const d of deliveries) {
@@ -366,6 +357,57 @@ export class Rewriter {
       d.sender = s;
     }
     f.local = deliveries;
+  }
+
+  /** {@link localDelivery} with any alias tables (MySQL …): lookups through the async replay. */
+  private async localDeliveryAsync(f: FinalRecipient, original: string, sender: string, trace: Trace | undefined, delivered: Set<string>, depth: number, dupFilter: Set<string> = new Set()): Promise<void> {
+    // Each replay starts from the duplicate filter as it was before this expansion.
+    let filter = dupFilter;
+    const deliveries = await withLookups((lk) => {
+      filter = new Set(dupFilter);
+      return this.expandLocal(f, original, sender, trace, delivered, filter, lk);
+    }, trace);
+    for (const k of filter) dupFilter.add(k);
+    if (deliveries === undefined) return;
+    const seenHere = new Set(delivered).add(f.address.toLowerCase());
+    const forwardedDups = new Set<string>();
+    for (const d of deliveries) {
+      if (d.kind !== 'forward') continue;
+      if (depth >= 20) {
+        d.forwarded = [];
+        continue;
+      }
+      const s = d.sender === '' ? '' : (await this.rewriteSender(d.sender)).address;
+      const rr = await this.rewriteRecipient(d.recipient, { trace: false });
+      for (const x of rr.recipients) await this.localDeliveryAsync(x, d.original, s, trace, seenHere, depth + 1, forwardedDups);
+      d.forwarded = rr.recipients;
+      d.sender = s;
+    }
+    f.local = deliveries;
+  }
+
+  /**
+   * The alias expansion of one local recipient (pure over `lk`): undefined when the recipient
+   * is not for local(8); a 5.4.6 bounce on a forwarding loop (set in `f.local`).
+   */
+  private expandLocal(f: FinalRecipient, original: string, sender: string, trace: Trace | undefined, delivered: Set<string>, dupFilter: Set<string>, lk: Lookup): LocalDelivery[] | undefined {
+    if (f.outcome || f.transport !== this.localService) return undefined;
+    const key = f.address.toLowerCase();
+    if (delivered.has(key)) {
+      f.local = [{ kind: 'bounce', recipient: f.address, status: '5.4.6', text: `mail forwarding loop for ${f.address}`, original }];
+      return undefined;
+    }
+    const env = {
+      tables: this.aliasTables,
+      readInclude: this.settings.readInclude,
+      readForward: this.settings.readForward,
+      resolve: (a: string, l: Lookup) => {
+        const canon = rewriteAddress(this.rewriteParams, 'local', a);
+        const r = this.route(canon, resolveAddress(this.resolveParams, canon), l, undefined);
+        return { address: r.address, local: !r.outcome && r.transport === this.localService };
+      },
+    };
+    return expandAliases(this.aliasParams, env, { recipient: f.address, original, sender }, lk, trace, dupFilter) as LocalDelivery[];
   }
 
   /**
