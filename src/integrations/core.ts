@@ -140,7 +140,8 @@ export interface EmbedEnvelope {
   /**
    * What access tables asked for in this transaction (`DISCARD`, `HOLD`, `FILTER`, `REDIRECT`,
    * `BCC`, `PREPEND`), as smtpd records it. The integrations carry out `discard` (the message
-   * is accepted and dropped, as Postfix does); the others are for the host to honour.
+   * is accepted and dropped, as Postfix does) and `prepend` (the header lines go on top of the
+   * message); the others are for the host to honour.
    */
   actions: EmbedActions;
   /**
@@ -486,7 +487,17 @@ export class Embedding {
       }
       return pos < chunk.length ? chunk.subarray(pos) : undefined;
     };
+    // PREPEND actions: smtpd writes those header lines first, in the message's line ending.
+    let prepended = false;
     const drain = (self: Transform): void => {
+      if (!prepended && out.length > 0) {
+        prepended = true;
+        const lines = s.envelope?.actions.prepend ?? [];
+        if (lines.length) {
+          const eol = out[0]!.includes('\r\n') || !out[0]!.includes('\n') ? '\r\n' : '\n';
+          self.push(Buffer.from(lines.map((l) => l + eol).join(''), 'utf8'));
+        }
+      }
       for (const b of out) self.push(b);
       out.length = 0;
     };

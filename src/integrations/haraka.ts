@@ -70,6 +70,7 @@ export interface HarakaTransaction {
   header: { header_list: string[]; headers: Record<string, string[]>; headers_decoded: Record<string, string[]>; parse(lines: string[]): void };
   found_hb_sep?: boolean;
   reset_headers?(): void;
+  add_leading_header?(name: string, value: string): void;
 }
 
 /** The parts of Haraka's connection this plugin reads. */
@@ -354,6 +355,13 @@ export function hook_data_post(this: HarakaPlugin, next: Next, connection: Harak
       h.headers_decoded = Object.create(null) as Record<string, string[]>;
       h.parse(lines);
       if (tx.found_hb_sep && tx.reset_headers) tx.reset_headers();
+    }
+    // PREPEND actions go on top, in the order the restrictions gave them (above Received:, as smtpd).
+    const prepend = s.envelope?.actions.prepend ?? [];
+    for (let i = prepend.length - 1; i >= 0; i--) {
+      const line = prepend[i]!;
+      const colon = line.indexOf(':');
+      if (colon > 0 && tx.add_leading_header) tx.add_leading_header(line.slice(0, colon), line.slice(colon + 1).replace(/^[ \t]+/, ''));
     }
     next();
   })().catch((e: unknown) => {

@@ -153,7 +153,7 @@ beforeAll(async () => {
   const pf = writeSetupDir(seed, path.join(tmp, 'postfix'));
   // A directory relative to the Haraka install, as the plugin documents.
   // settings: one sender restriction on top of the recorded setup (DISCARD test).
-  const json = { configDir: '../postfix', settings: { smtpd_sender_restrictions: 'check_sender_access inline:{ discard@remote.example=DISCARD }' } };
+  const json = { configDir: '../postfix', settings: { smtpd_sender_restrictions: 'check_sender_access inline:{ discard@remote.example=DISCARD, { tag@remote.example = PREPEND X-Tag: tagged } }' } };
   main = await ready(launchHaraka('haraka', PORT, { 'readdress.json': JSON.stringify(json) }));
 }, 30_000);
 
@@ -280,6 +280,12 @@ describe('readdress/haraka in a real Haraka', () => {
     expect(r.end?.code).toBe(250);
     expect(r.end?.text).toMatch(/^Ok: discarded \(/);
     expect(r.captured).toBeUndefined();
+  });
+
+  it('puts a PREPEND header from an access table on top, above Haraka\'s Received:', async () => {
+    const r = await play({ sender: 'tag@remote.example', rcpts: ['tom@test.net'] }, 'From: user@host.test.com\r\n\r\nhi');
+    expect(r.captured!.message).toMatch(/^X-Tag: tagged\r?\nReceived: /);
+    expect(headerOf(r.captured!.message, 'From')).toBe(' user@test.com');
   });
 
   it('rewrites display-name headers with canonical maps as Postfix did (seed-hdr-display)', async () => {

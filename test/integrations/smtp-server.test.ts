@@ -415,6 +415,26 @@ describe('createEmbedding', () => {
     expect(await rd.headers(s, 'From: bob@remote.example\n\n')).toEqual({ reply: expect.objectContaining({ code: want[1], message: want[2] }) });
   });
 
+  it('puts PREPEND headers from access tables on top of the message, and records the actions', async () => {
+    const rd = await createEmbedding({
+      configDir: path.join(tmp, 'seed'),
+      settings: { smtpd_sender_restrictions: 'check_sender_access inline:{ { tag@remote.example = PREPEND X-Tag: tagged } }' },
+      dns: staticDns({}),
+    });
+    const s = rd.session({ address: '127.0.0.1', helo: 'client.test' });
+    await rd.mail(s, '<tag@remote.example>');
+    expect(await rd.rcpt(s, '<tom@test.net>')).toMatchObject({ ok: true });
+    expect(s.envelope!.actions).toEqual({ discard: false, hold: false, bcc: [], prepend: ['X-Tag: tagged'] });
+    const out: Buffer[] = [];
+    const t = rd.headerTransform(s);
+    t.on('data', (b: Buffer) => out.push(b));
+    const done = new Promise((r) => t.on('end', r));
+    t.write('From: user@host.test.com\r\n');
+    t.end('\r\nbody\r\n');
+    await done;
+    expect(Buffer.concat(out).toString()).toBe('X-Tag: tagged\r\nFrom: user@test.com\r\n\r\nbody\r\n');
+  });
+
   it('answers malformed addresses and RCPT before MAIL with smtpd\'s replies', async () => {
     const rd = await createEmbedding({ mainCf, dns: staticDns({}) });
     const s = rd.session({ address: '127.0.0.1' });
