@@ -22,6 +22,7 @@ import { buildTable, deleteKey, isBuildableType } from '../maps/build.js';
 import { errnoText } from '../maps/cdbfile.js';
 import { COMPILED_SUFFIX, staleWarning } from '../maps/hash.js';
 import { openTable, parseTableSpec, type OpenOptions } from '../maps/registry.js';
+import '../maps/mysql-register.js'; // mysql: tables also when this command runs without main.ts
 import type { Table } from '../maps/types.js';
 import type { CliIO, Command } from './io.js';
 
@@ -148,7 +149,8 @@ export async function runMapTool(tool: Tool, args: string[], io: CliIO): Promise
       const { type, name } = parseTableSpec(arg, defaultType);
       return { type, name, spec: `${type}:${name}` };
     };
-    const openOpts: OpenOptions = { fold: o.fold, rhsIsFile: o.rhsIsFile, onWarning: warn };
+    // configDir: tables configured in main.cf itself (mysql:NAME reads NAME_* from -c's main.cf).
+    const openOpts: OpenOptions = { configDir, fold: o.fold, rhsIsFile: o.rhsIsFile, onWarning: warn };
     const opened = new Map<number, Table>();
     const open = async (n: number): Promise<Table> => {
       let t = opened.get(n);
