@@ -107,6 +107,9 @@ interface KeyIndex {
   bloom: Uint32Array;
   /** Word count − 1 (a power of two minus one). */
   bloomMask: number;
+  /** The same for the `@`-less keys only (small: stays in cache). */
+  noAtBloom: Uint32Array;
+  noAtMask: number;
 }
 
 /** FNV-1a over the UTF-16 code units, ASCII A–Z folded to a–z (Postfix's DICT_FLAG_FOLD_FIX). */
@@ -131,9 +134,21 @@ function bloomBits(h: number): number {
 
 /** False when the key is certainly not in the table. */
 function bloomHas(x: KeyIndex, key: string): boolean {
-  const h = foldHash(key);
+  return bloomCheck(x.bloom, x.bloomMask, foldHash(key));
+}
+
+function bloomCheck(bits: Uint32Array, mask: number, h: number): boolean {
   const want = bloomBits(h);
-  return (x.bloom[(h >>> 7) & x.bloomMask]! & want) === want;
+  return (bits[(h >>> 7) & mask]! & want) === want;
+}
+
+/** A filter of about 10 bits per hash. */
+function bloomOf(hashes: readonly number[]): { bits: Uint32Array; mask: number } {
+  let words = 32;
+  while (words * 32 < hashes.length * 10) words *= 2;
+  const bits = new Uint32Array(words);
+  for (const h of hashes) bits[(h >>> 7) & (words - 1)]! |= bloomBits(h);
+  return { bits, mask: words - 1 };
 }
 
 const indexCache = new WeakMap<Table, KeyIndex | null>();
@@ -149,18 +164,21 @@ function indexOf(t: Table): KeyIndex | null {
     const atDomains = new Set<string>();
     const noAtKeys = new Set<string>();
     const hashes: number[] = [];
+    const noAtHashes: number[] = [];
     for (const [k] of m.entries()) {
       const at = k.lastIndexOf('@');
       if (at < 0) noAtKeys.add(k.toLowerCase());
       else (at === 0 ? atDomains : domains).add(k.slice(at + 1).toLowerCase());
       hashes.push(foldHash(k));
+      if (at < 0) noAtHashes.push(foldHash(k.toLowerCase())); // the same strings as noAtKeys
     }
     // About 10 bits per key: a few % of absent keys still get probed.
-    let words = 32;
-    while (words * 32 < hashes.length * 10) words *= 2;
-    const bloom = new Uint32Array(words);
-    for (const h of hashes) bloom[(h >>> 7) & (words - 1)]! |= bloomBits(h);
-    x = { domains, atDomains, noAt: noAtKeys.size > 0, noAtKeys, bloom, bloomMask: words - 1 };
+    const all = bloomOf(hashes);
+    const noAtFilter = bloomOf(noAtHashes);
+    x = {
+      domains, atDomains, noAt: noAtKeys.size > 0, noAtKeys,
+      bloom: all.bits, bloomMask: all.mask, noAtBloom: noAtFilter.bits, noAtMask: noAtFilter.mask,
+    };
   }
   indexCache.set(t, x);
   return x;
@@ -233,9 +251,15 @@ class Prober {
 
   /** Some indexed table has this `@`-less key (case-insensitively). */
   private noAtHas(key: string): boolean {
+    // The filter holds the same lower-cased strings as noAtKeys: it rules most keys out
+    // without hashing a fresh string into the set.
     const lc = key.toLowerCase();
+    const h = foldHash(lc);
     const idx = this.idx!;
-    for (let i = 0; i < idx.length; i++) if (idx[i]!.noAtKeys.has(lc)) return true;
+    for (let i = 0; i < idx.length; i++) {
+      const x = idx[i]!;
+      if (x.noAt && bloomCheck(x.noAtBloom, x.noAtMask, h) && x.noAtKeys.has(lc)) return true;
+    }
     return false;
   }
 
