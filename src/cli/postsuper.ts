@@ -54,14 +54,24 @@ export const run: Command = (args, io) =>
         }
         ids = stdinIds;
       } else ids = [id];
-      const { done } = await superAction(queue, action, ids, only, action === 'requeue' ? requeueWriter(config, queue, log) : undefined);
-      for (const d of done) {
-        // Postfix logs no per-message line for a requeue (pickup logs orig_id= instead).
-        if (action !== 'requeue') log.info('postsuper', `${d}: ${SUPER_TEXT[action].each}`);
-        if (SUPER_TEXT[action].printEach) io.stderr(`postsuper: ${d}: ${SUPER_TEXT[action].each}\n`);
-      }
+      const { done, released } = await superAction(queue, action, ids, only, action === 'requeue' ? requeueWriter(config, queue, log) : undefined);
+      // Per-ID lines only for named IDs, as Postfix 3.7.11 (ALL reports the summary alone).
+      const each = (list: string[], what: SuperAction) => {
+        if (ids === 'ALL') return;
+        for (const d of list) {
+          io.stderr(`postsuper: ${d}: ${SUPER_TEXT[what].each}\n`);
+          if (SUPER_TEXT[what].logEach) log.info('postsuper', `${d}: ${SUPER_TEXT[what].each}`);
+        }
+      };
+      each(done, action);
+      // -f: expire and release from hold; per-ID lines first, then one summary for each.
+      if (action === 'expire-release') each(released, 'release');
       io.stderr(`postsuper: ${summaryLine(action, done.length)}\n`);
       log.info('postsuper', summaryLine(action, done.length));
+      if (action === 'expire-release') {
+        io.stderr(`postsuper: ${summaryLine('release', released.length)}\n`);
+        log.info('postsuper', summaryLine('release', released.length));
+      }
     }
     return 0;
   });

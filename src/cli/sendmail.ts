@@ -30,6 +30,11 @@ function gecosName(): string | undefined {
   }
 }
 
+/** `user(uid)`, as Postfix's sendmail names the submitter in its fatal messages. */
+function who(): string {
+  return `${userInfo().username}(${process.getuid?.() ?? 0})`;
+}
+
 export const run: Command = (args, io) =>
   runTool('sendmail', io, async () => {
     let sender: string | undefined;
@@ -102,7 +107,7 @@ export const run: Command = (args, io) =>
       return smtpStdio(config, queue, io);
     }
     if (mode === 'v') {
-      if (recipients.length === 0) throw new ToolFatal('Recipient addresses must be specified on the command line or via the -t option', 64);
+      if (recipients.length === 0) throw new ToolFatal(`${who()}: Recipient addresses must be specified on the command line or via the -t option`, 75);
       const from = sender ?? userInfo().username;
       await submitLocal(config, queue, { sender: from, recipients, content: probeContent(from, recipients), verify: true });
       io.stdout(`Mail Delivery Status Report will be mailed to <${from}>.\n`);
@@ -122,7 +127,7 @@ export const run: Command = (args, io) =>
       recipients.push(...x.recipients);
     }
     if (recipients.length === 0) {
-      throw new ToolFatal(extract ? 'No recipient addresses found in message header' : 'Recipient addresses must be specified on the command line or via the -t option', 64);
+      throw new ToolFatal(`${who()}: ${extract ? 'No recipient addresses found in message header' : 'Recipient addresses must be specified on the command line or via the -t option'}`, 75);
     }
     const sub: Parameters<typeof submitLocal>[2] = { sender: sender ?? userInfo().username, recipients, content };
     // Without -F, Postfix takes the full name from the invoking user's passwd GECOS field.

@@ -25,19 +25,25 @@ const SOURCES: Record<SuperAction, QueueName[]> = {
   'expire-release': ['incoming', 'active', 'deferred', 'hold'],
 };
 
-/** Per-ID log text and the summary verb. */
-export const SUPER_TEXT: Record<SuperAction, { each: string; summary: string; printEach: boolean }> = {
-  delete: { each: 'removed', summary: 'Deleted', printEach: true },
-  hold: { each: 'placed on hold', summary: 'Placed on hold', printEach: true },
-  release: { each: 'released from hold', summary: 'Released from hold', printEach: true },
-  requeue: { each: 'requeued', summary: 'Requeued', printEach: false },
-  expire: { each: 'expired', summary: 'Force-expired', printEach: true },
-  'expire-release': { each: 'expired', summary: 'Force-expired', printEach: true },
+/**
+ * Per-ID text and the summary verb. As recorded from Postfix 3.7.11, per-ID lines appear only
+ * for queue IDs named on the command line (not for ALL): on stderr always, and in the mail log
+ * only when `logEach` (hold and expire lines go to the terminal only).
+ */
+export const SUPER_TEXT: Record<SuperAction, { each: string; summary: string; logEach: boolean }> = {
+  delete: { each: 'removed', summary: 'Deleted', logEach: true },
+  hold: { each: 'placed on hold', summary: 'Placed on hold', logEach: false },
+  release: { each: 'released from hold', summary: 'Released from hold', logEach: true },
+  requeue: { each: 'requeued', summary: 'Requeued', logEach: true },
+  expire: { each: 'expired', summary: 'Force-expired', logEach: false },
+  'expire-release': { each: 'expired', summary: 'Force-expired', logEach: false },
 };
 
 export interface SuperResult {
   /** IDs acted on, in order. */
   done: string[];
+  /** -f: IDs also released from hold (Postfix prints a second summary for them). */
+  released: string[];
 }
 
 /** `Deleted: 1 message` / `Deleted: 3 messages`. */
@@ -59,6 +65,7 @@ export async function superAction(queue: FileQueue, action: SuperAction, ids: st
     }
   }
   const done: string[] = [];
+  const released: string[] = [];
   for (const [id, q] of targets) {
     try {
       switch (action) {
@@ -86,7 +93,7 @@ export async function superAction(queue: FileQueue, action: SuperAction, ids: st
             return x;
           });
           const msg: NewMessage = { sender: qf.header.sender, recipients, content: qf.content!, arrivedAt: new Date(qf.header.arrival), attributes: qf.header.attributes };
-          if (q === 'hold') msg.hold = true;
+          // A requeued message leaves the hold queue (recorded from Postfix 3.7.11: pickup queues it anew).
           if (typeof resubmit === 'function') await resubmit(id, msg);
           else await resubmit.enqueue(msg);
           await queue.remove(q, id);
@@ -96,8 +103,14 @@ export async function superAction(queue: FileQueue, action: SuperAction, ids: st
         case 'expire-release': {
           // -e leaves held mail on hold (it expires when released); -f also releases it.
           const qf = await queue.read(q, id, false);
-          await queue.setForcedExpire(q, id, qf, true);
-          if (q === 'deferred' || (q === 'hold' && action === 'expire-release')) await queue.move(id, q, 'deferred', Date.now());
+          // A message already marked is not counted again (Postfix: `Force-expired: 0 messages`).
+          const already = qf.forcedExpire;
+          if (!already) await queue.setForcedExpire(q, id, qf, true);
+          if (q === 'hold' && action === 'expire-release') {
+            await queue.move(id, q, 'deferred', Date.now());
+            released.push(id);
+          } else if (q === 'deferred' && !already) await queue.move(id, q, 'deferred', Date.now());
+          if (already) continue;
           break;
         }
       }
@@ -106,5 +119,5 @@ export async function superAction(queue: FileQueue, action: SuperAction, ids: st
       /* gone meanwhile */
     }
   }
-  return { done };
+  return { done, released };
 }

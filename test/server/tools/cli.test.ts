@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeEach } from 'vitest';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { runCaptured } from '../../../src/cli/io.js';
 import { run as postqueue } from '../../../src/cli/postqueue.js';
@@ -89,13 +89,14 @@ describe('postsuper', () => {
     const b = await queue.enqueue(msg(['y@remote.example']));
     await queue.move(b, 'incoming', 'deferred');
     let r = await runCaptured(postsuper, ['-c', conf, '-h', 'ALL']);
-    expect(r.stderr.split('\n').sort()).toEqual(['', `postsuper: ${a}: placed on hold`, `postsuper: ${b}: placed on hold`, 'postsuper: Placed on hold: 2 messages'].sort());
+    // Postfix 3.7.11 names no queue IDs for ALL, only the summary.
+    expect(r.stderr).toBe('postsuper: Placed on hold: 2 messages\n');
     expect((await queue.list('hold')).sort()).toEqual([a, b].sort());
     r = await runCaptured(postsuper, ['-c', conf, '-H', a]);
     expect(r.stderr).toBe(`postsuper: ${a}: released from hold\npostsuper: Released from hold: 1 message\n`);
     expect(await queue.list('deferred')).toEqual([a]);
     r = await runCaptured(postsuper, ['-c', conf, '-d', 'ALL', 'hold']);
-    expect(r.stderr).toBe(`postsuper: ${b}: removed\npostsuper: Deleted: 1 message\n`);
+    expect(r.stderr).toBe('postsuper: Deleted: 1 message\n');
     r = await runCaptured(postsuper, ['-c', conf, '-d', 'NOSUCHID']);
     expect([r.code, r.stderr]).toEqual([0, 'postsuper: Deleted: 0 messages\n']);
     r = await runCaptured(postsuper, ['-c', conf, '-r', 'ALL']);
@@ -120,8 +121,34 @@ describe('postsuper', () => {
     const b = await queue.enqueue({ ...msg(['y@remote.example']), hold: true });
     await runCaptured(postsuper, ['-c', conf, '-e', b]);
     expect(await queue.locate(b)).toBe('hold');
-    await runCaptured(postsuper, ['-c', conf, '-f', b]);
+    // -f prints both summaries; an already expired message is not counted again (Postfix 3.7.11).
+    let f = await runCaptured(postsuper, ['-c', conf, '-f', b]);
+    expect(f.stderr).toBe(`postsuper: ${b}: released from hold\npostsuper: Force-expired: 0 messages\npostsuper: Released from hold: 1 message\n`);
     expect(await queue.locate(b)).toBe('deferred');
+    f = await runCaptured(postsuper, ['-c', conf, '-f', a]);
+    expect(f.stderr).toBe('postsuper: Force-expired: 0 messages\npostsuper: Released from hold: 0 messages\n');
+    const c = await queue.enqueue(msg(['z@remote.example']));
+    f = await runCaptured(postsuper, ['-c', conf, '-e', 'ALL']);
+    expect(f.stderr).toBe('postsuper: Force-expired: 1 message\n');
+    expect((await queue.read((await queue.locate(c))!, c, false)).forcedExpire).toBe(true);
+  });
+
+  it('logs per-ID lines for named IDs only: removed, released from hold, requeued (not hold/expire), as Postfix 3.7.11', async () => {
+    const a = await queue.enqueue(msg(['x@remote.example']));
+    await queue.move(a, 'incoming', 'deferred');
+    for (const o of ['-h', '-H', '-e']) await runCaptured(postsuper, ['-c', conf, o, a]);
+    const r = await runCaptured(postsuper, ['-c', conf, '-r', a]);
+    expect(r.stderr).toBe(`postsuper: ${a}: requeued\npostsuper: Requeued: 1 message\n`);
+    const [n] = await queue.list('incoming');
+    await runCaptured(postsuper, ['-c', conf, '-d', n!]);
+    const log = readFileSync(join(dir, 'maillog'), 'utf8').split('\n').filter((l) => l.includes('postsuper')).map((l) => l.replace(/^.*postfix\/postsuper\[\d+\]: /, ''));
+    expect(log).toEqual([
+      'Placed on hold: 1 message',
+      `${a}: released from hold`, 'Released from hold: 1 message',
+      'Force-expired: 1 message',
+      `${a}: requeued`, 'Requeued: 1 message',
+      `${n}: removed`, 'Deleted: 1 message',
+    ]);
   });
 
   it('reports bad options as Postfix does', async () => {
@@ -205,7 +232,13 @@ describe('sendmail', () => {
 
   it('needs recipients; -bp lists the queue', async () => {
     const r = await runCaptured(sendmail, ['-C', conf], 'Subject: x\n\n');
-    expect([r.code, r.stderr]).toEqual([64, 'sendmail: fatal: Recipient addresses must be specified on the command line or via the -t option\n']);
+    // Postfix 3.7.11: `sendmail: fatal: root(0): ...`, exit status 75 (EX_TEMPFAIL), also with -t and -bv.
+    const who = `${userInfo().username}(${process.getuid!()})`;
+    expect([r.code, r.stderr]).toEqual([75, `sendmail: fatal: ${who}: Recipient addresses must be specified on the command line or via the -t option\n`]);
+    const t = await runCaptured(sendmail, ['-C', conf, '-t'], 'Subject: x\n\n');
+    expect([t.code, t.stderr]).toEqual([75, `sendmail: fatal: ${who}: No recipient addresses found in message header\n`]);
+    const v = await runCaptured(sendmail, ['-C', conf, '-bv']);
+    expect([v.code, v.stderr]).toEqual([75, `sendmail: fatal: ${who}: Recipient addresses must be specified on the command line or via the -t option\n`]);
     expect((await runCaptured(sendmail, ['-C', conf, '-bp'])).stdout).toBe('Mail queue is empty\n');
     expect(existsSync(join(dir, 'queue', 'incoming'))).toBe(true);
   });

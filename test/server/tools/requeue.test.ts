@@ -68,4 +68,19 @@ describe('postsuper -r', () => {
     expect(log).toMatch(/postfix\/postsuper\[\d+\]: Requeued: 1 message\n/);
     expect(log).not.toMatch(/: requeued/);
   });
+
+  it('releases a held message (Postfix 3.7.11 delivers it after postsuper -h then -r)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rdrequeue-'));
+    const conf = join(dir, 'conf');
+    mkdirSync(conf);
+    writeFileSync(join(conf, 'main.cf'), ['compatibility_level = 3.6', `queue_directory = ${dir}/queue`, 'myhostname = mail.example.com', 'mydomain = example.com', 'alias_maps =', ''].join('\n'));
+    await runCaptured(sendmail, ['-C', conf, '-f', 'alice@example.com', 'far@remote.test'], 'x\n');
+    await runCaptured(postsuper, ['-c', conf, '-h', 'ALL']);
+    const queue = new FileQueue(join(dir, 'queue'));
+    expect((await queue.list('hold')).length).toBe(1);
+    const r = await runCaptured(postsuper, ['-c', conf, '-r', 'ALL']);
+    expect(r.stderr).toBe('postsuper: Requeued: 1 message\n');
+    expect(await queue.list('hold')).toEqual([]);
+    expect((await queue.list('incoming')).length).toBe(1);
+  });
 });
