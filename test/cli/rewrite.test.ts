@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runCaptured } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { run as resolveCmd } from '../../src/cli/resolve.js';
+import { quote822Local } from '../../src/address/quote.js';
 import { run as rewriteCmd } from '../../src/cli/rewrite.js';
 import { oracle } from '../route/oracle.js';
 
@@ -67,9 +68,31 @@ describe('readdress resolve', () => {
   };
   it('prints TRANSPORT, NEXTHOP, RECIPIENT, FLAGS per address, as Postfix resolved them', async () => {
     const inputs = ['user@mail.example.com', 'user@valias.example', 'user@vmbox.example', 'user@x.relay.example', 'a%remote.example@mail.example.com', 'user@dom.ain1@dom.ain2', 'user@[321.1.2.3]'];
-    const r = await runCaptured(resolveCmd, ['-c', dir, ...inputs]);
+    const r = await runCaptured(resolveCmd, ['-c', dir, '--internal', ...inputs]);
     expect(r.stdout).toBe(inputs.map((i) => `${fields(i)}\n`).join(''));
     expect(r.code).toBe(0);
+  });
+  it('takes external (quoted) addresses by default: "x@y"@d is the internal x@y@d Postfix resolved; RECIPIENT quoted back', async () => {
+    // Was: the quotes were taken literally, giving Postfix's answer for the internal form
+    // "a@remote.example"@… (a broken recipient `"a@remote.example ` with class=default,error).
+    const cases: Array<[string, string]> = [
+      ['"a@remote.example"@mail.example.com', 'a@remote.example@mail.example.com'],
+      ['"user@dom.ain1"@dom.ain2', 'user@dom.ain1@dom.ain2'],
+      ['"a b"@mail.example.com', 'a b@mail.example.com'],
+      ['"a b"@remote.example', 'a b@remote.example'],
+      ['user@mail.example.com', 'user@mail.example.com'],
+    ];
+    const r = await runCaptured(resolveCmd, ['-c', dir, ...cases.map(([ext]) => ext)]);
+    const want = cases.map(([, internal]) => {
+      const [t, n, rcpt, f] = fields(internal).split('\t');
+      return `${t}\t${n}\t${quote822Local(rcpt!)}\t${f}\n`;
+    });
+    expect(r.stdout).toBe(want.join(''));
+    expect(r.stdout.split('\n')[0]).toBe('smtp\t[10.0.0.1]:2525\ta@remote.example\tclass=default');
+    expect(r.stdout.split('\n')[1]).toBe('smtp\t[10.0.0.1]:2525\t"user@dom.ain1"@dom.ain2\tclass=default,routed');
+    // --internal keeps the literal quotes (Postfix's own answer for that internal form).
+    const lit = await runCaptured(resolveCmd, ['-c', dir, '--internal', '"a@remote.example"@mail.example.com']);
+    expect(lit.stdout).toBe(`${fields('"a@remote.example"@mail.example.com')}\n`);
   });
   it('reads stdin, prefixes each line with the address, warns about doubly listed domains', async () => {
     const r = await runCaptured(resolveCmd, ['-c', dir], 'user@dup.example\n');
