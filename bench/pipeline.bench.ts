@@ -3,8 +3,9 @@
  * masquerading, virtual alias expansion (100k-entry in-memory maps) and resolve, as
  * recipients per second through Rewriter.rewriteRecipientSync; also cleanup only (no
  * resolve), senders, and with traces on. Rates are per CPU-second (process.cpuUsage: the
- * machine is shared). Baseline in the same run: one Map.get per address on a lower-cased key (the least work a table-driven rewrite can do). For profiling,
- * PIPELINE_PROFILE=1 (full) or =cleanup runs only that loop.
+ * machine is shared). Baseline in the same run: one Map.get per address on a lower-cased
+ * key (the least work a table-driven rewrite can do). For profiling, PIPELINE_PROFILE=1
+ * (full) or =cleanup runs only that loop.
  */
 import { loadConfig } from '../src/config/index.js';
 import { memoryTable } from '../src/maps/memory.js';
