@@ -370,7 +370,8 @@ export class QueueManager {
     const pending = qf.recipients.filter((r) => !r.done);
     this.log.info('qmgr', `${id}: from=<${qf.header.sender}>, size=${qf.contentLength}, nrcpt=${pending.length} (queue active)`);
     const flush = this.flushIds.has(id);
-    // A verification probe (sendmail -bv) is tried once, whatever the transport's state.
+    // A verification probe (sendmail -bv): agents only report; defer_transports still apply
+    // (Postfix 3.7.11 reports `undeliverable (deferred transport)`).
     const verify = qf.header.attributes.verify === true;
     const deferTransports = new Set(this.config.list('defer_transports'));
     const doubleBounce = `${this.config.get('double_bounce_sender') || 'double-bounce'}@${this.config.get('myorigin')}`.toLowerCase();
@@ -405,7 +406,7 @@ export class QueueManager {
           continue;
         }
         r.address = route.recipient || record.address;
-        if (deferTransports.has(route.transport) && !flush && !verify) {
+        if (deferTransports.has(route.transport) && !flush) {
           // qmgr hands such mail to the retry service: Postfix logs it as error(8).
           immediate.push({ r, st: { status: 'deferred', dsn: '4.3.2', text: 'deferred transport', relay: 'none' }, service: 'error' });
           continue;
@@ -436,7 +437,7 @@ export class QueueManager {
               let statuses: RecipientStatus[];
               const deadKey = `${job.transport}\0${job.nexthop.toLowerCase()}`;
               const dead = this.dead.get(deadKey);
-              if (dead && dead.until > this.now() && !verify) {
+              if (dead && dead.until > this.now()) {
                 // A destination that just failed at connection level is not tried again for
                 // every message: its mail waits for the next attempt (qmgr's dead destination).
                 statuses = rcpts.map(() => ({ status: 'deferred', dsn: dead.dsn, text: `delivery temporarily suspended: ${dead.text}`, relay: 'none' }));

@@ -106,3 +106,11 @@ describe('strict_mailbox_ownership', () => {
     expect(readFileSync(join(dir, 'spool/mail'), 'utf8')).toContain('hello');
   });
 });
+
+describe('address verification (sendmail -bv) in local(8)', () => {
+  it('says "delivers to maildir" and "delivers to file: DIR/" for Maildir deliveries, as Postfix 3.7.11', async () => {
+    const { dir, log } = await run(['home_mailbox = Maildir/', 'alias_maps = inline:{ mdir=CONF/mdir/ }'], ['mail@example.com', 'mdir@example.com'], true);
+    expect(log).toMatch(/local: \w+: to=<mail@example\.com>, relay=local, .*dsn=2\.0\.0, status=deliverable \(delivers to maildir\)/);
+    expect(log).toContain(`status=deliverable (delivers to file: ${dir}/conf/mdir/)`);
+  });
+});

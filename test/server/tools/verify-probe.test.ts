@@ -4,7 +4,7 @@
  * the one the reports in test/fixtures/server/verify/ were recorded with (Postfix 3.7.11).
  */
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCaptured } from '../../../src/cli/io.js';
@@ -123,5 +123,14 @@ describe('sendmail -bv', () => {
       return { intro: lines.slice(0, 3), rcpts: lines.slice(3).sort(), status0: blocks[0], blocks: blocks.slice(1).sort(), headers };
     };
     expect(parts(got)).toEqual(parts(want));
+  });
+
+  it('applies defer_transports to the probe: undeliverable (deferred transport), as Postfix 3.7.11 logs it', async () => {
+    await setup();
+    appendFileSync(join(conf, 'main.cf'), 'defer_transports = smtp\n');
+    const { report, maillog } = await probe(['far@remote.test']);
+    expect(maillog).toMatch(/postfix\/error\[\d+\]: \w+: to=<far@remote\.test>, relay=none, .*dsn=4\.3\.2, status=undeliverable \(deferred transport\)/);
+    expect(report).toContain('\n<far@remote.test>: deferred transport\n');
+    expect(sinks[0]!.sessions).toEqual([]);
   });
 });
