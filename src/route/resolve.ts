@@ -85,7 +85,11 @@ export type RelocatedLookup = (recipient: string, ctx?: LookupContext) => string
  */
 export type SenderLookup = (senderKey: string, ctx?: LookupContext) => string | undefined;
 
-/** Everything resolve needs. Build with {@link resolveParamsFromConfig} or by hand. */
+/**
+ * Everything resolve needs. Build with {@link resolveParamsFromConfig} or by hand; do not
+ * change it once used: resolve remembers per-domain answers of its domain lists (those whose
+ * tables cannot change, see MatchList.immutable) for the params object.
+ */
 export interface ResolveParams {
   /** Rewrite parameters; the local context is applied between stripping steps. */
   rewrite: RewriteParams;
