@@ -113,4 +113,10 @@ describe('address verification (sendmail -bv) in local(8)', () => {
     expect(log).toMatch(/local: \w+: to=<mail@example\.com>, relay=local, .*dsn=2\.0\.0, status=deliverable \(delivers to maildir\)/);
     expect(log).toContain(`status=deliverable (delivers to file: ${dir}/conf/mdir/)`);
   });
+
+  it('mailbox_command_maps (by user name) wins over mailbox_command, as recorded from Postfix 3.7.11', async () => {
+    const { log } = await run(['mailbox_command_maps = inline:{ mail=/bin/cat }', 'mailbox_command = /bin/true'], ['mail@example.com', 'nobody@example.com'], true);
+    expect(log).toMatch(/to=<mail@example\.com>, relay=local, .*status=deliverable \(delivers to command: \/bin\/cat\)/);
+    expect(log).toMatch(/to=<nobody@example\.com>, relay=local, .*status=deliverable \(delivers to command: \/bin\/true\)/);
+  });
 });
