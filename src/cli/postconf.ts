@@ -19,7 +19,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import type { Command, CliIO } from './io.js';
 import { ReaddressError, formatWarning, type Warning } from '../errors.js';
 import {
-  ConfigExpandError, RAW_PARAMETERS, editMainCf, expandMacros, loadConfig, splitNameValue,
+  ConfigExpandError, MainCfSyntaxError, RAW_PARAMETERS, compatLevelFromString, editMainCf, expandMacros, loadConfig, splitNameValue,
   type HostInfo, type MasterService, type PostfixConfig,
 } from '../config/index.js';
 
@@ -134,6 +134,12 @@ function parseArgs(args: string[], io: CliIO): Flags | number {
   return f;
 }
 
+/** Postfix's logging shows control characters (tab, CR …) as `?`. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f]/g, '?');
+}
+
 /** Print as Postfix's pcf_print_line does (unfolded): words separated by single spaces. */
 function normalize(text: string): string {
   return text.split(/[ \t\r\n]+/).filter((w) => w !== '').join(' ');
@@ -185,7 +191,7 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
   const parsed = parseArgs(args, io);
   if (typeof parsed === 'number') return parsed;
   const f = parsed;
-  const warn = (w: Warning | string) => io.stderr(`postconf: warning: ${typeof w === 'string' ? w : formatWarning(w)}\n`);
+  const warn = (w: Warning | string) => io.stderr(`postconf: warning: ${printable(typeof w === 'string' ? w : formatWarning(w))}\n`);
   const fatal = (m: string) => { throw new Fatal(m); };
   let listing = '';
   try {
@@ -225,6 +231,15 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
       try {
         config.get('myhostname');
         config.get('mydomain');
+      } catch (e) {
+        if (e instanceof ConfigExpandError) throw new Fatal('dictionary mail_dict: macro processing error', [...e.warnings]);
+        throw e;
+      }
+      // Then the compatibility-level dependent defaults are evaluated (postconf's own expansion).
+      const level = config.expandDetailed(config.raw('compatibility_level') ?? '');
+      const malformed = compatLevelFromString(level.value) < 0 ? [`malformed compatibility level syntax: "${level.value}"`] : [];
+      if (level.error || malformed.length > 0) throw new Fatal('macro processing error', [...level.warnings, ...malformed]);
+      try {
         if (!config.isSet('mynetworks')) config.get('mynetworks');
       } catch (e) {
         if (e instanceof ConfigExpandError) throw new Fatal('dictionary mail_dict: macro processing error', [...e.warnings]);
@@ -246,8 +261,9 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
       return 0;
     }
 
-    // postconf scans every main.cf value for $name references: a syntax error is a warning for
-    // a user-defined parameter, and fatal for a known one.
+    // postconf scans the main.cf values of user-defined parameters (a syntax error is only a
+    // warning), then scans and expands those of known parameters: a syntax error there, or one
+    // met while expanding, is fatal.
     const usage = f.defaults ? [] : config.usageWarnings();
     if (!f.defaults) {
       const scan = (v: string) => expandMacros(v, () => 'x', { scan: true, recurse: false });
@@ -255,9 +271,12 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
       for (const n of entries) if (!config.isKnown(n)) for (const w of scan(config.raw(n) ?? '').warnings) warn(w);
       for (const n of entries) {
         if (!config.isKnown(n)) continue;
-        const r = scan(config.raw(n) ?? '');
-        // Postfix reports the error of a known parameter twice before giving up.
+        const raw = config.raw(n) ?? '';
+        const r = scan(raw);
+        // A known parameter's own syntax error is reported twice (scan, then expansion).
         if (r.error) throw new Fatal('macro processing error', [...r.warnings, ...r.warnings]);
+        const x = config.expandDetailed(raw);
+        if (x.error) throw new Fatal('macro processing error', x.warnings);
       }
     }
     // Everything but the unused main.cf/master.cf settings is reported before the listing.
@@ -267,9 +286,12 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
       if (!atEnd(w)) warn(w);
     }
 
-    const isListed = (name: string) => config.isKnown(name) || (!f.defaults && config.isSet(name) && !isUnused(usage, name));
+    const isListed = (name: string) => config.isKnown(name) || config.isLegacyName(name)
+      || (!f.defaults && config.isSet(name) && !isUnused(usage, name));
     const value = (name: string): string | undefined => {
-      const raw = f.defaults ? config.defaultRaw(name) : config.raw(name);
+      // Names only referenced by built-in defaults (virtual_maps …) read as empty.
+      const fallback = config.isLegacyName(name) ? '' : undefined;
+      const raw = (f.defaults ? config.defaultRaw(name) : config.raw(name)) ?? fallback;
       if (raw === undefined) return undefined;
       return f.expand && !RAW_PARAMETERS.has(name) ? expandForPrint(config, raw) : raw;
     };
@@ -293,7 +315,9 @@ async function postconf(args: string[], io: CliIO, options: PostconfOptions): Pr
     // A fatal error discards the listing, as postconf's unflushed output buffer is lost.
     if (e instanceof Fatal || e instanceof ReaddressError) {
       if (e instanceof Fatal) for (const w of e.warnings) warn(w);
-      io.stderr(`postconf: fatal: ${e.message}\n`);
+      // Warnings about the lines before a main.cf syntax error come out first.
+      if (e instanceof MainCfSyntaxError) for (const w of e.warnings) warn(w);
+      io.stderr(`postconf: fatal: ${printable(e.message)}\n`);
       return 1;
     }
     throw e;

@@ -102,7 +102,8 @@ export function currentHostInfo(hostname?: string): HostInfo {
 /** myhostname as Postfix derives it: a bare host name gets `.` + mydomain (or localdomain). */
 export function deriveMyhostname(hostname: string, mydomain?: string): string {
   if (hostname.includes('.')) return hostname;
-  return `${hostname}.${mydomain || DEFAULT_MYDOMAIN}`;
+  // A mydomain set in main.cf is used even when it expands to nothing ("vm.").
+  return `${hostname}.${mydomain ?? DEFAULT_MYDOMAIN}`;
 }
 
 /** mydomain as Postfix derives it: myhostname minus its first label, else `localdomain`. */

@@ -49,6 +49,8 @@ export interface ExpandResult {
 
 /** Nesting depth after which expansion stops with "unreasonable macro call nesting". */
 export const MAX_MACRO_NESTING = 100;
+/** Overall nesting bound, relational operands included (see macParse). */
+const MAX_TOTAL_NESTING = 1000;
 
 // Postfix's CHARS_SPACE.
 const WHITESPACE = ' \t\r\n';
@@ -167,6 +169,8 @@ interface Ctx {
   error: boolean;
   level: number;
   warnings: string[];
+  /** Nesting across relational operands too, which Postfix expands with a fresh counter. */
+  shared: { depth: number };
 }
 
 function parseError(ctx: Ctx, message: string): void {
@@ -354,6 +358,21 @@ function callback(ctx: Ctx, isExpr: boolean, text: string): void {
 
 /** Split `value` into literal text and `$…` expressions (Postfix's mac_parse). */
 function macParse(ctx: Ctx, value: string): void {
+  // Postfix restarts its nesting count inside ${{a} op {b}} operands, so a parameter whose
+  // operand names itself recurses until the stack runs out (postconf crashes). Stop instead.
+  if (ctx.shared.depth >= MAX_TOTAL_NESTING) {
+    if (!ctx.error) parseError(ctx, `unreasonable macro call nesting: "${value}"`);
+    return;
+  }
+  ctx.shared.depth++;
+  try {
+    macParseInner(ctx, value);
+  } finally {
+    ctx.shared.depth--;
+  }
+}
+
+function macParseInner(ctx: Ctx, value: string): void {
   let buf = '';
   let vp = 0;
   const n = value.length;
@@ -426,6 +445,7 @@ export function expandMacros(pattern: string, lookup: MacroLookup, options: Expa
     error: false,
     level: 0,
     warnings: [],
+    shared: { depth: 0 },
   };
   macParse(ctx, pattern);
   return { value: ctx.out.join(''), undef: ctx.undef, error: ctx.error, warnings: ctx.warnings };

@@ -21,7 +21,7 @@ import {
 } from './defaults.js';
 
 export type { Config } from './types.js';
-export { parseMainCf, logicalLines, splitNameValue, type MainCfEntry, type MainCfParseResult, type LogicalLine } from './main-cf.js';
+export { parseMainCf, logicalLines, splitNameValue, MainCfSyntaxError, type MainCfEntry, type MainCfParseResult, type LogicalLine } from './main-cf.js';
 export { parseMasterCf, serviceParameters, MASTER_SERVICE_TYPES, type MasterService, type MasterServiceType } from './master-cf.js';
 export {
   expandMacros, compatLevelFromString, MAX_MACRO_NESTING,
@@ -139,6 +139,15 @@ export class PostfixConfig implements Config {
   /** True for parameters Postfix knows: built-in, host-derived or defined by a master.cf service. */
   isKnown(name: string): boolean {
     return hasOwn(STATIC_DEFAULTS, name) || hasOwn(READDRESS_DEFAULTS, name) || this.base.serviceDefaults.has(name) || isDerivedName(name);
+  }
+
+  /**
+   * True for a name that is no parameter of its own but is referenced by a built-in default
+   * (`virtual_maps` in `virtual_alias_maps = $virtual_maps`, `fallback_relay` …): postconf shows
+   * it (empty) when asked by name, and lists it only when main.cf sets it.
+   */
+  isLegacyName(name: string): boolean {
+    return !this.isKnown(name) && defaultReferences().has(name);
   }
 
   /** Every known parameter name, sorted as postconf sorts (byte order). */
@@ -279,15 +288,12 @@ export class PostfixConfig implements Config {
     if (this.usage) return this.usage;
     const referenced = new Set<string>();
     const undefinedRefs: Array<{ name: string; file: string }> = [];
-    const seenUndefined = new Set<string>();
     const scan = (value: string, file: string, local?: Record<string, string>) => {
       expandMacros(value, (n) => {
         referenced.add(n);
         const defined = this.isKnown(n) || this.base.main.has(n) || this.overrides.has(n) || (local !== undefined && hasOwn(local, n));
-        if (!defined && !seenUndefined.has(`${file}\0${n}`)) {
-          seenUndefined.add(`${file}\0${n}`);
-          undefinedRefs.push({ name: n, file });
-        }
+        // One warning per reference, as postconf gives them.
+        if (!defined) undefinedRefs.push({ name: n, file });
         return defined ? 'x' : undefined;
       }, { scan: true, recurse: false });
     };
@@ -314,8 +320,7 @@ export class PostfixConfig implements Config {
     // Restriction class names are user-defined parameters too.
     const classes = new Set(splitList(this.raw('smtpd_restriction_classes') ?? ''));
     for (const c of classes) {
-      if (!this.isKnown(c) && !this.base.main.has(c) && !this.overrides.has(c) && !seenUndefined.has(`${mainFile}\0${c}`)) {
-        seenUndefined.add(`${mainFile}\0${c}`);
+      if (!this.isKnown(c) && !this.base.main.has(c) && !this.overrides.has(c)) {
         undefinedRefs.push({ name: c, file: mainFile });
       }
     }

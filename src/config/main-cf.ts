@@ -10,6 +10,13 @@
  */
 import { ConfigError, type Warning } from '../errors.js';
 
+/** A main.cf syntax error; `warnings` holds what was reported on the lines before it. */
+export class MainCfSyntaxError extends ConfigError {
+  constructor(message: string, where: { file: string; line: number; text: string }, readonly warnings: readonly Warning[]) {
+    super('CONFIG_SYNTAX', message, where);
+  }
+}
+
 /** One `name = value` definition as written in main.cf. */
 export interface MainCfEntry {
   name: string;
@@ -105,7 +112,8 @@ export function splitNameValue(text: string): { name: string; value: string } | 
 
 /**
  * Parse main.cf text. `file` is the path used in messages (Postfix uses `<config_directory>/main.cf`).
- * @throws ConfigError `CONFIG_SYNTAX` for a line without `=` or without a name.
+ * @throws MainCfSyntaxError (a ConfigError, code `CONFIG_SYNTAX`) for a line without `=` or
+ *   without a name.
  */
 export function parseMainCf(text: string, file = 'main.cf'): MainCfParseResult {
   const warnings: Warning[] = [];
@@ -113,7 +121,9 @@ export function parseMainCf(text: string, file = 'main.cf'): MainCfParseResult {
   const entries: MainCfEntry[] = [];
   for (const ll of logicalLines(text, file, warnings)) {
     const r = splitNameValue(ll.text);
-    if ('error' in r) throw new ConfigError('CONFIG_SYNTAX', r.error, { file, line: ll.line, text: ll.text });
+    // The quoted text is part of the message itself, so it shows even when the message
+    // happens to contain it ("name" in "missing '=' after attribute name").
+    if ('error' in r) throw new MainCfSyntaxError(`${r.error}: "${ll.text}"`, { file, line: ll.line, text: ll.text }, warnings);
     const entry: MainCfEntry = { name: r.name, value: r.value, line: ll.line };
     const prev = params.get(r.name);
     if (prev && prev.value !== r.value) {

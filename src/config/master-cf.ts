@@ -105,8 +105,8 @@ export function parseMasterCf(text: string, file = 'master.cf'): MasterService[]
   for (const ll of logicalLines(text, file)) {
     const { fields, braced, missingBrace } = splitFields(ll.text);
     const where = { file, line: ll.line, text: ll.text };
-    if (missingBrace !== undefined) throw new ConfigError('CONFIG_SYNTAX', `missing '}' in "${missingBrace}"`, where);
-    if (fields.length < 8 || braced.slice(0, 8).some(Boolean)) throw new ConfigError('CONFIG_SYNTAX', 'bad field count', where);
+    if (missingBrace !== undefined) throw new ConfigError('CONFIG_SYNTAX', `missing '}' in "${missingBrace}"`, { file, line: ll.line, text: missingBrace });
+    if (fields.length < 8 || braced.slice(0, 8).some(Boolean)) throw new ConfigError('CONFIG_SYNTAX', `bad field count: "${ll.text}"`, where);
     const [service, type, priv, unpriv, chroot, wakeup, maxproc, command] = fields as [string, string, string, string, string, string, string, string];
     if (!(MASTER_SERVICE_TYPES as readonly string[]).includes(type)) {
       throw new ConfigError('CONFIG_SYNTAX', `invalid type field "${type}" in "${ll.text}"`, where);
@@ -124,14 +124,14 @@ export function parseMasterCf(text: string, file = 'master.cf'): MasterService[]
       let setting: string | undefined;
       if (a === '-o') {
         setting = args[++k];
-        if (setting === undefined) throw new ConfigError('CONFIG_SYNTAX', 'option requires argument -- o', where);
+        if (setting === undefined) throw new ConfigError('CONFIG_SYNTAX', `option requires argument -- o: "${ll.text}"`, where);
       } else if (a.startsWith('-o') && a.length > 2) {
         setting = a.slice(2);
       } else {
         continue;
       }
       const nv = splitNameValue(setting);
-      if ('error' in nv) throw new ConfigError('CONFIG_SYNTAX', nv.error, { file, line: ll.line, text: `-o ${setting}` });
+      if ('error' in nv) throw new ConfigError('CONFIG_SYNTAX', `${nv.error}: "-o ${setting}"`, { file, line: ll.line, text: `-o ${setting}` });
       overrides[nv.name] = nv.value;
     }
     services.push({

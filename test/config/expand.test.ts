@@ -72,3 +72,12 @@ describe('expansion beyond the vectors', () => {
     expect(compatLevelFromString('')).toBe(-1);
   });
 });
+
+describe('runaway recursion through relational operands', () => {
+  it('stops with a nesting error instead of exhausting the stack (Postfix 3.7 postconf crashes here)', () => {
+    const vars: Record<string, string> = { foo: '${{$foo} == {1}?{eq}:{ne}}' };
+    const r = expandMacros('$foo', (n) => vars[n]);
+    expect(r.error).toBe(true);
+    expect(r.warnings[0]).toMatch(/^unreasonable macro call nesting: /);
+  });
+});
