@@ -14,7 +14,26 @@ export interface CliIO {
 /** A CLI command: takes its arguments (without the command name), returns the exit code. */
 export type Command = (args: string[], io: CliIO) => Promise<number>;
 
+/**
+ * A reader that went away (`readdress postconf -d | head -1`) ends the command quietly, as
+ * SIGPIPE ends Postfix's tools: exit status 128 + 13 = 141, no message. Node ignores SIGPIPE
+ * and reports EPIPE as an 'error' event instead, which would crash with a stack trace.
+ */
+let pipeGuard = false;
+function exitQuietlyOnEpipe(): void {
+  if (pipeGuard) return;
+  pipeGuard = true;
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(141);
+      throw e;
+    });
+  }
+}
+
+/** The real process's stdio (EPIPE on stdout/stderr exits 141 quietly). */
 export function processIO(): CliIO {
+  exitQuietlyOnEpipe();
   return {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
