@@ -30,7 +30,8 @@ describe('answers recorded from the Postfix 3.7.11 trivial-rewrite daemon', () =
           .filter((r) => r.got !== r.expected);
         expect(wrong).toEqual([]);
       });
-      it.skipIf(conf.rewriteInternal.length === 0)(`${conf.rewriteInternal.length} internal-form rewrites (quote → rewrite → unquote)`, () => {
+      // Only some recorded configurations carry internal-form cases; the others register no test.
+      if (conf.rewriteInternal.length > 0) it(`${conf.rewriteInternal.length} internal-form rewrites (quote → rewrite → unquote)`, () => {
         const wrong = conf.rewriteInternal
           .map((r) => ({ ...r, want: unquote822Local(r.expectedExternal), got: rewriteAddress(p, 'local', r.input) }))
           .filter((r) => r.got !== r.want || quote822Local(r.input) !== r.quoted);
