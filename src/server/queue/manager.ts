@@ -348,10 +348,22 @@ export class QueueManager {
     const d = st.transmission ?? Math.max(0, (now - startAt) / 1000 - c);
     const orig = r.original && r.original !== r.address ? `, orig_to=<${r.original}>` : '';
     this.log.info(
-      service,
+      this.program(service),
       `${id}: to=<${r.address}>${orig}, relay=${st.relay}, delay=${formatDelay(total)}, ` +
         `delays=${formatDelay(a)}/${formatDelay(b)}/${formatDelay(c)}/${formatDelay(d)}, dsn=${st.dsn}, status=${st.status} (${st.text})`,
     );
+  }
+
+  /**
+   * The program name a delivery is logged under: the master.cf command of the service (a pipe
+   * service `mypipe` logs as `pipe`, as Postfix does), unless the service sets its own
+   * syslog_name (`-o syslog_name=postfix/$service_name`); the service name without a master.cf.
+   */
+  private program(service: string): string {
+    const services = (this.config as { services?: readonly { service: string; type: string; command: string; overrides: Record<string, string> }[] }).services;
+    const svc = services?.find((x) => x.service === service && x.type === 'unix');
+    if (!svc || svc.overrides['syslog_name'] !== undefined) return service;
+    return svc.command;
   }
 
   /** Deliver one active message. */
