@@ -114,5 +114,9 @@ export async function smtpStdio(config: Config, queue: FileQueue, io: CliIO): Pr
   const settings = { ...smtpdSettings(config, false, 'smtp'), tlsAvailable: false };
   const session = new SmtpSession(state, { stream: stdioStream(io) }, settings, policy, new StandaloneReceiver(config, queue, log), log);
   await session.run();
+  // The session is over (QUIT): stop reading, so the process ends although the client's pipe
+  // is still open, as stand-alone smtpd exits.
+  io.stdin.pause();
+  io.stdin.destroy();
   return 0;
 }
