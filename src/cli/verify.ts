@@ -9,6 +9,10 @@
  * -c config dir (else $MAIL_CONFIG, else /etc/postfix); --sender treat the addresses as
  * envelope senders; --json machine-readable output (result + full trace); --no-aliases stop
  * at resolve; -v list every key tried, not only the ones that matched.
+ * After alias expansion, each recipient of a local(8) or virtual(8) service is handed to that
+ * delivery agent in address-verification mode (what `sendmail -bv` reports: the mailbox,
+ * mailbox_transport, unknown users, luser_relay …), without delivering; other transports
+ * (smtp, lmtp, pipe …) are not probed: verify never opens a network connection.
  * Exit status: 0 when every address is deliverable, 1 when one bounces or would be deferred,
  * 64 for usage errors, 78 for configuration errors.
  */
@@ -17,6 +21,11 @@ import { ReaddressError } from '../errors.js';
 import { loadConfig } from '../config/index.js';
 import { createRewriter, type FinalRecipient, type LocalDelivery, type Rewriter } from '../route/rewriter.js';
 import type { Trace, TraceStep } from '../route/trace.js';
+import type { Config } from '../config/types.js';
+import { builtinAgentFactory } from '../server/deliver/agents.js';
+import { LocalAgent } from '../server/deliver/local.js';
+import { VirtualAgent } from '../server/deliver/virtual.js';
+import type { DeliveryAgent, DeliveryRequest, RecipientStatus } from '../server/deliver/types.js';
 
 const USAGE = 'usage: readdress verify [-c config_dir] [--sender] [--json] [--no-aliases] [-v] address...\n';
 
@@ -117,11 +126,66 @@ function localLines(ds: LocalDelivery[], indent: string): string[] {
   return out;
 }
 
-async function verifyRecipient(rw: Rewriter, addr: string, o: Opts, io: CliIO): Promise<boolean> {
+/** A delivery status as the -bv report words it, e.g. `undeliverable: 5.1.1 unknown user: "x"`. */
+type Probe = { address: string; status: RecipientStatus['status'] | 'not probed'; dsn?: string; text: string; relay?: string };
+
+/**
+ * The delivery agents in verify mode (`sendmail -bv`): local(8) and virtual(8) only, which
+ * decide from tables and the passwd file; a hand-off to any other transport is reported as
+ * not probed. Forwarded copies are never queued (verify mode reports "forwards to").
+ */
+function probeAgents(config: Config): (service: string) => DeliveryAgent | undefined {
+  const noQueue = { enqueue: async (): Promise<string> => { throw new Error('verify: nothing is queued'); } };
+  let make: (service: string) => DeliveryAgent | undefined;
+  const probeable = (service: string): DeliveryAgent | undefined => {
+    const a = make(service);
+    return a instanceof LocalAgent || a instanceof VirtualAgent ? a : undefined;
+  };
+  const pass = async (transport: string, _nexthop: string, req: DeliveryRequest): Promise<RecipientStatus[]> => {
+    const a = probeable(transport);
+    if (a) return a.deliver({ ...req, transport });
+    return req.recipients.map(() => ({ status: 'sent', dsn: '', text: `passed to transport=${transport} (not probed)`, relay: transport, notProbed: true }) as RecipientStatus);
+  };
+  make = builtinAgentFactory(config, { forward: noQueue, local: { pass } });
+  return probeable;
+}
+
+async function probeDelivery(agents: (service: string) => DeliveryAgent | undefined, f: FinalRecipient, original: string, sender: string): Promise<Probe[]> {
+  if (f.outcome || !f.transport) return [];
+  const agent = agents(f.transport);
+  if (!agent) return [];
+  const [st] = await agent.deliver({
+    queueId: 'VERIFY', transport: f.transport, nexthop: f.nexthop ?? '', sender,
+    recipients: [{ address: f.address, original, index: 0 }],
+    content: Buffer.from(`From: <${sender}>\nTo: <${f.address}>\nSubject: probe\n\n`), arrival: new Date(), attributes: {}, verify: true,
+  });
+  if (!st) return [];
+  const list = st.expansions?.length ? st.expansions : [{ ...st, address: f.address }];
+  return list.map((x) => ((x as { notProbed?: boolean }).notProbed
+    ? { address: x.address, status: 'not probed', text: x.text, relay: x.relay }
+    : { address: x.address, status: x.status, dsn: x.dsn, text: x.text, relay: x.relay }));
+}
+
+/** As the -bv report says it: deliverable / undeliverable / deferred. */
+function probeLine(p: Probe): string {
+  const word = p.status === 'sent' ? 'deliverable' : p.status === 'bounced' ? 'undeliverable' : p.status === 'deferred' ? 'deferred' : 'not probed';
+  return `${p.address}: ${word}${p.dsn ? ` ${p.dsn}` : ''} ${p.text}${p.relay ? ` (relay=${p.relay})` : ''}`;
+}
+
+async function verifyRecipient(rw: Rewriter, addr: string, o: Opts, io: CliIO, agents: ((service: string) => DeliveryAgent | undefined) | undefined): Promise<boolean> {
   const r = await rw.rewriteRecipient(addr, { trace: true, external: true, aliases: o.aliases });
-  const ok = !r.defer && r.recipients.every((f) => !f.outcome && !(f.local ?? []).some((d) => d.kind === 'bounce' || d.kind === 'defer'));
+  let ok = !r.defer && r.recipients.every((f) => !f.outcome && !(f.local ?? []).some((d) => d.kind === 'bounce' || d.kind === 'defer'));
+  const delivery = new Map<FinalRecipient, Probe[]>();
+  if (agents && !r.defer) {
+    for (const f of r.recipients) {
+      const ps = await probeDelivery(agents, f, addr, '');
+      delivery.set(f, ps);
+      if (ps.some((p) => p.status === 'bounced' || p.status === 'deferred')) ok = false;
+    }
+  }
   if (o.json) {
-    io.stdout(JSON.stringify({ input: addr, kind: 'recipient', ...r }) + '\n');
+    const recipients = r.recipients.map((f) => (delivery.get(f)?.length ? { ...f, delivery: delivery.get(f) } : f));
+    io.stdout(JSON.stringify({ input: addr, kind: 'recipient', ...r, recipients }) + '\n');
     return ok;
   }
   const t = r.trace ?? [];
@@ -145,6 +209,7 @@ async function verifyRecipient(rw: Rewriter, addr: string, o: Opts, io: CliIO): 
       for (const l of localLines(f.local, '')) lines.push(`  ${pad('alias_maps')}${l}`);
     }
     lines.push(`  ${pad('result')}${f.address}: ${route(f)}`);
+    for (const p of delivery.get(f) ?? []) lines.push(`  ${pad(`delivery (-bv)`)}${probeLine(p)}`);
   }
   if (r.warnings) for (const w of r.warnings) lines.push(`  ${pad('warning')}${w}`);
   io.stdout(lines.join('\n') + '\n');
@@ -177,14 +242,17 @@ export const run: Command = async (args, io) => {
   const o = parse(args, io);
   if (typeof o === 'number') return o;
   let rw: Rewriter;
+  let agents: ((service: string) => DeliveryAgent | undefined) | undefined;
   try {
     const configDir = o.configDir ?? io.env.MAIL_CONFIG ?? '/etc/postfix';
-    rw = await createRewriter(loadConfig({ configDir }));
+    const config = loadConfig({ configDir });
+    rw = await createRewriter(config);
+    if (o.aliases) agents = probeAgents(config);
   } catch (e) {
     io.stderr(`readdress verify: fatal: ${e instanceof ReaddressError || e instanceof Error ? e.message : String(e)}\n`);
     return 78;
   }
   let ok = true;
-  for (const a of o.addrs) ok = (o.sender ? await verifySender(rw, a, o, io) : await verifyRecipient(rw, a, o, io)) && ok;
+  for (const a of o.addrs) ok = (o.sender ? await verifySender(rw, a, o, io) : await verifyRecipient(rw, a, o, io, agents)) && ok;
   return ok ? 0 : 1;
 };
