@@ -119,4 +119,13 @@ describe('address verification (sendmail -bv) in local(8)', () => {
     expect(log).toMatch(/to=<mail@example\.com>, relay=local, .*status=deliverable \(delivers to command: \/bin\/cat\)/);
     expect(log).toMatch(/to=<nobody@example\.com>, relay=local, .*status=deliverable \(delivers to command: \/bin\/true\)/);
   });
+
+  it('mailbox_transport takes known and unknown users alike, before fallback_transport (recorded)', async () => {
+    const { id, log } = await run(['mailbox_transport = error:5.1.1 mt-text', 'fallback_transport = error:5.1.1 fb-text'], ['mail@example.com', 'nosuch@example.com'], true);
+    for (const r of ['mail@example.com', 'nosuch@example.com']) {
+      expect(log).toContain(`local: ${id}: passing <${r}> to transport=error`);
+      expect(log).toMatch(new RegExp(`error: ${id}: to=<${r.replace('.', '\\.')}>, relay=none, .*dsn=5\\.1\\.1, status=undeliverable \\(mt-text\\)`));
+    }
+    expect(log).not.toContain('fb-text');
+  });
 });
