@@ -20,6 +20,44 @@ import type { QueueWriter } from './types.js';
 import type { FileQueue, LogEntry, QueueName } from './store.js';
 import type { QueueFile, RecipientRecord } from './file.js';
 import { listenTrigger, type TriggerCode } from './trigger.js';
+import { statSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+
+/**
+ * Parameters whose file-backed tables the delivery side (qmgr routing, local, virtual) reads.
+ * When one of their files changes, Postfix's daemons notice it before the next request and
+ * restart ("table ... has changed -- restarting"); the queue manager rebuilds the same way.
+ */
+const WATCHED_PARAMS = [
+  'alias_maps', 'transport_maps', 'relocated_maps', 'mydestination', 'relay_domains',
+  'virtual_alias_domains', 'virtual_mailbox_domains', 'virtual_mailbox_maps', 'virtual_uid_maps',
+  'virtual_gid_maps', 'mailbox_transport_maps', 'mailbox_command_maps', 'fallback_transport_maps',
+] as const;
+const FILE_SUFFIX: Record<string, string> = { hash: '.db', btree: '.db', lmdb: '.lmdb', cdb: '.cdb', texthash: '', regexp: '', pcre: '', cidr: '' };
+
+/** The files behind the file-backed tables of the watched parameters, with the param using each. */
+export function watchedTableFiles(config: Config): { param: string; spec: string; file: string }[] {
+  const out: { param: string; spec: string; file: string }[] = [];
+  for (const param of WATCHED_PARAMS) {
+    for (const item of config.list(param)) {
+      const m = /^(?:proxy:)?([a-z0-9_]+):(.+)$/i.exec(item);
+      if (!m || !(m[1]!.toLowerCase() in FILE_SUFFIX)) continue;
+      const name = isAbsolute(m[2]!) || !config.configDir ? m[2]! : join(config.configDir, m[2]!);
+      out.push({ param, spec: `${m[1]}:${m[2]}`, file: name + FILE_SUFFIX[m[1]!.toLowerCase()]! });
+    }
+  }
+  return out;
+}
+
+/** inode/mtime/size of a file ('' when missing). */
+function fileStamp(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.ino}:${st.mtimeMs}:${st.size}`;
+  } catch {
+    return '';
+  }
+}
 
 /** What route resolution tells the queue manager about one recipient. */
 export interface ResolvedRoute {
@@ -128,6 +166,9 @@ export class QueueManager {
   private server: Server | undefined;
   private idleWaiters: (() => void)[] = [];
   private readonly onEnqueued = () => this.wake('I');
+  /** Table files and their stamps when the agents and resolver were (re)built. */
+  private tableStamps: { param: string; spec: string; file: string; stamp: string }[] = [];
+  private tablesCheckedAt = 0;
 
   constructor(queue: FileQueue, config: Config, options: QueueManagerOptions = {}) {
     this.queue = queue;
@@ -138,9 +179,33 @@ export class QueueManager {
     this.resolver = options.resolve;
   }
 
+  private stampTables(): void {
+    this.tableStamps = watchedTableFiles(this.config).map((t) => ({ ...t, stamp: fileStamp(t.file) }));
+    this.tablesCheckedAt = Date.now();
+  }
+
+  /**
+   * Before new work (at most once a second): a changed table file rebuilds routing and agents
+   * with the same configuration, so `postalias`/`postmap` take effect without a reload.
+   */
+  private checkTables(): void {
+    if (Date.now() - this.tablesCheckedAt < 1000) return;
+    this.tablesCheckedAt = Date.now();
+    const changed = this.tableStamps.filter((t) => fileStamp(t.file) !== t.stamp);
+    if (changed.length === 0) return;
+    for (const t of changed) {
+      // Postfix's local(8) words it so for the alias database (flags as recorded from 3.7.11).
+      if (t.param === 'alias_maps' && /^(hash|btree|lmdb|cdb):/i.test(t.spec)) {
+        this.log.info('local', `table ${t.spec}(0,lock|no_regsub|no_proxy|no_unauth|fold_fix|utf8_request) has changed -- restarting`);
+      }
+    }
+    this.reload(this.config);
+  }
+
   /** Recover from a crash, listen for triggers, start the periodic scans. */
   async start(): Promise<void> {
     if (this.running) return;
+    this.stampTables();
     await this.queue.init();
     await this.queue.recover();
     this.running = true;
@@ -160,6 +225,7 @@ export class QueueManager {
    */
   reload(config: Config): void {
     this.config = config;
+    this.stampTables();
     this.resolver = this.opts.resolve;
     this.agents.clear();
     this.resubmitter = undefined;
@@ -241,6 +307,7 @@ export class QueueManager {
         this.flushPending = false;
         const deferred = this.deferredDue;
         this.deferredDue = false;
+        this.checkTables();
         if (deferred) await this.feed('deferred', flush);
         await this.feed('incoming', false);
       } while (this.rescan && this.running);

@@ -119,4 +119,27 @@ describe('QueueManager.reload', () => {
     }
     expect(await queue.list('active')).toEqual([]);
   });
+
+  it('rebuilds on its own when a table file changes (postalias/postmap without reload, as Postfix daemons restart)', async () => {
+    writeMain([`alias_maps = texthash:${conf}/aliases`]);
+    writeFileSync(join(conf, 'aliases'), 'a one@remote.test\n');
+    const config = loadConfig({ configDir: conf });
+    const queue = new FileQueue(config.get('queue_directory'), config);
+    const log = memoryMailLog();
+    mgr = new QueueManager(queue, config, { log, listen: false, notifyQueue: queue });
+    await mgr.start();
+    await queue.enqueue(msg(['a@example.com'], { protocol: 'local', verify: true }, ''));
+    await mgr.idle();
+    expect(log.lines.join('\n')).toContain('(forwards to one@remote.test)');
+    writeFileSync(join(conf, 'aliases'), 'a two@remote.test, three@remote.test\n');
+    // Changes are looked for at most once a second.
+    await new Promise((r) => setTimeout(r, 1100));
+    log.lines.length = 0;
+    await queue.enqueue(msg(['a@example.com'], { protocol: 'local', verify: true }, ''));
+    await mgr.idle();
+    const after = log.lines.join('\n');
+    expect(after).toContain('(forwards to two@remote.test)');
+    expect(after).toContain('(forwards to three@remote.test)');
+    expect(after).not.toContain('one@remote.test');
+  });
 });
