@@ -18,7 +18,7 @@ import { createMailLog, type MailLog } from './maillog.js';
 import { MetricsEndpoint } from './metrics-http.js';
 import { FileQueue, QueueManager } from './queue/queue.js';
 import { AccessChecks, relaySafetyError } from './smtpd/access.js';
-import { SmtpListener, systemPeerLookup, noPeerLookup, type ListenerComponents } from './smtpd/server.js';
+import { SmtpListener, systemPeerLookup, noPeerLookup, chrootPeerLookup, type ListenerComponents } from './smtpd/server.js';
 import { smtpdSettings } from './smtpd/settings.js';
 import { createSmtpdRouting } from './smtpd/wiring.js';
 import type { SmtpdLog, SmtpdPolicy } from './smtpd/session.js';
@@ -185,7 +185,9 @@ export class Server {
     const rewriter: CleanupRewriter = await createCleanupRewriter(config, routing);
     const receiver = new Cleanup({ config, queue, rewriter, log: programLog(this.log, 'cleanup') });
     const tls = loadTls(config);
-    const peerLookup = this.opts.noPeerLookup || !config.bool('smtpd_peername_lookup') ? noPeerLookup : systemPeerLookup;
+    // A chrooted smtpd (master.cf chroot y) resolves names inside queue_directory, as Postfix.
+    const chroot = (config.services ?? []).some((s) => s.service === serviceName && s.type === 'inet' && s.chroot);
+    const peerLookup = this.opts.noPeerLookup || !config.bool('smtpd_peername_lookup') ? noPeerLookup : chroot ? chrootPeerLookup(config.get('queue_directory')) : systemPeerLookup;
     const c: ListenerComponents = { settings: smtpdSettings(config, tls !== undefined, serviceName), policy, receiver, log: smtpdLog, peerLookup };
     if (tls) c.tls = tls;
     return c;

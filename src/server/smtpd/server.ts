@@ -6,6 +6,8 @@
  */
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { promises as dnsp } from 'node:dns';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { SmtpSession, type MessageReceiver, type SmtpdLog, type SmtpdPolicy, type SmtpdSettings } from './session.js';
@@ -37,6 +39,34 @@ export const systemPeerLookup: PeerLookup = async (addr) => {
     return { name: 'unknown', nameStatus: code === 'ENOTFOUND' ? 'perm' : 'temp', reverseName: reverse, reverseNameStatus: 'ok' };
   }
 };
+
+/**
+ * A chrooted smtpd (master.cf chroot column `y`) looks names up inside the chroot, the
+ * queue_directory: `/etc/hosts` there, not the system's. Postfix 3.7.11 on a machine whose
+ * /etc/hosts maps 127.0.0.1 to localhost logged `localhost[127.0.0.1]` unchrooted and
+ * `unknown[127.0.0.1]` chrooted, and `localhost[127.0.0.1]` again once /etc/hosts was copied to
+ * $queue_directory/etc/hosts (as Debian's init script does). DNS from inside the chroot did not
+ * answer there and is not used here: only the chroot's hosts file (reverse: first name on the
+ * first line with the address, which its forward lookup confirms). Read per lookup.
+ */
+export function chrootPeerLookup(root: string): PeerLookup {
+  const unknown = { name: 'unknown', nameStatus: 'perm' as PeerStatus, reverseName: 'unknown', reverseNameStatus: 'perm' as PeerStatus };
+  return async (addr) => {
+    let text: string;
+    try {
+      text = readFileSync(join(root, 'etc', 'hosts'), 'utf8');
+    } catch {
+      return unknown;
+    }
+    const lines = text.split('\n').map((l) => l.replace(/#.*/, '').trim().split(/\s+/)).filter((f) => f.length >= 2);
+    const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+    const line = lines.find((f) => same(f[0]!, addr));
+    if (!line) return unknown;
+    // The forward lookup of that name finds this very line: confirmed.
+    const reverse = line[1]!;
+    return { name: reverse, nameStatus: 'ok', reverseName: reverse, reverseNameStatus: 'ok' };
+  };
+}
 
 /** No lookups (smtpd_peername_lookup = no): every client is `unknown`. */
 export const noPeerLookup: PeerLookup = async () => ({ name: 'unknown', nameStatus: 'temp', reverseName: 'unknown', reverseNameStatus: 'temp' });
