@@ -563,6 +563,10 @@ export function regexTableFromLines(dialect: RegexDialect, spec: string, label: 
       warn(ll.line, '$number found in negative match replacement text: skipping this rule');
       return null;
     }
+    if (opts.noRegsub && t.maxRef > 0) {
+      warn(ll.line, 'regular expression substitution is not allowed: skipping this rule');
+      return null;
+    }
     if (t.maxRef > pp.groups) {
       warn(ll.line, `out of range replacement index "${t.maxRef}": skipping this rule`);
       return null;

@@ -49,6 +49,12 @@ export interface OpenOptions {
   rhsIsFile?: boolean;
   /** Receives warnings as they are found (they are also kept in {@link Table.warnings}). */
   onWarning?: (w: Warning) => void;
+  /**
+   * regexp/pcre: skip rules whose result uses `$n` ("regular expression substitution is not
+   * allowed"), Postfix's DICT_FLAG_NO_REGSUB: virtual(8) opens virtual_mailbox_maps,
+   * virtual_uid_maps and virtual_gid_maps this way, so a pattern cannot pick the mailbox path.
+   */
+  noRegsub?: boolean;
 }
 
 /** Opens one table type. `name` is the text after `type:`; `spec` the whole `type:name`. */

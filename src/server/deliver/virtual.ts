@@ -27,7 +27,8 @@ export class VirtualAgent implements DeliveryAgent {
 
   private open() {
     const c = this.config;
-    const list = async (name: string) => Promise.all(c.list(name).map((s) => openTable(s, c.configDir ? { configDir: c.configDir } : {})));
+    // No $n substitution in these tables (Postfix's DICT_FLAG_PARANOID for virtual(8)).
+    const list = async (name: string) => Promise.all(c.list(name).map((s) => openTable(s, c.configDir ? { configDir: c.configDir, noRegsub: true } : { noRegsub: true })));
     this.tables ??= (async () => ({ mailbox: await list('virtual_mailbox_maps'), uid: await list('virtual_uid_maps'), gid: await list('virtual_gid_maps') }))();
     return this.tables;
   }
