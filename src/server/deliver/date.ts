@@ -7,9 +7,13 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 const p2 = (n: number) => String(n).padStart(2, '0');
 
+// One formatter for the process: constructing it costs more than the whole rest of a date.
+let zoneFormat: Intl.DateTimeFormat | undefined;
+
 function zoneName(d: Date): string {
   try {
-    const parts = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d);
+    zoneFormat ??= new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' });
+    const parts = zoneFormat.formatToParts(d);
     const z = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'UTC';
     return /^GMT[+-]/.test(z) ? '' : z === 'GMT' ? 'UTC' : z;
   } catch {

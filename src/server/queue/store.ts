@@ -50,13 +50,35 @@ export interface LogEntry {
   time: number;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+async function syncDirNow(dir: string): Promise<void> {
   const fh = await fsp.open(dir, FS.O_RDONLY);
   try {
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Group commit of directory fsyncs: a caller is answered by an fsync that started after its
+ * call, so its link/unlink is durable; callers arriving while one runs share the next one.
+ */
+const dirSyncs = new Map<string, { current?: Promise<void>; next?: Promise<void> }>();
+
+function fsyncDir(dir: string): Promise<void> {
+  let s = dirSyncs.get(dir);
+  if (!s) dirSyncs.set(dir, (s = {}));
+  const st = s;
+  if (st.next) return st.next;
+  if (!st.current) {
+    st.current = syncDirNow(dir).finally(() => (st.current = undefined));
+    return st.current;
+  }
+  st.next = st.current.catch(() => undefined).then(() => {
+    st.next = undefined;
+    return fsyncDir(dir);
+  });
+  return st.next;
 }
 
 function pidAlive(pid: number): boolean {
