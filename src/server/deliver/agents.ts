@@ -74,7 +74,7 @@ export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (se
       case 'smtp':
         return new SmtpAgent(cfg, { ...(deps.smtpResolver ? { resolver: deps.smtpResolver } : {}), log: (t) => deps.log?.info(service, t) });
       case 'virtual':
-        return new VirtualAgent(cfg);
+        return new VirtualAgent(cfg, undefined, (t) => deps.log?.warning(service, t));
       case 'error':
         // error(8) runs as both `error` (bounce) and `retry` (defer), by service name.
         return new ErrorAgent(service === 'retry' ? 'retry' : 'error');

@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path';
 import type { Config } from '../../config/types.js';
+import { formatWarning, type Warning } from '../../errors.js';
 import type { Table } from '../../maps/types.js';
 import { openTable } from '../../maps/index.js';
 import { quote822Local } from '../../address/quote.js';
@@ -23,12 +24,14 @@ const q = (a: string) => (a === '' ? '' : quote822Local(a));
 export class VirtualAgent implements DeliveryAgent {
   private tables: Promise<{ mailbox: Table[]; uid: Table[]; gid: Table[] }> | undefined;
 
-  constructor(private readonly config: Config, private readonly now: () => Date = () => new Date()) {}
+  /** `warn`: table warnings, logged as `virtual: warning: …` (e.g. a skipped `$n` rule). */
+  constructor(private readonly config: Config, private readonly now: () => Date = () => new Date(), private readonly warn?: (text: string) => void) {}
 
   private open() {
     const c = this.config;
     // No $n substitution in these tables (Postfix's DICT_FLAG_PARANOID for virtual(8)).
-    const list = async (name: string) => Promise.all(c.list(name).map((s) => openTable(s, c.configDir ? { configDir: c.configDir, noRegsub: true } : { noRegsub: true })));
+    const onWarning = (w: Warning): void => this.warn?.(formatWarning(w));
+    const list = async (name: string) => Promise.all(c.list(name).map((s) => openTable(s, c.configDir ? { configDir: c.configDir, noRegsub: true, onWarning } : { noRegsub: true, onWarning })));
     this.tables ??= (async () => ({ mailbox: await list('virtual_mailbox_maps'), uid: await list('virtual_uid_maps'), gid: await list('virtual_gid_maps') }))();
     return this.tables;
   }

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openTable } from '../../../src/maps/registry.js';
 import { VirtualAgent } from '../../../src/server/deliver/virtual.js';
+import { builtinAgentFactory } from '../../../src/server/deliver/agents.js';
+import { memoryMailLog } from '../../../src/server/maillog.js';
 import { testConfig } from '../queue/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rd-regsub-'));
@@ -48,5 +50,22 @@ describe('virtual(8) with a regexp virtual_mailbox_maps', () => {
   });
   it('a literal rule still delivers', async () => {
     expect((await agent.deliver(req('tom@w.example')))[0]).toMatchObject({ status: 'sent', text: 'delivers to maildir' });
+  });
+});
+
+describe('the skipped rule is logged as Postfix logs it', () => {
+  it('virtual: warning: regexp map FILE, line 1: regular expression substitution is not allowed: skipping this rule', async () => {
+    const log = memoryMailLog();
+    const config = testConfig({
+      virtual_mailbox_base: join(dir, 'mail'), virtual_mailbox_maps: `regexp:${join(dir, 'regexp')}`,
+      virtual_uid_maps: 'static:5000', virtual_gid_maps: 'static:5000', virtual_minimum_uid: '100',
+    });
+    const agent = builtinAgentFactory(config, { forward: { enqueue: async () => 'X' }, log })('virtual')!;
+    const [st] = await agent.deliver({
+      queueId: 'Q', transport: 'virtual', nexthop: 'v.example', sender: '', recipients: [{ address: 'ann@v.example', original: 'ann@v.example', index: 0 }],
+      content: Buffer.from('Subject: v\n\nbody\n'), arrival: new Date(), attributes: {}, verify: true,
+    });
+    expect(st).toMatchObject({ status: 'bounced', text: 'unknown user: "ann@v.example"' });
+    expect(log.lines).toContain(`virtual: warning: regexp map ${join(dir, 'regexp')}, line 1: regular expression substitution is not allowed: skipping this rule`);
   });
 });
