@@ -126,6 +126,12 @@ describe('verify probes local(8)/virtual(8) as sendmail -bv does', () => {
     expect(r.stdout).toContain('no-such-user-4711@example.com: undeliverable 5.1.1 unknown user: "no-such-user-4711"');
     expect(r.code).toBe(1);
   });
+  it('--json: recipients[].delivery holds the probe results', async () => {
+    const r = await runCaptured(run, ['-c', viaVirtual, '--json', 'nobody@example.com']);
+    const j = JSON.parse(r.stdout) as { recipients: { delivery: unknown[] }[] };
+    expect(j.recipients[0]!.delivery).toEqual([{ address: 'nobody@example.com', status: 'bounced', dsn: '5.1.1', text: 'unknown user: "nobody@example.com"', relay: 'virtual' }]);
+    expect(r.code).toBe(1);
+  });
   it('--no-aliases stops at resolve: no delivery probe', async () => {
     const r = await runCaptured(run, ['-c', viaVirtual, '--no-aliases', 'nobody@example.com']);
     expect(r.stdout).not.toContain('delivery (-bv)');
