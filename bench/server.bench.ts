@@ -5,7 +5,8 @@
  * postmap`) and real Postfix 3.7 (same maps built by its own `postmap`, own config dir under
  * /tmp/server-bench/) run side by side, rounds interleaved. Figures: messages/s and
  * recipients/s from the first connect until the sink has every message, and the receive-only
- * rate (smtp-source finished), with readdress / Postfix ratios.
+ * rate (smtp-source finished), with readdress / Postfix ratios, and CPU time per message of the
+ * server processes (readdress: the serve process; Postfix: master and every daemon it ran).
  *
  * Ports 20025-20028. Knobs: SERVER_BENCH_MESSAGES (default 2000), SERVER_BENCH_RCPTS (recipients
  * per message, default 5), SERVER_BENCH_SESSIONS (default 10), SERVER_BENCH_ROUNDS (default 3),
@@ -14,7 +15,7 @@
  * tools are missing; the Postfix side needs root.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -151,11 +152,12 @@ function source(port: number, messages: number): Promise<number> {
   });
 }
 
-interface Round { receiveMs: number; totalMs: number }
+interface Round { receiveMs: number; totalMs: number; cpuMs: number }
 
 /** One round: MESSAGES through the server until the sink holds every one of them. */
-async function round(port: number, sink: Sink, messages: number): Promise<Round> {
+async function round(port: number, sink: Sink, messages: number, cpu: () => number): Promise<Round> {
   const before = sink.count;
+  const cpu0 = cpu();
   const t0 = performance.now();
   const receiveMs = await source(port, messages);
   const deadline = Date.now() + 300000;
@@ -164,10 +166,50 @@ async function round(port: number, sink: Sink, messages: number): Promise<Round>
     if (Date.now() > deadline) throw new Error(`sink on ${port} got ${sink.count - before}/${messages} messages in 300 s`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { receiveMs, totalMs: performance.now() - t0 };
+  return { receiveMs, totalMs: performance.now() - t0, cpuMs: cpu() - cpu0 };
 }
 
 const rate = (n: number, ms: number): number => n / (ms / 1000);
+
+const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim() || 100);
+
+/** utime+stime (and, with `reaped`, the children it waited for) of a process, in ms; 0 if gone. */
+function procCpuMs(pid: number, reaped: boolean): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the ")" that closes the command name: state is field 3, utime field 14.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const t = Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0);
+    return t * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU time of a process tree: the root with its reaped children, plus its live children (and
+ * theirs). Postfix's master reaps its daemons, so the tree holds every Postfix process's time.
+ */
+function treeCpuMs(root: number): number {
+  const kids = new Map<number, number[]>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const st = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      const l = kids.get(ppid) ?? [];
+      l.push(Number(e));
+      kids.set(ppid, l);
+    } catch { /* exited */ }
+  }
+  let total = 0;
+  const walk = (pid: number): void => {
+    total += procCpuMs(pid, true);
+    for (const k of kids.get(pid) ?? []) walk(k);
+  };
+  walk(root);
+  return total;
+}
 
 export async function run(): Promise<void> {
   for (const cmd of ['smtp-source', 'smtp-sink']) {
@@ -224,13 +266,16 @@ export async function run(): Promise<void> {
     console.log(`maps: 2 x ${ENTRIES} entries; postmap of both: readdress ${rdPostmapMs.toFixed(0)} ms` + (pf ? `, Postfix ${pfPostmapMs.toFixed(0)} ms` : ''));
     // Warm-up (JIT, tables opened, connections made) with a tenth of the load.
     const warm = Math.max(50, Math.round(MESSAGES / 10));
-    await round(PORTS.readdress, rdSink, warm);
-    if (pf && pfSink) await round(PORTS.postfix, pfSink, warm);
+    const rdCpu = (): number => procCpuMs(serve.pid!, false);
+    const pfMaster = pf ? Number(readFileSync(path.join(pf, 'queue/pid/master.pid'), 'utf8').trim()) : 0;
+    const pfCpu = (): number => treeCpuMs(pfMaster);
+    await round(PORTS.readdress, rdSink, warm, rdCpu);
+    if (pf && pfSink) await round(PORTS.postfix, pfSink, warm, pfCpu);
     const rdRounds: Round[] = [];
     const pfRounds: Round[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      rdRounds.push(await round(PORTS.readdress, rdSink, MESSAGES));
-      if (pf && pfSink) pfRounds.push(await round(PORTS.postfix, pfSink, MESSAGES));
+      rdRounds.push(await round(PORTS.readdress, rdSink, MESSAGES, rdCpu));
+      if (pf && pfSink) pfRounds.push(await round(PORTS.postfix, pfSink, MESSAGES, pfCpu));
     }
     const best = (rs: Round[], k: keyof Round): number => Math.min(...rs.map((r) => r[k]));
     const report = (name: string, rs: Round[], base?: Round[]): void => {
@@ -241,6 +286,10 @@ export async function run(): Promise<void> {
         `${rate(MESSAGES, tot).toFixed(0)} msg/s, ${rate(MESSAGES * RCPTS, tot).toFixed(0)} rcpt/s end to end${ratio(tot, base && best(base, 'totalMs'))}; ` +
         `receive ${rate(MESSAGES, rec).toFixed(0)} msg/s${ratio(rec, base && best(base, 'receiveMs'))}` +
         ` [rounds end-to-end ms: ${rs.map((r) => r.totalMs.toFixed(0)).join(', ')}]`);
+      // CPU per message is what the load on the machine does not change much.
+      const cpu = Math.min(...rs.map((r) => r.cpuMs)) / MESSAGES;
+      const bcpu = base && Math.min(...base.map((r) => r.cpuMs)) / MESSAGES;
+      console.log(`  CPU ${cpu.toFixed(2)} ms/msg (server processes, best round)${bcpu ? ` = ${(cpu / bcpu).toFixed(2)}x Postfix's ${bcpu.toFixed(2)} ms/msg` : ''}`);
     };
     if (pfRounds.length) report('Postfix 3.7 (baseline)', pfRounds);
     report('readdress serve', rdRounds, pfRounds.length ? pfRounds : undefined);

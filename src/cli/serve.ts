@@ -26,9 +26,6 @@ export const run: Command = async (args, io) => {
       return 64;
     }
   }
-  // Each message's 250 waits for fsyncs on libuv's thread pool (4 threads by default): more
-  // threads let concurrent sessions' fsyncs overlap. Takes effect if the pool is not started yet.
-  process.env.UV_THREADPOOL_SIZE ??= '16';
   const { Server } = await import('../server/serve.js');
   const server = new Server({ ...(configDir !== undefined ? { configDir } : {}), signals: true });
   try {
