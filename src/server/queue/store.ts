@@ -14,7 +14,7 @@
  * is in one queue or the other, never lost).
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, promises as fsp, constants as FS } from 'node:fs';
+import { closeSync, existsSync, openSync, promises as fsp, writeSync, constants as FS } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../config/types.js';
 import { ServerError } from '../../errors.js';
@@ -49,6 +49,9 @@ export interface LogEntry {
   /** Epoch ms. */
   time: number;
 }
+
+/** The done mark of a recipient record (`R` → `D`). */
+const MARK_DONE = Buffer.from('D');
 
 async function syncDirNow(dir: string): Promise<void> {
   const fh = await fsp.open(dir, FS.O_RDONLY);
@@ -226,11 +229,21 @@ export class FileQueue extends EventEmitter implements QueueWriter {
    */
   async markDone(queue: QueueName, id: string, offsets: number[], sync = false): Promise<void> {
     if (offsets.length === 0) return;
+    if (!sync) {
+      // Unsynced one-byte writes land in the page cache in microseconds: done in place rather
+      // than as a thread-pool round trip per recipient.
+      const fd = openSync(this.path(queue, id), 'r+');
+      try {
+        for (const off of offsets) writeSync(fd, MARK_DONE, 0, 1, off);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
     const fh = await fsp.open(this.path(queue, id), 'r+');
     try {
-      const d = Buffer.from('D');
-      for (const off of offsets) await fh.write(d, 0, 1, off);
-      if (sync) await fh.datasync();
+      for (const off of offsets) await fh.write(MARK_DONE, 0, 1, off);
+      await fh.datasync();
     } finally {
       await fh.close();
     }
