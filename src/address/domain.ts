@@ -21,8 +21,13 @@ export const MAX_LABEL_LENGTH = 63;
 /** Receives a rejection reason, worded as Postfix logs it (e.g. `valid_hostname: misplaced hyphen: a-.b`). */
 export type Gripe = (w: Warning) => void;
 
-function gripeWith(gripe: Gripe | undefined, fn: string, code: string, text: string): false {
-  if (gripe) gripe({ code, message: `${fn}: ${text}` });
+/**
+ * Report a rejection and return false. Callers write `g ? gripeWith(g, ...) : false` so
+ * that the message is only built when someone listens: these checks run on hot paths
+ * (resolve, smtpd), mostly without a gripe.
+ */
+function gripeWith(gripe: Gripe, fn: string, code: string, text: string): false {
+  gripe({ code, message: `${fn}: ${text}` });
   return false;
 }
 
@@ -47,6 +52,10 @@ function isHex(ch: number): boolean {
   return isDigit(ch) || (ch >= 65 && ch <= 70) || (ch >= 97 && ch <= 102);
 }
 
+function labelTooLong(g: Gripe, name: string): false {
+  return gripeWith(g, 'valid_hostname', 'HOSTNAME_LABEL_TOO_LONG', `hostname label too long: ${first100(name)}`);
+}
+
 /** Options for {@link validHostname}. */
 export interface ValidHostnameOptions {
   /** Allow `*` as the whole first label (Postfix DO_WILDCARD). */
@@ -61,43 +70,47 @@ export interface ValidHostnameOptions {
  * single dots, no trailing dot, at most 255 bytes, and not all-numeric.
  * Non-ASCII (U-label) names are invalid: convert them with `domainToAscii` first.
  */
-export function validHostname(name: string, opts: ValidHostnameOptions = {}): boolean {
+export function validHostname(name: string, opts?: ValidHostnameOptions): boolean {
   const fn = 'valid_hostname';
-  const g = opts.gripe;
+  const g = opts?.gripe;
   const n = name.length;
-  if (n === 0) return gripeWith(g, fn, 'EMPTY_HOSTNAME', 'empty hostname');
+  if (n === 0) return g ? gripeWith(g, fn, 'EMPTY_HOSTNAME', 'empty hostname') : false;
   let labelLength = 0;
-  let labelCount = 0;
   let nonNumeric = false;
   for (let i = 0; i < n; i++) {
     const ch = name.charCodeAt(i);
-    const next = i + 1 < n ? name.charCodeAt(i + 1) : 0;
-    if (isAlnum(ch) || ch === 95 /* _ */) {
-      if (labelLength === 0) labelCount++;
-      labelLength++;
-      if (labelLength > MAX_LABEL_LENGTH) return gripeWith(g, fn, 'HOSTNAME_LABEL_TOO_LONG', `hostname label too long: ${first100(name)}`);
-      if (!isDigit(ch)) nonNumeric = true;
-    } else if (opts.wildcard && ch === 42 /* * */) {
-      if (labelLength !== 0 || labelCount !== 0 || (next !== 0 && next !== 46)) {
-        return gripeWith(g, fn, 'HOSTNAME_WILDCARD', `'*' can be the first label only: ${first100(name)}`);
-      }
-      labelCount++;
-      labelLength++;
+    if (ch >= 48 && ch <= 57 /* 0-9 */) {
+      if (++labelLength > MAX_LABEL_LENGTH) return g ? labelTooLong(g, name) : false;
+    } else if ((ch >= 97 && ch <= 122) /* a-z */ || (ch >= 65 && ch <= 90) /* A-Z */ || ch === 95 /* _ */) {
+      if (++labelLength > MAX_LABEL_LENGTH) return g ? labelTooLong(g, name) : false;
       nonNumeric = true;
     } else if (ch === 46 /* . */) {
-      if (labelLength === 0 || next === 0) return gripeWith(g, fn, 'HOSTNAME_DELIMITER', `misplaced delimiter: ${first100(name)}`);
+      if (labelLength === 0 || i + 1 === n) {
+        return g ? gripeWith(g, fn, 'HOSTNAME_DELIMITER', `misplaced delimiter: ${first100(name)}`) : false;
+      }
       labelLength = 0;
     } else if (ch === 45 /* - */) {
       nonNumeric = true;
       labelLength++;
-      if (labelLength === 1 || next === 0 || next === 46) return gripeWith(g, fn, 'HOSTNAME_HYPHEN', `misplaced hyphen: ${first100(name)}`);
+      // first in its label, last in the name, or last in its label
+      if (labelLength === 1 || i + 1 === n || name.charCodeAt(i + 1) === 46 /* . */) {
+        return g ? gripeWith(g, fn, 'HOSTNAME_HYPHEN', `misplaced hyphen: ${first100(name)}`) : false;
+      }
+    } else if (ch === 42 /* * */ && opts?.wildcard) {
+      // The whole first label. (A leading "." or "-" was rejected above, so i === 0 means that
+      // no label has started yet.)
+      if (i !== 0 || (i + 1 < n && name.charCodeAt(i + 1) !== 46 /* . */)) {
+        return g ? gripeWith(g, fn, 'HOSTNAME_WILDCARD', `'*' can be the first label only: ${first100(name)}`) : false;
+      }
+      labelLength++;
+      nonNumeric = true;
     } else {
-      return gripeWith(g, fn, 'HOSTNAME_CHARACTER', `invalid character ${byteOf(name, i)}(decimal): ${first100(name)}`);
+      return g ? gripeWith(g, fn, 'HOSTNAME_CHARACTER', `invalid character ${byteOf(name, i)}(decimal): ${first100(name)}`) : false;
     }
   }
-  if (!nonNumeric) return gripeWith(g, fn, 'NUMERIC_HOSTNAME', `numeric hostname: ${first100(name)}`);
-  const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > MAX_HOSTNAME_LENGTH) return gripeWith(g, fn, 'HOSTNAME_LENGTH', `bad length ${bytes} for ${first100(name)}...`);
+  if (!nonNumeric) return g ? gripeWith(g, fn, 'NUMERIC_HOSTNAME', `numeric hostname: ${first100(name)}`) : false;
+  // Every character passed the ASCII checks above, so the length in bytes is n.
+  if (n > MAX_HOSTNAME_LENGTH) return g ? gripeWith(g, fn, 'HOSTNAME_LENGTH', `bad length ${n} for ${first100(name)}...`) : false;
   return true;
 }
 
@@ -117,19 +130,19 @@ export function validIpv4Hostaddr(addr: string, gripe?: Gripe): boolean {
         byteCount++;
       }
       byteVal = byteVal * 10 + (ch - 48);
-      if (byteVal > 255) return gripeWith(gripe, fn, 'IPV4_OCTET', `invalid octet value: ${first100(addr)}`);
+      if (byteVal > 255) return gripe ? gripeWith(gripe, fn, 'IPV4_OCTET', `invalid octet value: ${first100(addr)}`) : false;
     } else if (ch === 46 /* . */) {
-      if (!inByte || i + 1 >= n) return gripeWith(gripe, fn, 'IPV4_DOT', `misplaced dot: ${first100(addr)}`);
+      if (!inByte || i + 1 >= n) return gripe ? gripeWith(gripe, fn, 'IPV4_DOT', `misplaced dot: ${first100(addr)}`) : false;
       // 0.0.0.0 is fine, 0.x.y.z is not
       if (byteCount === 1 && byteVal === 0 && /[^0.]/.test(addr)) {
-        return gripeWith(gripe, fn, 'IPV4_INITIAL_OCTET', `bad initial octet value: ${first100(addr)}`);
+        return gripe ? gripeWith(gripe, fn, 'IPV4_INITIAL_OCTET', `bad initial octet value: ${first100(addr)}`) : false;
       }
       inByte = false;
     } else {
-      return gripeWith(gripe, fn, 'IPV4_CHARACTER', `invalid character ${byteOf(addr, i)}(decimal): ${first100(addr)}`);
+      return gripe ? gripeWith(gripe, fn, 'IPV4_CHARACTER', `invalid character ${byteOf(addr, i)}(decimal): ${first100(addr)}`) : false;
     }
   }
-  if (byteCount !== 4) return gripeWith(gripe, fn, 'IPV4_OCTET_COUNT', `invalid octet count: ${first100(addr)}`);
+  if (byteCount !== 4) return gripe ? gripeWith(gripe, fn, 'IPV4_OCTET_COUNT', `invalid octet count: ${first100(addr)}`) : false;
   return true;
 }
 
@@ -145,35 +158,45 @@ export function validIpv6Hostaddr(addr: string, gripe?: Gripe): boolean {
   let i = 0;
   const n = addr.length;
   for (;;) {
-    const ch = i < n ? addr.charCodeAt(i) : 0;
-    if (ch === 0) {
-      if (field < 2) return gripeWith(gripe, fn, 'IPV6_TOO_FEW', `too few \`:' in IPv6 address: ${first100(addr)}`);
+    // End of text (a NUL inside the text is an invalid character, not the end, as for IPv4).
+    if (i >= n) {
+      if (field < 2) {
+        return gripe ? gripeWith(gripe, fn, 'IPV6_TOO_FEW', `too few \`:' in IPv6 address: ${first100(addr)}`) : false;
+      }
       if (len === 0 && nullField !== field - 1) {
-        return gripeWith(gripe, fn, 'IPV6_NULL_LAST', `bad null last field in IPv6 address: ${first100(addr)}`);
+        return gripe ? gripeWith(gripe, fn, 'IPV6_NULL_LAST', `bad null last field in IPv6 address: ${first100(addr)}`) : false;
       }
       return true;
-    } else if (ch === 46 /* . */) {
-      if (field < 2 || field > 6) return gripeWith(gripe, fn, 'IPV6_IPV4', `malformed IPv4-in-IPv6 address: ${first100(addr)}`);
+    }
+    const ch = addr.charCodeAt(i);
+    if (ch === 46 /* . */) {
+      if (field < 2 || field > 6) {
+        return gripe ? gripeWith(gripe, fn, 'IPV6_IPV4', `malformed IPv4-in-IPv6 address: ${first100(addr)}`) : false;
+      }
       return validIpv4Hostaddr(addr.slice(i - len), gripe);
     } else if (ch === 58 /* : */) {
       const next = i + 1 < n ? addr.charCodeAt(i + 1) : 0;
       if (field === 0 && len === 0 && isAlnum(next)) {
-        return gripeWith(gripe, fn, 'IPV6_NULL_FIRST', `bad null first field in IPv6 address: ${first100(addr)}`);
+        return gripe ? gripeWith(gripe, fn, 'IPV6_NULL_FIRST', `bad null first field in IPv6 address: ${first100(addr)}`) : false;
       }
       field++;
-      if (field > 7) return gripeWith(gripe, fn, 'IPV6_TOO_MANY', `too many \`:' in IPv6 address: ${first100(addr)}`);
+      if (field > 7) {
+        return gripe ? gripeWith(gripe, fn, 'IPV6_TOO_MANY', `too many \`:' in IPv6 address: ${first100(addr)}`) : false;
+      }
       i++;
       len = 0;
       if (i < n && addr.charCodeAt(i) === 58) {
-        if (nullField > 0) return gripeWith(gripe, fn, 'IPV6_DOUBLE_NULL', `too many \`::' in IPv6 address: ${first100(addr)}`);
+        if (nullField > 0) {
+          return gripe ? gripeWith(gripe, fn, 'IPV6_DOUBLE_NULL', `too many \`::' in IPv6 address: ${first100(addr)}`) : false;
+        }
         nullField = field;
       }
     } else {
       len = 0;
       while (i + len < n && isHex(addr.charCodeAt(i + len))) len++;
-      if (len > 4) return gripeWith(gripe, fn, 'IPV6_MALFORMED', `malformed IPv6 address: ${first100(addr)}`);
+      if (len > 4) return gripe ? gripeWith(gripe, fn, 'IPV6_MALFORMED', `malformed IPv6 address: ${first100(addr)}`) : false;
       if (len === 0) {
-        return gripeWith(gripe, fn, 'IPV6_CHARACTER', `invalid character ${byteOf(addr, i)}(decimal) in IPv6 address: ${first100(addr)}`);
+        return gripe ? gripeWith(gripe, fn, 'IPV6_CHARACTER', `invalid character ${byteOf(addr, i)}(decimal) in IPv6 address: ${first100(addr)}`) : false;
       }
       i += len;
     }
@@ -182,16 +205,22 @@ export function validIpv6Hostaddr(addr: string, gripe?: Gripe): boolean {
 
 /** Is this a numeric host address, IPv6 when it contains `:` (Postfix valid_hostaddr)? */
 export function validHostaddr(addr: string, gripe?: Gripe): boolean {
-  if (addr.length === 0) return gripeWith(gripe, 'valid_hostaddr', 'EMPTY_ADDRESS', 'empty address');
+  if (addr.length === 0) return gripe ? gripeWith(gripe, 'valid_hostaddr', 'EMPTY_ADDRESS', 'empty address') : false;
   return addr.includes(':') ? validIpv6Hostaddr(addr, gripe) : validIpv4Hostaddr(addr, gripe);
 }
 
 /** Is this a valid port number 0–65535 without leading zero (Postfix valid_hostport)? */
 export function validHostport(str: string, gripe?: Gripe): boolean {
   const fn = 'valid_hostport';
-  if (str.length > 1 && str.charCodeAt(0) === 48) return gripeWith(gripe, fn, 'PORT_LEADING_ZERO', `leading zero in port number: ${first100(str)}`);
-  if (!/^[0-9]+$/.test(str)) return gripeWith(gripe, fn, 'PORT_NON_NUMERIC', `non-numeric port number: ${first100(str)}`);
-  if (str.length > 5 || Number(str) > 65535) return gripeWith(gripe, fn, 'PORT_RANGE', `out-of-range port number: ${first100(str)}`);
+  if (str.length > 1 && str.charCodeAt(0) === 48) {
+    return gripe ? gripeWith(gripe, fn, 'PORT_LEADING_ZERO', `leading zero in port number: ${first100(str)}`) : false;
+  }
+  if (!/^[0-9]+$/.test(str)) {
+    return gripe ? gripeWith(gripe, fn, 'PORT_NON_NUMERIC', `non-numeric port number: ${first100(str)}`) : false;
+  }
+  if (str.length > 5 || Number(str) > 65535) {
+    return gripe ? gripeWith(gripe, fn, 'PORT_RANGE', `out-of-range port number: ${first100(str)}`) : false;
+  }
   return true;
 }
 
@@ -218,12 +247,18 @@ const HOSTADDR_STRSIZE = 46;
  */
 export function validMailhostLiteral(addr: string, gripe?: Gripe): boolean {
   const fn = 'valid_mailhost_literal';
-  if (addr.charCodeAt(0) !== 91 /* [ */) return gripeWith(gripe, fn, 'LITERAL_START', `'[' expected at start: ${first100(addr)}`);
+  if (addr.charCodeAt(0) !== 91 /* [ */) {
+    return gripe ? gripeWith(gripe, fn, 'LITERAL_START', `'[' expected at start: ${first100(addr)}`) : false;
+  }
   const last = addr.indexOf(']');
-  if (last < 0) return gripeWith(gripe, fn, 'LITERAL_END', `']' expected at end: ${first100(addr)}`);
-  if (last + 1 < addr.length) return gripeWith(gripe, fn, 'LITERAL_TRAILING', `unexpected text after ']': ${first100(addr)}`);
+  if (last < 0) return gripe ? gripeWith(gripe, fn, 'LITERAL_END', `']' expected at end: ${first100(addr)}`) : false;
+  if (last + 1 < addr.length) {
+    return gripe ? gripeWith(gripe, fn, 'LITERAL_TRAILING', `unexpected text after ']': ${first100(addr)}`) : false;
+  }
   const inner = addr.slice(1, last);
-  if (Buffer.byteLength(inner, 'utf8') >= HOSTADDR_STRSIZE) return gripeWith(gripe, fn, 'LITERAL_TOO_LONG', `too much text: ${first100(addr)}`);
+  if (Buffer.byteLength(inner, 'utf8') >= HOSTADDR_STRSIZE) {
+    return gripe ? gripeWith(gripe, fn, 'LITERAL_TOO_LONG', `too much text: ${first100(addr)}`) : false;
+  }
   return validMailhostAddr(inner, gripe) !== undefined;
 }
 

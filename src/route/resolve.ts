@@ -21,6 +21,7 @@
  */
 import os from 'node:os';
 import { lookup as dnsLookup } from 'node:dns/promises';
+import { validHostaddr, validMailhostAddr, validMailhostLiteral } from '../address/domain.js';
 import { quote822Local, QUOTE_8BITCLEAN } from '../address/quote.js';
 import type { Config } from '../config/types.js';
 import { ConfigError, MapError } from '../errors.js';
@@ -35,7 +36,7 @@ import {
 } from './match-list.js';
 import { lookupRelocated } from './relocated.js';
 import { lookupTransport } from './transport.js';
-import { validHostaddr, validMailhostAddr, validMailhostLiteral, validUtf8Hostname } from './nexthop.js';
+import { validUtf8Hostname } from './nexthop.js';
 import {
   appendToken, appendTokens, internalizeTokens, localContextOf, rewriteAddress, rewriteParamsFromConfig, rewriteTokensWith, scanTokens,
   T_QSTRING, type RewriteParams, type Tokens,

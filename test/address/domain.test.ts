@@ -78,6 +78,10 @@ describe('address literals', () => {
     expect(validIpv6Hostaddr('::')).toBe(true);
     expect(validIpv6Hostaddr('fe80::1:2:3:4:5')).toBe(true);
     expect(validIpv6Hostaddr('12345::1')).toBe(false);
+    // A NUL inside the text is an invalid character, not the end of the address.
+    const w: Warning[] = [];
+    expect(validIpv6Hostaddr('1::2\u0000zz', (x) => w.push(x))).toBe(false);
+    expect(w.map((x) => x.message)).toEqual(['valid_ipv6_hostaddr: invalid character 0(decimal) in IPv6 address: 1::2\u0000zz']);
   });
   it('validHostport', () => {
     expect(validHostport('25')).toBe(true);
