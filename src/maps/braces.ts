@@ -4,11 +4,7 @@
  * `{…}` is peeled with surrounding whitespace stripped, and elements are separated by commas or
  * whitespace outside nested braces.
  */
-
-/** Separators between list elements: comma, space, TAB, CR, LF. */
-function isSep(c: number): boolean {
-  return c === 0x2c /* , */ || c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
-}
+import { splitList } from '../config/lists.js';
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c;
@@ -48,27 +44,11 @@ export function extractBraced(s: string): { inner: string; error?: string } {
   return { inner };
 }
 
-/** Split a list on commas/whitespace, keeping `{…}` groups (with their separators) whole. */
-export function splitBracedList(s: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  const n = s.length;
-  while (i < n) {
-    while (i < n && isSep(s.charCodeAt(i))) i++;
-    if (i >= n) break;
-    const start = i;
-    let level = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 0x7b /* { */) level++;
-      else if (level > 0 && c === 0x7d /* } */) level--;
-      else if (level === 0 && isSep(c)) break;
-    }
-    out.push(s.slice(start, i));
-    i++;
-  }
-  return out;
-}
+/**
+ * Split a list on commas/whitespace, keeping `{…}` groups (with their separators) whole: the
+ * same split as main.cf list values (config's splitList).
+ */
+export const splitBracedList: (s: string) => string[] = splitList;
 
 /**
  * Split `name = value` (Postfix's split_nameval): name ends at whitespace or `=`, the value is

@@ -17,6 +17,7 @@
  * Also here: the `mynetworks` default computed from `mynetworks_style`.
  */
 import { readFileSync } from 'node:fs';
+import { splitList } from '../config/lists.js'; // Postfix mystrtokq(&bp, ", \t\r\n", "{}")
 import { ConfigError, MapError, type Warning } from '../errors.js';
 import { openTable as registryOpenTable } from '../maps/registry.js';
 import '../maps/mysql-register.js'; // mysql: in a domain list must open without the caller importing maps/index
@@ -300,33 +301,6 @@ interface Pattern {
 /** Postfix MATCH_DICTIONARY(): a `type:name` element (not `[…`, and has a `:`). */
 function isTableSpec(p: string): boolean {
   return p.charCodeAt(0) !== 91 /* [ */ && p.indexOf(':') >= 0;
-}
-
-/**
- * Split like Postfix mystrtokq(&bp, ", \t\r\n", "{}"): separators outside `{…}` (braces kept).
- */
-function splitList(s: string): string[] {
-  const out: string[] = [];
-  const n = s.length;
-  let i = 0;
-  while (i < n) {
-    while (i < n && isSep(s.charCodeAt(i))) i++;
-    if (i >= n) break;
-    const start = i;
-    let level = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 123 /* { */) level++;
-      else if (c === 125 /* } */) { if (level > 0) level--; }
-      else if (level === 0 && isSep(c)) break;
-    }
-    out.push(s.slice(start, i));
-  }
-  return out;
-}
-
-function isSep(c: number): boolean {
-  return c === 44 /* , */ || c === 32 || c === 9 || c === 13 || c === 10;
 }
 
 const V4_CHARS = /^[0-9.]*$/;
