@@ -17,11 +17,11 @@ import { ConfigError, ServerError } from '../errors.js';
 import { createMailLog, type MailLog } from './maillog.js';
 import { MetricsEndpoint } from './metrics-http.js';
 import { FileQueue, QueueManager } from './queue/queue.js';
-import { AccessChecks, relaySafetyError } from './smtpd/access.js';
+import { AccessChecks, accessPolicy, relaySafetyError } from './smtpd/access.js';
 import { SmtpListener, systemPeerLookup, noPeerLookup, chrootPeerLookup, type ListenerComponents } from './smtpd/server.js';
 import { smtpdSettings } from './smtpd/settings.js';
 import { createSmtpdRouting } from './smtpd/wiring.js';
-import type { SmtpdLog, SmtpdPolicy } from './smtpd/session.js';
+import type { SmtpdLog } from './smtpd/session.js';
 import type { DnsResolver } from './smtpd/dns.js';
 import { Cleanup, type CleanupRewriter } from './cleanup.js';
 import { createCleanupRewriter } from './rewriter.js';
@@ -167,21 +167,10 @@ export class Server {
     const smtpdLog = programLog(this.log, 'smtpd');
     const routing = await createSmtpdRouting(config, { log: smtpdLog, ...(this.opts.dns ? { dns: this.opts.dns } : {}) });
     const access = new AccessChecks(routing.deps);
-    const policy: SmtpdPolicy = {
-      client: (s) => access.client(s),
-      helo: (s, h) => access.helo(s, h),
-      mail: (s, m) => access.mail(s, m),
-      rcpt: (s, r) => access.rcpt(s, r),
-      data: (s) => access.data(s),
-      eod: (s) => access.eod(s),
+    const policy = accessPolicy(access, {
       etrn: (s, d) => access.etrn(s, d),
       etrnFlush: (d) => access.etrnFlush(d, () => this.manager?.flush()),
-      size: (s, n, f) => access.size(s, n, f),
-      queueSpace: (s) => access.queueSpace(s),
-      rewriteContext: (s) => access.rewriteContext(s),
-      eventLimitExempt: (s) => access.eventLimitExempt(s),
-      extractAddress: (s, a, e, u) => access.extractAddress(s, a, e, u),
-    };
+    });
     const rewriter: CleanupRewriter = await createCleanupRewriter(config, routing);
     const receiver = new Cleanup({ config, queue, rewriter, log: programLog(this.log, 'cleanup') });
     const tls = loadTls(config);

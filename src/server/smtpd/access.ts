@@ -23,7 +23,7 @@ import { findAddress, Find, type FindContext, FIND_DEFAULT } from '../../route/a
 import { CLASS, dsnFix, dsnSplit, dsnValid, parseAccessValue } from './access-result.js';
 import { reverseIp, type DnsResolver } from './dns.js';
 import type { SessionState } from './state.js';
-import type { SmtpdLog } from './session.js';
+import type { SmtpdLog, SmtpdPolicy } from './session.js';
 
 /** What smtpd needs from trivial-rewrite's resolve (smtpd_resolve_addr: rewrite local, then resolve). */
 export interface ResolveReply {
@@ -1196,6 +1196,28 @@ export class AccessChecks {
     const d = dsnSplit('4.7.1', m[2]!);
     return this.reject(ctx, Number(m[1]), dsnFix(d.dsn, replyClass), d.text || 'Service unavailable');
   }
+}
+
+/**
+ * The session's {@link SmtpdPolicy} over these checks. ETRN is the caller's: the daemon flushes
+ * its queue manager, a `sendmail -bs` session refuses it.
+ */
+export function accessPolicy(access: AccessChecks, etrn: Pick<SmtpdPolicy, 'etrn' | 'etrnFlush'>): SmtpdPolicy {
+  return {
+    client: (s) => access.client(s),
+    helo: (s, h) => access.helo(s, h),
+    mail: (s, m) => access.mail(s, m),
+    rcpt: (s, r) => access.rcpt(s, r),
+    data: (s) => access.data(s),
+    eod: (s) => access.eod(s),
+    etrn: etrn.etrn,
+    etrnFlush: etrn.etrnFlush,
+    size: (s, n, f) => access.size(s, n, f),
+    queueSpace: (s) => access.queueSpace(s),
+    rewriteContext: (s) => access.rewriteContext(s),
+    eventLimitExempt: (s) => access.eventLimitExempt(s),
+    extractAddress: (s, a, e, u) => access.extractAddress(s, a, e, u),
+  };
 }
 
 /**

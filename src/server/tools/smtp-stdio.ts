@@ -13,8 +13,8 @@ import type { CliIO } from '../../cli/io.js';
 import { createMailLog } from '../maillog.js';
 import type { FileQueue } from '../queue/store.js';
 import type { QueueReservation } from '../queue/types.js';
-import { AccessChecks } from '../smtpd/access.js';
-import { SmtpSession, type MessageReceiver, type ReceiveResult, type SmtpdLog, type SmtpdPolicy } from '../smtpd/session.js';
+import { AccessChecks, accessPolicy } from '../smtpd/access.js';
+import { SmtpSession, type MessageReceiver, type ReceiveResult, type SmtpdLog } from '../smtpd/session.js';
 import { smtpdSettings } from '../smtpd/settings.js';
 import { newSessionState, type SessionState } from '../smtpd/state.js';
 import { createSmtpdRouting } from '../smtpd/wiring.js';
@@ -88,25 +88,14 @@ export async function smtpStdio(config: Config, queue: FileQueue, io: CliIO): Pr
   const log: SmtpdLog = { info: (t) => maillog.info('smtpd', t), warn: (t) => maillog.warning('smtpd', t) };
   const routing = await createSmtpdRouting(config, { log });
   const access = new AccessChecks(routing.deps);
-  const policy: SmtpdPolicy = {
-    client: (s) => access.client(s),
-    helo: (s, h) => access.helo(s, h),
-    mail: (s, m) => access.mail(s, m),
-    rcpt: (s, r) => access.rcpt(s, r),
-    data: (s) => access.data(s),
-    eod: (s) => access.eod(s),
+  const policy = accessPolicy(access, {
     // A queue run cannot be started from a user's sendmail -bs session.
     etrn: async () => {
       log.warn('do not use ETRN in "sendmail -bs" mode');
       return '458 Unable to queue messages';
     },
     etrnFlush: async () => 'bad',
-    size: (s, n, f) => access.size(s, n, f),
-    queueSpace: (s) => access.queueSpace(s),
-    rewriteContext: (s) => access.rewriteContext(s),
-    eventLimitExempt: (s) => access.eventLimitExempt(s),
-    extractAddress: (s, a, e, u) => access.extractAddress(s, a, e, u),
-  };
+  });
   const state = newSessionState({
     name: 'localhost', reverseName: 'localhost', nameStatus: 'ok', reverseNameStatus: 'ok',
     addr: '127.0.0.1', rfcAddr: '127.0.0.1', port: 0, serverAddr: '127.0.0.1', namaddr: 'localhost[127.0.0.1]',
