@@ -8,6 +8,9 @@
  * W<13 digits>\n               delay-warning time (epoch ms, 0 = not yet warned); rewritten in place
  * X<1 char>\n                  flags: `-` none, `E` forced expire (postsuper -f); rewritten in place
  * H<json>\n                    envelope: sender, arrival (ms), create (ms), attributes
+ * F<json string>\n             optional content filter `transport:nexthop` (Postfix's FILT record:
+ *                              access FILTER action or content_filter); every recipient is routed
+ *                              to it. Files written before this record existed simply lack it.
  * R<json>\n  or  D<json>\n     one per recipient; the first byte is flipped R→D in place (and
  *                              fsynced) when that recipient is finished, so a crash after some
  *                              deliveries does not repeat them
@@ -62,6 +65,8 @@ export interface QueueFile {
   contentLength: number;
   /** The content itself (only when parsed with content). */
   content?: Buffer;
+  /** Content filter `transport:nexthop` from the F record, when the message has one. */
+  filter?: string;
 }
 
 const WARN_DIGITS = 13;
@@ -75,6 +80,7 @@ export function serializeQueueFile(msg: NewMessage, createMs: number): Buffer {
     attributes: msg.attributes ?? {},
   };
   let head = MAGIC + 'W' + '0'.repeat(WARN_DIGITS) + '\n' + 'X-\n' + 'H' + JSON.stringify(header) + '\n';
+  if (msg.filter) head += 'F' + JSON.stringify(msg.filter) + '\n';
   for (const r of msg.recipients) {
     const rec: Record<string, unknown> = { a: r.address, o: r.original };
     if (r.orcpt !== undefined) rec['orcpt'] = r.orcpt;
@@ -105,6 +111,7 @@ export function parseQueueFile(buf: Buffer, file: string, withContent = true): Q
   let warnOffset = -1;
   let forcedExpire = false;
   let flagOffset = -1;
+  let filter: string | undefined;
   for (;;) {
     const nl = buf.indexOf(10 /* \n */, pos);
     if (nl < 0) throw corrupt(file, lineNo + 1, '', 'truncated record');
@@ -129,6 +136,17 @@ export function parseQueueFile(buf: Buffer, file: string, withContent = true): Q
           throw corrupt(file, lineNo, body, 'bad envelope record');
         }
         break;
+      case 0x46: /* F */ {
+        let f: unknown;
+        try {
+          f = JSON.parse(body);
+        } catch {
+          f = undefined;
+        }
+        if (typeof f !== 'string') throw corrupt(file, lineNo, body, 'bad content filter record');
+        filter = f;
+        break;
+      }
       case 0x52: /* R */
       case 0x44: /* D */ {
         let rec: { a: string; o: string; orcpt?: string; notify?: string[] };
@@ -155,6 +173,7 @@ export function parseQueueFile(buf: Buffer, file: string, withContent = true): Q
           header, recipients, warnTime, warnOffset, forcedExpire, flagOffset,
           contentOffset: pos, contentLength: len,
         };
+        if (filter !== undefined) qf.filter = filter;
         if (withContent) qf.content = Buffer.from(buf.subarray(pos, end));
         return qf;
       }

@@ -74,6 +74,22 @@ export interface ResolvedRoute {
 /** Route resolution (src/route's resolve + transport_maps + relocated_maps). */
 export type RouteResolver = (sender: string, recipient: string) => Promise<ResolvedRoute>;
 
+/**
+ * The route a content filter `transport:nexthop` gives one recipient (qmgr's FILT handling):
+ * without a nexthop, `default_filter_nexthop`, and when that is empty too, the recipient's domain.
+ */
+export function filterRoute(filter: string, recipient: string, defaultNexthop: string): ResolvedRoute {
+  const colon = filter.indexOf(':');
+  const transport = colon < 0 ? filter : filter.slice(0, colon);
+  let nexthop = colon < 0 ? '' : filter.slice(colon + 1);
+  if (nexthop === '') nexthop = defaultNexthop;
+  if (nexthop === '') {
+    const at = recipient.lastIndexOf('@');
+    nexthop = at < 0 ? '' : recipient.slice(at + 1);
+  }
+  return { transport, nexthop, recipient };
+}
+
 /** Builds the agent for a master.cf service name; undefined when there is no such service. */
 export type AgentFactory = (service: string) => DeliveryAgent | undefined;
 
@@ -472,7 +488,11 @@ export class QueueManager {
         }
         let route: ResolvedRoute | undefined;
         try {
-          route = resolver ? await resolver(qf.header.sender, record.address) : undefined;
+          // A content filter (access FILTER action, content_filter) overrides the resolver for
+          // every recipient, as qmgr does for a FILT record; the address goes out unchanged.
+          route = qf.filter !== undefined
+            ? filterRoute(qf.filter, record.address, this.config.get('default_filter_nexthop'))
+            : resolver ? await resolver(qf.header.sender, record.address) : undefined;
         } catch {
           route = undefined;
         }

@@ -52,6 +52,20 @@ describe('queue file format', () => {
     expect(() => parseQueueFile(Buffer.from('garbage'), 'f')).toThrow(/bad magic/);
   });
 
+  it('keeps a content filter (F record) and still reads files written without one', () => {
+    const withFilter = serializeQueueFile(msg({ filter: 'smtp:[127.0.0.1]:10025' }), 0);
+    const qf = parseQueueFile(withFilter, 'x');
+    expect(qf.filter).toBe('smtp:[127.0.0.1]:10025');
+    expect(qf.recipients.map((r) => r.address)).toEqual(['tom@test.com', 'white@test.com']);
+    expect(qf.content!.toString()).toBe(msg().content.toString());
+    // A file from before the F record existed: same layout minus that line.
+    const plain = serializeQueueFile(msg(), 0);
+    expect(withFilter.toString('latin1').replace(/^F.*\n/m, '')).toBe(plain.toString('latin1'));
+    expect(parseQueueFile(plain, 'x').filter).toBeUndefined();
+    const bad = Buffer.from(withFilter.toString('latin1').replace(/^F.*$/m, 'F{"x":1}'), 'latin1');
+    expect(() => parseQueueFile(bad, '/q/active/ABC')).toThrow(/\/q\/active\/ABC.*bad content filter record/);
+  });
+
   it('makes Postfix-style short queue IDs', () => {
     expect(makeQueueId(0x12345, 0xabcdef)).toBe('12345ABCDEF');
     expect(makeQueueId(5, 16)).toBe('0000510');
