@@ -90,6 +90,36 @@ export function filterRoute(filter: string, recipient: string, defaultNexthop: s
   return { transport, nexthop, recipient };
 }
 
+/** strcmp, with ASCII upper case folded when `fold` (strcasecmp in the C locale). */
+function compareBytes(a: string, b: string, fold: boolean): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (fold) {
+      if (x >= 65 && x <= 90) x += 32; // 'A'-'Z' → 'a'-'z'
+      if (y >= 65 && y <= 90) y += 32;
+    }
+    if (x !== y) return x - y;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * The order qmgr gives the recipients of one delivery request (recorded from Postfix 3.7.11:
+ * `b@remote, a@zzz, C@aaa, a@REMOTE, Z@remote` go out as `C@aaa, Z@remote, a@REMOTE, b@remote,
+ * a@zzz`): by domain ignoring case, then by the whole address, case-sensitive.
+ */
+export function compareRecipients(a: string, b: string): number {
+  const at1 = a.lastIndexOf('@');
+  const at2 = b.lastIndexOf('@');
+  if (at1 >= 0 && at2 >= 0) {
+    const d = compareBytes(a.slice(at1 + 1), b.slice(at2 + 1), true);
+    if (d !== 0) return d;
+  }
+  return compareBytes(a, b, false);
+}
+
 /** Builds the agent for a master.cf service name; undefined when there is no such service. */
 export type AgentFactory = (service: string) => DeliveryAgent | undefined;
 
@@ -526,6 +556,8 @@ export class QueueManager {
       }
       const work: Promise<void>[] = [];
       for (const job of jobs.values()) {
+        // qmgr hands recipients to the agent sorted (RCPT TO order, log order), not as queued.
+        job.recipients.sort((a, b) => compareRecipients(a.address, b.address));
         const batch = this.limitFor(job.transport, 'recipient');
         for (let i = 0; i < job.recipients.length; i += batch) {
           const rcpts = job.recipients.slice(i, i + batch);

@@ -19,7 +19,7 @@ import { Server } from '../../../src/server/serve.js';
 import { staticDns } from '../../../src/server/smtpd/dns.js';
 import { TestClient } from '../smtpd/helpers.js';
 import { startSink, type Sink } from '../deliver/sink.js';
-import { filterRoute } from '../../../src/server/queue/manager.js';
+import { compareRecipients, filterRoute } from '../../../src/server/queue/manager.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -107,10 +107,11 @@ describe('access FILTER action (Postfix 3.7.11: all recipients go to the filter 
       expect(sess).toHaveLength(1);
       expect(sess[0]!.commands.find((c) => c.startsWith('MAIL'))).toMatch(/^MAIL FROM:<sender@example\.com>/);
       const rcpt = sess[0]!.commands.filter((c) => c.startsWith('RCPT')).map((c) => /^RCPT TO:<([^>]*)>/.exec(c)![1]);
-      expect([...rcpt].sort()).toEqual(['tom@vm.localdomain', 'x@remote.example']);
+      // Postfix's order: qmgr sorts by domain (remote.example < vm.localdomain), not RCPT order.
+      expect(rcpt).toEqual(['x@remote.example', 'tom@vm.localdomain']);
       expect(sess[0]!.data).toContain('Subject: filter test');
       const sent = lines.filter((l) => l.includes('status=sent'));
-      expect(sent).toHaveLength(2);
+      expect(sent.map((l) => /to=<([^>]*)>/.exec(l)![1])).toEqual(['x@remote.example', 'tom@vm.localdomain']);
       for (const l of sent) expect(l).toMatch(new RegExp(`postfix/smtp\\[\\d+\\]: [0-9A-F]+: to=<(tom@vm\\.localdomain|x@remote\\.example)>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${filter.port}, .*dsn=2\\.0\\.0, status=sent \\(250 2\\.0\\.0 Ok`));
       expect(existsSync(join(dir, 'spool', 'tom')) ? readFileSync(join(dir, 'spool', 'tom'), 'utf8') : '').toBe('');
     } finally {
@@ -126,5 +127,13 @@ describe('filterRoute (qmgr: content filter transport:nexthop for one recipient)
     expect(filterRoute('smtp:[127.0.0.1]:10025', 'Tom@Example.COM', '')).toEqual({ transport: 'smtp', nexthop: '[127.0.0.1]:10025', recipient: 'Tom@Example.COM' });
     expect(filterRoute('scan:', 'tom@example.com', 'filter.example')).toEqual({ transport: 'scan', nexthop: 'filter.example', recipient: 'tom@example.com' });
     expect(filterRoute('scan', 'tom@example.com', '')).toEqual({ transport: 'scan', nexthop: 'example.com', recipient: 'tom@example.com' });
+  });
+});
+
+describe('compareRecipients (qmgr recipient order within one delivery request)', () => {
+  it('sorts by domain ignoring case, then by the whole address case-sensitively (Postfix 3.7.11 relay order)', () => {
+    const queued = ['b@remote.example', 'a@zzz.example', 'C@aaa.example', 'a@REMOTE.example', 'Z@remote.example'];
+    // RCPT TO order Postfix used towards the relayhost for this queue order.
+    expect([...queued].sort(compareRecipients)).toEqual(['C@aaa.example', 'Z@remote.example', 'a@REMOTE.example', 'b@remote.example', 'a@zzz.example']);
   });
 });
