@@ -19,6 +19,7 @@
 import type { Config } from '../../config/types.js';
 import { MapError } from '../../errors.js';
 import type { Table } from '../../maps/types.js';
+import { validHostaddr, validHostname } from '../../address/domain.js';
 import { findAddress, Find, type FindContext, FIND_DEFAULT } from '../../route/addr-find.js';
 import { CLASS, dsnFix, dsnSplit, dsnValid, parseAccessValue } from './access-result.js';
 import { reverseIp, type DnsResolver } from './dns.js';
@@ -1293,25 +1294,3 @@ function ipMatch(pattern: string, addr: string): boolean {
 function truncateDot(name: string): string {
   return name.length > 1 && name.endsWith('.') && !name.endsWith('..') ? name.slice(0, -1) : name;
 }
-
-/** Postfix valid_hostname: labels of letters/digits/hyphens (and `_`), ≤ 63 each, ≤ 255 total, not all-numeric. */
-export function validHostname(name: string): boolean {
-  if (!name || name.length > 255) return false;
-  const labels = name.split('.');
-  let allDigits = true;
-  for (const l of labels) {
-    if (!l || l.length > 63) return false;
-    if (!/^[A-Za-z0-9_-]+$/.test(l)) return false;
-    if (l.startsWith('-') || l.endsWith('-')) return false;
-    if (!/^\d+$/.test(l)) allDigits = false;
-  }
-  return !allDigits;
-}
-
-/** IPv4 dotted quad or IPv6 address. */
-export function validHostaddr(addr: string): boolean {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(addr)) return addr.split('.').every((o) => Number(o) <= 255);
-  if (addr.includes(':')) return /^[0-9A-Fa-f:.]+$/.test(addr) && reverseIp(addr) !== undefined;
-  return false;
-}
-

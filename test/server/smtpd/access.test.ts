@@ -242,6 +242,15 @@ describe('restrictions', () => {
     expect(await t.access.rcpt(session('127.0.0.9', { sender: 'a@bad.example' }), 'tom@test.com')).toBe('554 5.7.1 Service unavailable; Sender address [bad.example] blocked using rhsbl.example');
   });
 
+  it('reject_invalid_helo_hostname: address literals checked as Postfix valid_hostaddr (test/fixtures/address/valid-hostname.json)', async () => {
+    const t = await setup('smtpd_helo_restrictions = reject_invalid_helo_hostname');
+    const rcpt = (helo: string) => t.access.rcpt(session('127.0.0.2', { helo }), 'tom@test.com');
+    // Postfix 3.7.11: 0.255.255.255 is not a host address (bad initial octet), 01.2.3.4 is.
+    expect(await rcpt('[0.255.255.255]')).toBe('501 5.5.2 <[0.255.255.255]>: Helo command rejected: invalid ip address');
+    expect(await rcpt('[01.2.3.4]')).toBeUndefined();
+    expect(await rcpt('[IPv6:a:a:a:a:a:a:1.2.3.4]')).toBeUndefined();
+    expect(await rcpt('[IPv6:a:a:a:a:a:a:a:1.2.3.4]')).toBe('501 5.5.2 <[IPv6:a:a:a:a:a:a:a:1.2.3.4]>: Helo command rejected: invalid ip address');
+  });
   it('reject_unknown_*: helo, client, sender and recipient domains through the stub resolver', async () => {
     const dns = staticDns({ 'known.example/A': ['192.0.2.1'], 'mx.example/MX': ['10 mail.mx.example'], 'null.example/MX': ['0 .'], 'flaky.example/A': 'temp', 'flaky.example/AAAA': 'temp', 'flaky.example/MX': 'temp' });
     const t = await setup(
