@@ -15,17 +15,7 @@ import { runCaptured } from '../../src/cli/io.js';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'test/helpers/cli.ts');
 
-/** A free loopback port (closed again before use, as good as it gets). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+export { freePort } from '../helpers/net.js';
 
 /** The one command an example's README tells the reader to run. */
 export function readmeCommand(name: string): string {
