@@ -150,7 +150,11 @@ export class Cleanup implements MessageReceiver {
       if ('notify' in r && r.notify) e.notify = r.notify;
       return e;
     });
-    for (const b of s.bcc) input.push({ address: b, original: b, dsnOrcpt: '', notify: ['NEVER'] });
+    // Access-table BCC recipients, as Postfix 3.7.11 queues them (recorded with postcat): each
+    // with the default ORCPT `rfc822;<bcc>`; the first without NOTIFY, later ones NOTIFY=NEVER.
+    // So a first BCC equal to a plainly given recipient is a duplicate and queued once
+    // (`RCPT TO:<tom>` + BCC tom → nrcpt=1), unlike one given with NOTIFY= or another ORCPT.
+    s.bcc.forEach((b, i) => input.push(i === 0 ? { address: b, original: b, dsnOrcpt: `rfc822;${b}` } : { address: b, original: b, dsnOrcpt: `rfc822;${b}`, notify: ['NEVER'] }));
     const empty = cfg.get('empty_address_recipient') || 'MAILER-DAEMON';
     const recipients: QueuedRecipient[] = [];
     // Postfix's duplicate filter (been_here with BH_FLAG_FOLD): case-insensitive; with

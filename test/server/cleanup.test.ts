@@ -122,6 +122,34 @@ describe('cleanup', () => {
     ]);
   });
 
+  it('access BCC duplicates: recipient records as Postfix 3.7.11 queued them (postcat)', async () => {
+    const { cleanup, queue } = await setup();
+    type R = { address: string; orcpt: string; orcptGiven?: boolean; notify?: string[] };
+    const plain = (a: string): R => ({ address: a, orcpt: `rfc822;${a}` });
+    // [RCPT TO commands, BCC actions triggered, queued (address, NOTIFY)]
+    const cases: [R[], string[], [string, string[] | undefined][]][] = [
+      // T1: RCPT TO:<tom> triggering BCC tom → nrcpt=1
+      [[plain('tom@test.com')], ['tom@test.com'], [['tom@test.com', undefined]]],
+      // T2/T4: the RCPT has NOTIFY= → nrcpt=2, the BCC queued without NOTIFY
+      [[{ ...plain('tom@test.com'), notify: ['SUCCESS'] }], ['tom@test.com'], [['tom@test.com', ['SUCCESS']], ['tom@test.com', undefined]]],
+      [[{ ...plain('tom@test.com'), notify: ['NEVER'] }], ['tom@test.com'], [['tom@test.com', ['NEVER']], ['tom@test.com', undefined]]],
+      // T3: another ORCPT → nrcpt=2
+      [[{ address: 'tom@test.com', orcpt: 'rfc822;other@example.com', orcptGiven: true }], ['tom@test.com'], [['tom@test.com', undefined], ['tom@test.com', undefined]]],
+      // T9: RCPT a1 (BCC tom) + RCPT tom (BCC tom) → a1, tom, tom NOTIFY=NEVER
+      [[plain('a1@test.com'), plain('tom@test.com')], ['tom@test.com', 'tom@test.com'], [['a1@test.com', undefined], ['tom@test.com', undefined], ['tom@test.com', ['NEVER']]]],
+      // case1: RCPT a1 with BCC tom → nrcpt=2
+      [[plain('a1@test.com')], ['tom@test.com'], [['a1@test.com', undefined], ['tom@test.com', undefined]]],
+    ];
+    for (const [rcpts, bcc, want] of cases) {
+      const s = state({ rcpts: [] });
+      s.recipients.push(...(rcpts as SessionState['recipients']));
+      s.bcc = bcc;
+      queue.queued.length = 0;
+      await run(cleanup, s, 'Subject: x\n\nb\n');
+      expect(queue.queued[0]!.recipients.map((r) => [r.address, r.notify])).toEqual(want);
+    }
+  });
+
   it('access actions: REDIRECT, BCC, HOLD, DISCARD', async () => {
     const { cleanup, queue } = await setup();
     let s = state({ rcpts: ['tom@test.com', 'white@test.com'] });
