@@ -61,6 +61,8 @@ export function formatPostcat(qf: QueueFile, label: string, o: PostcatOptions): 
     out += text.endsWith('\n') || text === '' ? text : text + '\n';
   }
   out += `*** HEADER EXTRACTED ${label} ***\n`;
+  // Postfix 3.7.11 prints the FILT record (access FILTER / content_filter) in this section.
+  if (qf.filter !== undefined) out += `content_filter: ${qf.filter}\n`;
   out += `*** MESSAGE FILE END ${label} ***\n`;
   return out;
 }

@@ -183,6 +183,12 @@ describe('postcat', () => {
     expect(e).toContain(`*** MESSAGE CONTENTS incoming/${a} ***\n*** HEADER EXTRACTED`);
   });
 
+  it('shows a content filter (access FILTER) under HEADER EXTRACTED, as Postfix 3.7.11 does', async () => {
+    const a = await queue.enqueue({ ...msg(['x@remote.example']), filter: 'smtp:[127.0.0.1]:22027' });
+    const e = (await runCaptured(postcat, ['-c', conf, '-eq', a])).stdout;
+    expect(e).toContain(`*** HEADER EXTRACTED incoming/${a} ***\ncontent_filter: smtp:[127.0.0.1]:22027\n*** MESSAGE FILE END incoming/${a} ***\n`);
+  });
+
   it('shows done recipients and fails on a missing ID', async () => {
     const a = await queue.enqueue(msg(['x@remote.example', 'y@remote.example']));
     const qf = await queue.read('incoming', a);
