@@ -84,3 +84,34 @@ describe('postsuper -r', () => {
     expect((await queue.list('incoming')).length).toBe(1);
   });
 });
+
+describe('postsuper -r and an access FILTER', () => {
+  it('drops the content filter record (Postfix 3.7.11: pickup+cleanup requeue leaves no content_filter)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rdrequeue-'));
+    const conf = join(dir, 'conf');
+    mkdirSync(conf);
+    writeFileSync(join(conf, 'main.cf'), [
+      'compatibility_level = 3.6',
+      `queue_directory = ${dir}/queue`,
+      `maillog_file = ${dir}/maillog`,
+      'myhostname = mail.example.com',
+      'inet_interfaces = 127.0.0.1',
+      'alias_maps =',
+      '',
+    ].join('\n'));
+    const queue = new FileQueue(join(dir, 'queue'));
+    const oldId = await queue.enqueue({
+      sender: 'sender@example.com', recipients: [{ address: 'x@remote.example', original: 'x@remote.example' }],
+      content: Buffer.from('Subject: F1\n\nbody\n'), arrivedAt: new Date(), attributes: { protocol: 'ESMTP', clientAddress: '127.0.0.1' },
+      filter: 'smtp:[127.0.0.1]:22027',
+    });
+    expect((await queue.read('incoming', oldId)).filter).toBe('smtp:[127.0.0.1]:22027');
+    const s = await runCaptured(postsuper, ['-c', conf, '-r', 'ALL']);
+    expect(s.stderr).toBe('postsuper: Requeued: 1 message\n');
+    const [newId] = await queue.list('incoming');
+    expect(newId).not.toBe(oldId);
+    const after = await queue.read('incoming', newId!);
+    expect(after.recipients.map((x) => x.address)).toEqual(['x@remote.example']);
+    expect(after.filter).toBeUndefined();
+  });
+});
