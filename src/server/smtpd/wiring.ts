@@ -44,7 +44,9 @@ export interface SmtpdRouting {
 
 export async function createSmtpdRouting(config: Config, opts: WiringOptions): Promise<SmtpdRouting> {
   const cache = new Map<string, Promise<Table>>();
-  const open = opts.openTable ?? ((spec: string) => registryOpenTable(spec, config.configDir !== undefined ? { configDir: config.configDir } : {}));
+  // Watched: a table rebuilt by postmap/postalias is picked up without a restart, as a
+  // Postfix smtpd notices the change and is replaced by a fresh process.
+  const open = opts.openTable ?? ((spec: string) => registryOpenTable(spec, config.configDir !== undefined ? { configDir: config.configDir, watch: true } : { watch: true }));
   const table = (spec: string): Promise<Table> => {
     let t = cache.get(spec);
     if (!t) {
