@@ -26,7 +26,7 @@ export { VirtualAgent } from './deliver/virtual.js';
 export { PipeAgent, parsePipeArgs, type PipeSpec } from './deliver/pipe.js';
 export { ErrorAgent } from './deliver/error.js';
 export { buildDsn, sendNonDelivery, sendDelayNotice, type DsnInput } from './deliver/bounce.js';
-export { cleanupResubmitter } from './deliver/resubmit.js';
+export { cleanupResubmitter, type Requeuer } from './deliver/resubmit.js';
 export { createMailLog, memoryMailLog, formatLogLine, type MailLog } from './maillog.js';
 export { formatJsonLogLine, parseLogFields, logFields, maillogFormatter, type LogLineFormatter } from './maillog-json.js';
 export { ServerMetrics, MetricRegistry, enableTableMetrics, disableTableMetrics, tableMetrics, countQueues, type TableCounts } from './metrics.js';
