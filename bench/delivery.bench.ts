@@ -5,6 +5,7 @@
  * mailbox per second. Ports 15074-15075.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { waitPort } from '../test/helpers/net.js';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,19 +40,6 @@ function setup(port: number): { dir: string; conf: string; spool: string } {
   return { dir, conf, spool };
 }
 
-async function waitPort(port: number): Promise<void> {
-  const { connect } = await import('node:net');
-  for (let i = 0; i < 300; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); r(true); });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no listener on ${port}`);
-}
 
 function delivered(spool: string): number {
   const f = join(spool, 'root');

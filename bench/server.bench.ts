@@ -15,8 +15,8 @@
  * tools are missing; the Postfix side needs root.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { waitPort } from '../test/helpers/net.js';
 import { chmodSync, chownSync, createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -32,19 +32,6 @@ const PORTS = { readdress: 20025, readdressSink: 20026, postfix: 20027, postfixS
 
 const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
-function waitPort(port: number, ms = 60000): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tryOnce = (): void => {
-      const s = connect({ port, host: '127.0.0.1' }, () => {
-        s.destroy();
-        resolve();
-      });
-      s.on('error', () => (Date.now() > end ? reject(new Error(`port ${port} not listening`)) : setTimeout(tryOnce, 100)));
-    };
-    tryOnce();
-  });
-}
 
 /**
  * The maps: smtp-source numbers its recipients `rcpt@in.example`, `2rcpt@in.example` … `Nrcpt@in.example`; each
@@ -261,8 +248,8 @@ export async function run(): Promise<void> {
   }
 
   try {
-    await waitPort(PORTS.readdress);
-    if (pf) await waitPort(PORTS.postfix);
+    await waitPort(PORTS.readdress, 60_000);
+    if (pf) await waitPort(PORTS.postfix, 60_000);
     console.log(`maps: 2 x ${ENTRIES} entries; postmap of both: readdress ${rdPostmapMs.toFixed(0)} ms` + (pf ? `, Postfix ${pfPostmapMs.toFixed(0)} ms` : ''));
     // Warm-up (JIT, tables opened, connections made) with a tenth of the load.
     const warm = Math.max(50, Math.round(MESSAGES / 10));

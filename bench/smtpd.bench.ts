@@ -7,8 +7,8 @@
  * Skipped when Postfix or smtp-source is not installed, or not run as root.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { waitPort } from '../test/helpers/net.js';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Server } from '../src/server/serve.js';
@@ -63,19 +63,6 @@ const MASTER = (port: number) =>
     '',
   ].join('\n');
 
-function waitPort(port: number, ms = 20000): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tryOnce = (): void => {
-      const s = connect({ port, host: '127.0.0.1' }, () => {
-        s.destroy();
-        resolve();
-      });
-      s.on('error', () => (Date.now() > end ? reject(new Error(`port ${port} not listening`)) : setTimeout(tryOnce, 100)));
-    };
-    tryOnce();
-  });
-}
 
 /** Run smtp-source; resolves with the elapsed milliseconds. */
 function source(port: number): Promise<number> {
@@ -136,7 +123,7 @@ export async function run(): Promise<void> {
     return;
   }
   try {
-    await waitPort(14091);
+    await waitPort(14091, 20_000);
     await source(14091);
     const pfMs = await source(14091);
     const pfRate = MESSAGES / (pfMs / 1000);

@@ -6,6 +6,7 @@
  * counted. Ports 15070-15079.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { waitPort } from '../../helpers/net.js';
 import { connect } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,19 +28,6 @@ function startServe(conf: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-async function waitPort(port: number, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); r(true); });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no listener on ${port}`);
-}
 
 /** One SMTP connection sending messages while `next()` gives numbers; reports each 250. */
 export async function client(port: number, next: () => number | undefined, onAck: (i: number) => void): Promise<void> {
