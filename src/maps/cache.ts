@@ -35,13 +35,15 @@ export function cachedTable(inner: Table, opts: CacheOptions = {}): Table & { re
     max: opts.max ?? 10000,
     ...(opts.ttlMs ? { ttl: opts.ttlMs, ttlAutopurge: false } : {}),
   });
-  let generation = isReloading(inner) ? inner.generation : 0;
+  const reloading = isReloading(inner) ? inner : undefined;
+  let generation = reloading ? reloading.generation : 0;
   const checkGeneration = (): void => {
+    if (!reloading) return;
     // A cache hit never reaches the watched table, so poll it here or a rebuilt table
     // whose keys are all cached would never be noticed.
-    if (isReloading(inner)) inner.poll();
-    if (isReloading(inner) && inner.generation !== generation) {
-      generation = inner.generation;
+    reloading.poll();
+    if (reloading.generation !== generation) {
+      generation = reloading.generation;
       lru.clear();
     }
   };
