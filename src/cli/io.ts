@@ -3,12 +3,15 @@
  * so tests run them in-process and read what they printed.
  */
 import type { Readable } from 'node:stream';
+import type { Getpwnam } from '../server/deliver/passwd.js';
 
 export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   stdin: Readable;
   env: NodeJS.ProcessEnv;
+  /** The user database delivery probes consult (default: `/etc/passwd`); tests stand in for a host's users. */
+  getpwnam?: Getpwnam;
 }
 
 /** A CLI command: takes its arguments (without the command name), returns the exit code. */
@@ -43,7 +46,7 @@ export function processIO(): CliIO {
 }
 
 /** Run a command in-process, capturing its output (for tests). */
-export async function runCaptured(cmd: Command, args: string[], stdinText = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCaptured(cmd: Command, args: string[], stdinText = '', extra: { getpwnam?: Getpwnam } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const { Readable } = await import('node:stream');
   let stdout = '';
   let stderr = '';
@@ -52,6 +55,7 @@ export async function runCaptured(cmd: Command, args: string[], stdinText = ''):
     stderr: (t) => { stderr += t; },
     stdin: Readable.from([stdinText]),
     env: { ...process.env },
+    ...extra,
   });
   return { code, stdout, stderr };
 }

@@ -24,6 +24,7 @@ import type { Trace, TraceStep } from '../route/trace.js';
 import type { Config } from '../config/types.js';
 import { builtinAgentFactory } from '../server/deliver/agents.js';
 import { LocalAgent } from '../server/deliver/local.js';
+import type { Getpwnam } from '../server/deliver/passwd.js';
 import { VirtualAgent } from '../server/deliver/virtual.js';
 import type { DeliveryAgent, DeliveryRequest, RecipientStatus } from '../server/deliver/types.js';
 
@@ -134,7 +135,7 @@ type Probe = { address: string; status: RecipientStatus['status'] | 'not probed'
  * decide from tables and the passwd file; a hand-off to any other transport is reported as
  * not probed. Forwarded copies are never queued (verify mode reports "forwards to").
  */
-function probeAgents(config: Config): (service: string) => DeliveryAgent | undefined {
+function probeAgents(config: Config, getpwnam: Getpwnam | undefined): (service: string) => DeliveryAgent | undefined {
   const noQueue = { enqueue: async (): Promise<string> => { throw new Error('verify: nothing is queued'); } };
   let make: (service: string) => DeliveryAgent | undefined;
   const probeable = (service: string): DeliveryAgent | undefined => {
@@ -146,7 +147,7 @@ function probeAgents(config: Config): (service: string) => DeliveryAgent | undef
     if (a) return a.deliver({ ...req, transport });
     return req.recipients.map(() => ({ status: 'sent', dsn: '', text: `passed to transport=${transport} (not probed)`, relay: transport, notProbed: true }) as RecipientStatus);
   };
-  make = builtinAgentFactory(config, { forward: noQueue, local: { pass } });
+  make = builtinAgentFactory(config, { forward: noQueue, local: getpwnam ? { pass, getpwnam } : { pass } });
   return probeable;
 }
 
@@ -247,7 +248,7 @@ export const run: Command = async (args, io) => {
     const configDir = o.configDir ?? io.env.MAIL_CONFIG ?? '/etc/postfix';
     const config = loadConfig({ configDir });
     rw = await createRewriter(config);
-    if (o.aliases) agents = probeAgents(config);
+    if (o.aliases) agents = probeAgents(config, io.getpwnam);
   } catch (e) {
     io.stderr(`readdress verify: fatal: ${e instanceof ReaddressError || e instanceof Error ? e.message : String(e)}\n`);
     return 78;

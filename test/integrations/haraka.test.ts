@@ -296,9 +296,12 @@ describe('readdress/haraka in a real Haraka', () => {
 });
 
 const failures = JSON.parse(readFileSync(new URL('./fixtures/postfix-lookup-failure.json', import.meta.url), 'utf8')) as {
+  hostUsers: string[];
   common: string;
   cases: { id: string; setting: string; sender: string; rcpts: string[]; replies: [string, number, string][] }[];
 };
+// The recording host's users stand in for this machine's passwd (local_recipient_maps' default).
+failures.common += `local_recipient_maps = inline:{${failures.hostUsers.map((u) => `${u}=${u}`).join(', ')}}\n`;
 
 describe('readdress/haraka: configuration by readdress.ini with main.cf inline, table failures as Postfix answers them', () => {
   for (const [i, fc] of failures.cases.entries()) {

@@ -22,9 +22,12 @@ const relay = JSON.parse(readFileSync(new URL('./fixtures/postfix-relay.json', i
   sessions: { client: string; sender: string; rcpts: string[]; replies: [string, number, string][] }[];
 };
 const failures = JSON.parse(readFileSync(new URL('./fixtures/postfix-lookup-failure.json', import.meta.url), 'utf8')) as {
+  hostUsers: string[];
   common: string;
   cases: { id: string; setting: string; sender: string; rcpts: string[]; replies: [string, number, string][] }[];
 };
+// The recording host's users stand in for this machine's passwd (local_recipient_maps' default).
+failures.common += `local_recipient_maps = inline:{${failures.hostUsers.map((u) => `${u}=${u}`).join(', ')}}\n`;
 
 let tmp: string;
 const servers: SMTPServer[] = [];
