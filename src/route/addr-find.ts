@@ -14,7 +14,7 @@
  */
 import { MapError } from '../errors.js';
 import type { Table } from '../maps/types.js';
-import { quoteLocal, stripExtension, unquoteLocal, type ExtensionSplit } from './addr-util.js';
+import { extensionStart, quoteLocal, stripExtension, unquoteLocal, type ExtensionSplit } from './addr-util.js';
 import { DIRECT, allSync, withLookups, type Lookup } from './lookup.js';
 import type { Stage, Trace } from './trace.js';
 
@@ -92,7 +92,7 @@ export interface FindHit {
  * without `@`. A probe whose key cannot be in the table is skipped — same answer, less work.
  * Tables without `entries()` (files, SQL, pattern tables) are never indexed.
  */
-interface KeyIndex {
+export interface KeyIndex {
   /** Domains of keys with a local part (`user@domain`). */
   domains: Set<string>;
   /** Domains of `@domain` keys. */
@@ -317,6 +317,213 @@ function strip(p: Prober, addr: string, ctx: FindContext): [string, string] | un
 let lastAddr = '';
 let lastDom = '';
 
+/* ------------------------------------------------------------------------------------- */
+/* Plain addresses: the default key sequence with the probes planned per domain            */
+/* ------------------------------------------------------------------------------------- */
+
+/**
+ * What can be known in advance about the probes of a table list (at most 16 tables). Per
+ * domain, {@link domainMask} gives the tables that may hold a `user@domain` key (low 16
+ * bits) and an `@domain` key (high 16 bits): for an indexed table (immutable, in memory) the
+ * index decides; any other table is always probed (a pattern table only with the full address,
+ * as Postfix does). Indexes never change, so neither do the masks.
+ */
+export interface ListPlan {
+  readonly tables: readonly Table[];
+  /** Index per table; null for tables that are not indexed. */
+  readonly idx: readonly (KeyIndex | null)[];
+  /** Tables that are always probed for a full address (pattern tables and unindexed ones). */
+  readonly alwaysFull: number;
+  /** Fixed tables that are not indexed: always probed for partial keys. */
+  readonly alwaysPartial: number;
+  /** Some table may hold `@`-less keys (local parts). */
+  readonly noAt: boolean;
+  readonly masks: Map<string, number>;
+}
+
+/** Tables a {@link ListPlan} can hold (two 16-bit masks in one number). */
+export const PLAN_MAX_TABLES = 16;
+/** Bound of a plan's domain memo: past it the memo starts over. */
+const PLAN_DOMAINS_MAX = 8192;
+const planCache = new WeakMap<readonly Table[], ListPlan | null>();
+
+/**
+ * The plan of a table list of synchronous tables; null when a table has no `lookupSync` or
+ * the list is longer than {@link PLAN_MAX_TABLES}.
+ */
+export function planOf(tables: readonly Table[]): ListPlan | null {
+  let p = planCache.get(tables);
+  if (p !== undefined) return p;
+  p = null;
+  if (tables.length <= PLAN_MAX_TABLES && allSync(tables)) {
+    const idx = indexesOf(tables);
+    let alwaysFull = 0;
+    let alwaysPartial = 0;
+    let noAt = false;
+    for (let i = 0; i < tables.length; i++) {
+      const x = idx[i];
+      if (x) noAt ||= x.noAt;
+      else {
+        alwaysFull |= 1 << i;
+        if (tables[i]!.kind !== 'pattern') {
+          alwaysPartial |= 1 << i;
+          noAt = true;
+        }
+      }
+    }
+    p = { tables, idx, alwaysFull, alwaysPartial, noAt, masks: new Map() };
+  }
+  planCache.set(tables, p);
+  return p;
+}
+
+/** Full-address tables (low 16 bits) and `@domain` tables (high bits) for a lower-cased domain. */
+export function domainMask(plan: ListPlan, dom: string): number {
+  let m = plan.masks.get(dom);
+  if (m !== undefined) return m;
+  m = plan.alwaysFull | (plan.alwaysPartial << PLAN_MAX_TABLES);
+  for (let i = 0; i < plan.idx.length; i++) {
+    const x = plan.idx[i];
+    if (!x) continue;
+    if (x.domains.has(dom)) m |= 1 << i;
+    if (x.atDomains.has(dom)) m |= 1 << (i + PLAN_MAX_TABLES);
+  }
+  if (plan.masks.size >= PLAN_DOMAINS_MAX) plan.masks.clear();
+  plan.masks.set(Array.prototype.join.call(dom, ''), m); // a flat copy: a slice keeps its parent alive
+  return m;
+}
+
+/**
+ * Index of the `@` of a plain address — an unquoted dot-atom local part of ASCII atext, one
+ * `@`, a non-empty domain of printable ASCII — else -1. Every key Postfix derives from such an
+ * address reads the same in external and internal form, so each is probed once.
+ */
+export function plainAt(s: string): number {
+  const n = s.length;
+  let at = -1;
+  let prevDot = true; // a local part may not start with '.'
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x40 /* @ */) {
+      if (prevDot || i === n - 1) return -1; // empty local part or one ending in '.'; empty domain
+      at = i;
+      break;
+    }
+    if (c > 0x7e || c <= 0x20 || LOCAL_SPECIAL[c] === 1) return -1;
+    if (c === 0x2e /* . */) {
+      if (prevDot) return -1; // '..'
+      prevDot = true;
+    } else prevDot = false;
+  }
+  if (at < 0) return -1;
+  let h = 0x811c9dc5;
+  for (i = at + 1; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c > 0x7e || c <= 0x20 || c === 0x40 /* @ */) return -1;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  domainHash = h;
+  return at;
+}
+
+let domainHash = 0;
+/** FNV-1a of the lower-cased domain of the address {@link plainAt} last accepted. */
+export function plainDomainHash(): number {
+  return domainHash;
+}
+
+/** RFC 822 specials that force quoting of a local part: ( ) < > , ; : \ " [ ] */
+const LOCAL_SPECIAL = new Uint8Array(128);
+for (const c of '()<>,;:\\"[]') LOCAL_SPECIAL[c.charCodeAt(0)] = 1;
+
+/** Probe `key` in the tables of `mask` (bit i = table i), in order. */
+function probePlain(plan: ListPlan, mask: number, key: string, ext: string | undefined, lk: Lookup): FindHit | undefined {
+  const tables = plan.tables;
+  let h = 0;
+  let hashed = false;
+  for (let i = 0; mask !== 0; i++, mask >>>= 1) {
+    if ((mask & 1) === 0) continue;
+    const x = plan.idx[i];
+    if (x) {
+      if (!hashed) {
+        h = foldHash(key);
+        hashed = true;
+      }
+      if (!bloomCheck(x.bloom, x.bloomMask, h)) continue;
+    }
+    const t = tables[i]!;
+    const v = lk.get(t, key);
+    if (v !== undefined) {
+      if (v.length === 0) throw emptyResult(t, key);
+      return { value: v, table: t, key, extension: ext };
+    }
+  }
+  return undefined;
+}
+
+/** Fixed tables (bit mask) that may hold the `@`-less key `local`. */
+function noAtMask(plan: ListPlan, local: string): number {
+  let m = plan.alwaysPartial;
+  let lc: string | undefined;
+  let h = 0;
+  for (let i = 0; i < plan.idx.length; i++) {
+    const x = plan.idx[i];
+    if (!x || !x.noAt) continue;
+    if (lc === undefined) {
+      lc = local.toLowerCase();
+      h = foldHash(lc);
+    }
+    if (bloomCheck(x.noAtBloom, x.noAtMask, h) && x.noAtKeys.has(lc)) m |= 1 << i;
+  }
+  return m;
+}
+
+/**
+ * mail_addr_find with the default strategy for a plain address (see {@link plainAt}; `at` is
+ * its `@`) whose domain has the {@link domainMask} `mask`: the same probes in the same order as
+ * the general walk, each skipped only when an index proves it cannot match.
+ */
+export function findPlain(plan: ListPlan, addr: string, at: number, mask: number, ctx: FindContext, lk: Lookup): FindHit | undefined {
+  const fullMask = mask & 0xffff;
+  let hit: FindHit | undefined;
+  if (fullMask !== 0) {
+    hit = probePlain(plan, fullMask, addr, undefined, lk);
+    if (hit) return hit;
+  }
+  // The extension split of the local part (strip_addr), only when a key needs it.
+  let extAt = -2;
+  const userMask = fullMask & ~plan.alwaysFull | (fullMask & plan.alwaysPartial);
+  if (userMask !== 0) {
+    extAt = extensionStart(addr.slice(0, at), ctx.split);
+    if (extAt > 0) {
+      hit = probePlain(plan, userMask, addr.slice(0, extAt) + addr.slice(at), addr.slice(extAt, at), lk);
+      if (hit) return hit;
+    }
+  }
+  if (plan.noAt) {
+    const local = addr.slice(0, at);
+    const m1 = noAtMask(plan, local);
+    if (extAt === -2) extAt = extensionStart(local, ctx.split);
+    const user = extAt > 0 ? local.slice(0, extAt) : undefined;
+    const m2 = user === undefined ? 0 : noAtMask(plan, user);
+    if ((m1 | m2) !== 0 && ctx.isLocal(addr.slice(at + 1), lk)) {
+      if (m1 !== 0) {
+        hit = probePlain(plan, m1, local, undefined, lk);
+        if (hit) return hit;
+      }
+      if (m2 !== 0) {
+        hit = probePlain(plan, m2, user!, local.slice(extAt), lk);
+        if (hit) return hit;
+      }
+    }
+  }
+  const atMask = mask >>> PLAN_MAX_TABLES;
+  if (atMask !== 0) hit = probePlain(plan, atMask, addr.slice(at), undefined, lk);
+  return hit;
+}
+
 /** The key sequence of mail_addr_find_opt for an internal-form address. */
 function walk(p: Prober, addr: string, strategy: number, form: QueryForm, ctx: FindContext): void {
   const at = addr.lastIndexOf('@');
@@ -402,6 +609,19 @@ function finish(hit: FindHit | undefined, o: FindOptions): FindHit | undefined {
  */
 export function findAddressSync(tables: readonly Table[], addr: string, ctx: FindContext, o: FindOptions = {}, trace?: Trace, lk: Lookup = DIRECT): FindHit | undefined {
   if (tables.length === 0) return undefined;
+  if (trace === undefined && o.strategy === undefined && o.queryForm === undefined && o.inForm !== 'external') {
+    const plan = planOf(tables);
+    if (plan !== null) {
+      const at = plainAt(addr);
+      if (at > 0) {
+        if (addr !== lastAddr) {
+          lastAddr = addr;
+          lastDom = addr.slice(at + 1).toLowerCase();
+        }
+        return finish(findPlain(plan, addr, at, domainMask(plan, lastDom), ctx, lk), o);
+      }
+    }
+  }
   const p = new Prober(tables, lk, trace, o.stage ?? 'result', trace ? undefined : indexesOf(tables));
   walk(p, prepare(addr, o), o.strategy ?? FIND_DEFAULT, o.queryForm ?? 'external-first', ctx);
   return finish(p.hit, o);

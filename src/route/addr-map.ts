@@ -100,6 +100,15 @@ export function mapAddressSync(
   if (o === undefined) stageOptions.set(stage, (o = { stage }));
   const hit = findAddressSync(tables, addr, env, o, trace, lk);
   if (hit === undefined) return undefined;
+  return { addrs: mapValue(hit, addr, propagate, env), hit };
+}
+
+/**
+ * The addresses a table hit for `addr` maps to: an `@domain` value keeps the original local
+ * part (without the unmatched extension); the value is crunched and canonicalised. Throws
+ * MapError (temporary) for a value that contains no address.
+ */
+export function mapValue(hit: FindHit, addr: string, propagate: boolean, env: MapEnv): string[] {
   let value = hit.value;
   if (value.charCodeAt(0) === 0x40 /* @ */) {
     // Keep the original local part, without the unmatched extension.
@@ -112,5 +121,5 @@ export function mapAddressSync(
   if (addrs.length === 0) {
     throw new MapError('MAP_NON_ADDRESS', `${hit.table.name} lookup of ${addr} returns non-address result "${value}"`, { text: value }, { temporary: true });
   }
-  return { addrs, hit };
+  return addrs;
 }

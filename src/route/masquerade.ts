@@ -60,9 +60,20 @@ export function masquerade(params: MasqueradeParams, addr: string, lk: Lookup, t
       return { addr };
     }
   }
-  const domain = addr.slice(at + 1);
-  const dlen = domain.length;
-  let lowered: string | undefined;
+  const m = masqueradeDomain(domains, addr.slice(at + 1).toLowerCase());
+  if (m === undefined) return { addr };
+  const out = addr.slice(0, at + 1) + m.domain;
+  if (trace) trace.push({ stage: 'masquerade', input: addr, output: out, note: `masquerade_domains: ${domains[m.entry]}` });
+  return { addr: out };
+}
+
+/**
+ * The masquerade domain a (lower-cased) domain is rewritten to, with the index of the
+ * `masquerade_domains` entry that decided; undefined when the domain stays as it is.
+ * Depends on the domain alone (masquerade_exceptions is about the local part).
+ */
+export function masqueradeDomain(domains: readonly string[], lowered: string): { domain: string; entry: number } | undefined {
+  const dlen = lowered.length;
   for (let i = 0; i < domains.length; i++) {
     let m = domains[i]!;
     let truncate = true;
@@ -72,19 +83,16 @@ export function masquerade(params: MasqueradeParams, addr: string, lk: Lookup, t
     const mlen = m.length;
     if (mlen === 0) continue;
     if (mlen > dlen) continue;
-    lowered ??= domain.toLowerCase();
     if (mlen === dlen) {
-      if (m === lowered) break; // already in the masquerade domain: stays
+      if (m === lowered) return undefined; // already in the masquerade domain: stays
       continue;
     }
     if (lowered.charCodeAt(dlen - mlen - 1) === 0x2e /* . */ && lowered.endsWith(m)) {
-      if (!truncate) break; // `!domain`: leave subdomains of it alone
-      const out = addr.slice(0, at + 1) + m;
-      if (trace) trace.push({ stage: 'masquerade', input: addr, output: out, note: `masquerade_domains: ${domains[i]}` });
-      return { addr: out };
+      // `!domain`: leave subdomains of it alone
+      return truncate ? { domain: m, entry: i } : undefined;
     }
   }
-  return { addr };
+  return undefined;
 }
 
 /** Split and lower-case a `masquerade_domains` value (already split on commas/space). */

@@ -30,6 +30,7 @@ import { extensionSplit } from './addr-util.js';
 import { expandAliases, type AliasDelivery, type AliasParams } from './aliases.js';
 import { AddrClass, canonicalize, parseClasses, type CanonicalParams, type CanonicalTables } from './canonical.js';
 import { DIRECT, Lookup, allSync, withLookups } from './lookup.js';
+import { EnvelopeFastPath } from './envelope-fast-path.js';
 import { masquerade, masqueradeDomains, type MasqueradeParams } from './masquerade.js';
 import { MatchList, openMatchList } from './match-list.js';
 import { isTableError, type Deferral } from './outcome.js';
@@ -190,6 +191,8 @@ export class Rewriter {
   private readonly env: MapEnv;
   private readonly myoriginLower: string;
   private readonly mailerDaemonCanon: string;
+  /** Envelope stages for plain addresses over synchronous tables (undefined: general path only). */
+  private readonly fast: EnvelopeFastPath | undefined;
 
   /** @internal Use {@link createRewriter}. */
   constructor(
@@ -231,6 +234,7 @@ export class Rewriter {
       lists.every((l) => l === undefined || l.isSync) &&
       PIPELINE_TABLE_PARAMETERS.every((n) => allSync(tables[n])) &&
       ((masqueradeParams.exceptions as MatchList | undefined)?.isSync ?? true);
+    this.fast = this.isSync ? EnvelopeFastPath.create(canonicalParams, canonicalTables, masqueradeParams, virtualParams, tables.virtual_alias_maps, this.env) : undefined;
   }
 
   /* ----------------------------------------------------------------------------------- */
@@ -260,6 +264,12 @@ export class Rewriter {
       a = '';
     }
     const res: SenderResult = { address: a, external: '' };
+    const fast = trace === undefined && lk === DIRECT && this.fast !== undefined ? this.fast.sender(a) : undefined;
+    if (fast !== undefined) {
+      res.address = fast;
+      res.external = quote822Local(fast, QUOTE_DEFAULT);
+      return res;
+    }
     const c = canonicalize(this.canonicalParams, this.canonicalTables, this.env, a, AddrClass.ENVELOPE_SENDER, lk, trace);
     a = c.addr;
     if (c.warnings) res.warnings = c.warnings;
@@ -474,6 +484,13 @@ export class Rewriter {
     let a = rewriteAddress(this.rewriteParams, 'local', input);
     if (trace && a !== input0) trace.push({ stage: 'rewrite', input: input0, output: a, note: 'context local' });
     const out: { original: string; canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[] } = { original: addr, canonical: a, addrs: [] };
+    if (trace === undefined && lk === DIRECT && this.fast !== undefined) {
+      const f = this.fast.recipient(a);
+      if (f !== undefined) {
+        out.canonical = f.canonical;
+        return this.withoutDuplicates(out, f.addrs, undefined);
+      }
+    }
     const c = canonicalize(this.canonicalParams, this.canonicalTables, this.env, a, AddrClass.ENVELOPE_RECIPIENT, lk, trace);
     a = c.addr;
     if (c.warnings) out.warnings = c.warnings;
@@ -496,12 +513,15 @@ export class Rewriter {
     out.canonical = a;
     const v = expandVirtualAlias(this.virtualParams, this.tables.virtual_alias_maps, this.env, a, lk, trace);
     if (v.defer) out.defer = v.defer;
-    const list = v.addrs;
+    return this.withoutDuplicates(out, v.addrs, trace);
+  }
+
+  /** Cleanup's duplicate elimination of an expansion into `out.addrs` (been_here, case-insensitive). */
+  private withoutDuplicates<T extends { addrs: string[] }>(out: T, list: string[], trace: Trace | undefined): T {
     if (list.length === 1) {
       out.addrs = list;
       return out;
     }
-    // Duplicate elimination (exact string, as cleanup's been_here table).
     const dups = new DuplicateFilter(this.settings.duplicateFilterLimit);
     for (const x of list) {
       if (dups.check(x)) {
