@@ -25,9 +25,18 @@ export interface MemoryTableOptions {
   warnings?: readonly Warning[];
 }
 
+/**
+ * A lookup with the key folded and its hash already known: `hash` is FNV-1a (32 bit) over the
+ * UTF-16 code units of the key with A–Z folded to a–z. The address pipeline computes that hash
+ * while it scans an address, so the table need not read the key twice.
+ */
+export const LOOKUP_FOLDED_HASH: unique symbol = Symbol('readdress.lookupFoldedHash');
+
 /** An in-memory table; exposes its entries for `postmap -s` style dumps. */
 export interface MemoryTable extends Table {
   lookupSync(key: string, flags?: number): string | undefined;
+  /** See {@link LOOKUP_FOLDED_HASH}: the same as `lookupSync(key, FOLD_CASE)`. */
+  [LOOKUP_FOLDED_HASH](key: string, hash: number): string | undefined;
   /** Entries in insertion order (folded keys). */
   entries(): IterableIterator<[string, string]>;
   readonly size: number;
@@ -88,7 +97,11 @@ class Packed {
 
   /** The value of `key` (folded on the fly when `fold`), or undefined. */
   get(key: string, fold: boolean): string | undefined {
-    const h = hashKey(key, fold);
+    return this.getHashed(key, fold, hashKey(key, fold));
+  }
+
+  /** {@link get} with `h` = hashKey(key, fold). */
+  getHashed(key: string, fold: boolean, h: number): string | undefined {
     const slots = this.slots;
     const text = this.text;
     const n = key.length;
@@ -142,6 +155,7 @@ export function memoryTable(
     kind: opts.kind ?? 'fixed',
     lookupSync,
     lookup: async (key, flags) => lookupSync(key, flags),
+    [LOOKUP_FOLDED_HASH]: (key, h) => packed.getHashed(key, true, h),
     entries: () => packed.entries(),
     size,
     warnings: opts.warnings ?? [],

@@ -13,6 +13,7 @@
  * Synchronous fast path when every table has `lookupSync`; asynchronous otherwise.
  */
 import { MapError } from '../errors.js';
+import { LOOKUP_FOLDED_HASH, type MemoryTable } from '../maps/memory.js';
 import type { Table } from '../maps/types.js';
 import { extensionStart, quoteLocal, stripExtension, unquoteLocal, type ExtensionSplit } from './addr-util.js';
 import { DIRECT, allSync, withLookups, type Lookup } from './lookup.js';
@@ -396,15 +397,18 @@ export function domainMask(plan: ListPlan, dom: string): number {
 /**
  * Index of the `@` of a plain address — an unquoted dot-atom local part of ASCII atext, one
  * `@`, a non-empty domain of printable ASCII — else -1. Every key Postfix derives from such an
- * address reads the same in external and internal form, so each is probed once.
+ * address reads the same in external and internal form, so each is probed once. Along the way
+ * it computes what {@link plainDomainHash}, {@link plainFullHash} and {@link plainStable} return.
  */
 export function plainAt(s: string): number {
   const n = s.length;
   let at = -1;
   let prevDot = true; // a local part may not start with '.'
   let i = 0;
+  // foldHash of the whole address, along the way.
+  let f = 0x811c9dc5;
   for (; i < n; i++) {
-    const c = s.charCodeAt(i);
+    let c = s.charCodeAt(i);
     if (c === 0x40 /* @ */) {
       if (prevDot || i === n - 1) return -1; // empty local part or one ending in '.'; empty domain
       at = i;
@@ -415,46 +419,90 @@ export function plainAt(s: string): number {
       if (prevDot) return -1; // '..'
       prevDot = true;
     } else prevDot = false;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
+    f = Math.imul(f ^ c, 0x01000193);
   }
   if (at < 0) return -1;
+  f = Math.imul(f ^ 0x40, 0x01000193); // '@'
   let h = 0x811c9dc5;
+  // A domain of atext and dots with an inner dot, not ending in one: trivial-rewrite and
+  // mail_addr_crunch leave the address as it is.
+  let stable = s.charCodeAt(at + 1) !== 0x2e && s.charCodeAt(n - 1) !== 0x2e;
+  let dot = false;
   for (i = at + 1; i < n; i++) {
     let c = s.charCodeAt(i);
     if (c > 0x7e || c <= 0x20 || c === 0x40 /* @ */) return -1;
+    if (c === 0x2e /* . */) dot = true;
+    else if (LOCAL_SPECIAL[c] === 1) stable = false;
     if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
     h = Math.imul(h ^ c, 0x01000193);
+    f = Math.imul(f ^ c, 0x01000193);
   }
   domainHash = h;
+  fullHash = f;
+  lastStable = stable && dot;
   return at;
 }
 
 let domainHash = 0;
+let fullHash = 0;
+let lastStable = false;
 /** FNV-1a of the lower-cased domain of the address {@link plainAt} last accepted. */
 export function plainDomainHash(): number {
   return domainHash;
+}
+/** foldHash of the whole address {@link plainAt} last accepted. */
+export function plainFullHash(): number {
+  return fullHash;
+}
+/**
+ * The address {@link plainAt} last accepted is left unchanged by trivial-rewrite (context
+ * local) and by mail_addr_crunch: its domain is atext and dots, with a dot inside and none at
+ * either end.
+ */
+export function plainStable(): boolean {
+  return lastStable;
+}
+
+/** A plain address being looked up: what its scan found, and what probes learn about it. */
+export interface PlainAddress {
+  addr: string;
+  /** Index of its `@`. */
+  at: number;
+  /** foldHash(addr). */
+  hash: number;
+  /** Where the extension starts in the local part: -1 none, -2 not known yet. */
+  extAt: number;
+  /** Its domain is local (FindContext.isLocal): 1 yes, 0 no, -1 not known yet. */
+  local: number;
 }
 
 /** RFC 822 specials that force quoting of a local part: ( ) < > , ; : \ " [ ] */
 const LOCAL_SPECIAL = new Uint8Array(128);
 for (const c of '()<>,;:\\"[]') LOCAL_SPECIAL[c.charCodeAt(0)] = 1;
 
-/** Probe `key` in the tables of `mask` (bit i = table i), in order. */
-function probePlain(plan: ListPlan, mask: number, key: string, ext: string | undefined, lk: Lookup): FindHit | undefined {
+/**
+ * Probe `key` in the tables of `mask` (bit i = table i), in order. `h` is foldHash(key), or
+ * 0 when not known yet.
+ */
+function probePlain(plan: ListPlan, mask: number, key: string, h: number, ext: string | undefined, lk: Lookup): FindHit | undefined {
   const tables = plan.tables;
-  let h = 0;
-  let hashed = false;
+  let hashed = h !== 0;
   for (let i = 0; mask !== 0; i++, mask >>>= 1) {
     if ((mask & 1) === 0) continue;
     const x = plan.idx[i];
+    const t = tables[i]!;
+    let v: string | undefined;
     if (x) {
       if (!hashed) {
         h = foldHash(key);
         hashed = true;
       }
       if (!bloomCheck(x.bloom, x.bloomMask, h)) continue;
-    }
-    const t = tables[i]!;
-    const v = lk.get(t, key);
+      // In-memory tables take the hash along (Postfix folds fixed keys: LOOKUP_FLAGS).
+      const hl = (t as Partial<MemoryTable>)[LOOKUP_FOLDED_HASH];
+      v = hl !== undefined ? hl(key, h) : lk.get(t, key);
+    } else v = lk.get(t, key);
     if (v !== undefined) {
       if (v.length === 0) throw emptyResult(t, key);
       return { value: v, table: t, key, extension: ext };
@@ -481,46 +529,53 @@ function noAtMask(plan: ListPlan, local: string): number {
 }
 
 /**
- * mail_addr_find with the default strategy for a plain address (see {@link plainAt}; `at` is
- * its `@`) whose domain has the {@link domainMask} `mask`: the same probes in the same order as
- * the general walk, each skipped only when an index proves it cannot match.
+ * mail_addr_find with the default strategy for a plain address (see {@link plainAt}) whose
+ * domain has the {@link domainMask} `mask`: the same probes in the same order as the general
+ * walk, each skipped only when an index proves it cannot match. Fills in `p.extAt` and
+ * `p.local` when it has to find them out.
  */
-export function findPlain(plan: ListPlan, addr: string, at: number, mask: number, ctx: FindContext, lk: Lookup): FindHit | undefined {
+export function findPlain(plan: ListPlan, p: PlainAddress, mask: number, ctx: FindContext, lk: Lookup): FindHit | undefined {
   const fullMask = mask & 0xffff;
+  const addr = p.addr;
+  const at = p.at;
   let hit: FindHit | undefined;
   if (fullMask !== 0) {
-    hit = probePlain(plan, fullMask, addr, undefined, lk);
+    hit = probePlain(plan, fullMask, addr, p.hash, undefined, lk);
     if (hit) return hit;
   }
   // The extension split of the local part (strip_addr), only when a key needs it.
-  let extAt = -2;
   const userMask = fullMask & ~plan.alwaysFull | (fullMask & plan.alwaysPartial);
   if (userMask !== 0) {
-    extAt = extensionStart(addr.slice(0, at), ctx.split);
+    if (p.extAt === -2) p.extAt = extensionStart(addr.slice(0, at), ctx.split);
+    const extAt = p.extAt;
     if (extAt > 0) {
-      hit = probePlain(plan, userMask, addr.slice(0, extAt) + addr.slice(at), addr.slice(extAt, at), lk);
+      hit = probePlain(plan, userMask, addr.slice(0, extAt) + addr.slice(at), 0, addr.slice(extAt, at), lk);
       if (hit) return hit;
     }
   }
-  if (plan.noAt) {
+  if (plan.noAt && p.local !== 0) {
     const local = addr.slice(0, at);
     const m1 = noAtMask(plan, local);
-    if (extAt === -2) extAt = extensionStart(local, ctx.split);
+    if (p.extAt === -2) p.extAt = extensionStart(local, ctx.split);
+    const extAt = p.extAt;
     const user = extAt > 0 ? local.slice(0, extAt) : undefined;
     const m2 = user === undefined ? 0 : noAtMask(plan, user);
-    if ((m1 | m2) !== 0 && ctx.isLocal(addr.slice(at + 1), lk)) {
-      if (m1 !== 0) {
-        hit = probePlain(plan, m1, local, undefined, lk);
-        if (hit) return hit;
-      }
-      if (m2 !== 0) {
-        hit = probePlain(plan, m2, user!, local.slice(extAt), lk);
-        if (hit) return hit;
+    if ((m1 | m2) !== 0) {
+      if (p.local === -1) p.local = ctx.isLocal(addr.slice(at + 1), lk) ? 1 : 0;
+      if (p.local === 1) {
+        if (m1 !== 0) {
+          hit = probePlain(plan, m1, local, 0, undefined, lk);
+          if (hit) return hit;
+        }
+        if (m2 !== 0) {
+          hit = probePlain(plan, m2, user!, 0, local.slice(extAt), lk);
+          if (hit) return hit;
+        }
       }
     }
   }
   const atMask = mask >>> PLAN_MAX_TABLES;
-  if (atMask !== 0) hit = probePlain(plan, atMask, addr.slice(at), undefined, lk);
+  if (atMask !== 0) hit = probePlain(plan, atMask, addr.slice(at), 0, undefined, lk);
   return hit;
 }
 
@@ -618,7 +673,8 @@ export function findAddressSync(tables: readonly Table[], addr: string, ctx: Fin
           lastAddr = addr;
           lastDom = addr.slice(at + 1).toLowerCase();
         }
-        return finish(findPlain(plan, addr, at, domainMask(plan, lastDom), ctx, lk), o);
+        const p: PlainAddress = { addr, at, hash: plainFullHash(), extAt: -2, local: -1 };
+        return finish(findPlain(plan, p, domainMask(plan, lastDom), ctx, lk), o);
       }
     }
   }

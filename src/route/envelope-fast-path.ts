@@ -17,9 +17,8 @@
  * compiled parameter objects.
  */
 import type { Table } from '../maps/types.js';
-import { domainMask, findPlain, plainAt, plainDomainHash, planOf, type ListPlan } from './addr-find.js';
+import { domainMask, findPlain, plainAt, plainDomainHash, plainFullHash, plainStable, planOf, type FindHit, type ListPlan, type PlainAddress } from './addr-find.js';
 import { mapValue, type MapEnv } from './addr-map.js';
-import { equalsIgnoreCase } from './addr-util.js';
 import { AddrClass, type CanonicalParams, type CanonicalTables } from './canonical.js';
 import { DIRECT } from './lookup.js';
 import { masquerade, masqueradeDomain, type MasqueradeParams } from './masquerade.js';
@@ -41,6 +40,8 @@ interface DomainFacts {
   masks: readonly [number, number, number, number];
   /** The domain masquerading gives (undefined: unchanged). */
   masq: string | undefined;
+  /** The domain is local: 1, 0, or -1 (not known yet, or not to be remembered). */
+  local: number;
 }
 
 /** Open-addressing memo of DomainFacts by domain hash; compares the domain in place. */
@@ -86,13 +87,34 @@ function sameDomain(dom: string, addr: string, at: number): boolean {
   return true;
 }
 
+/**
+ * `x.toLowerCase() === ascii.toLowerCase()` for an ASCII `ascii`, without building either:
+ * the only non-ASCII character whose lower case is ASCII is KELVIN SIGN (→ `k`), and no
+ * character changes length on the way to an ASCII lower case, so equal lengths are needed.
+ */
+function sameLowerAscii(x: string, ascii: string): boolean {
+  const n = x.length;
+  if (n !== ascii.length) return false;
+  for (let i = 0; i < n; i++) {
+    let c = x.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
+    else if (c === 0x212a) c = 0x6b; // KELVIN SIGN → k
+    let d = ascii.charCodeAt(i);
+    if (d >= 0x41 && d <= 0x5a) d |= 0x20;
+    if (c !== d) return false;
+  }
+  return true;
+}
+
 /** Cleanup's envelope stages for plain addresses; see the module comment. */
 export class EnvelopeFastPath {
   private readonly memo = new DomainMemo();
-  // The address being processed, its '@' and its domain's facts.
-  private a = '';
-  private at = -1;
+  /** The address being processed. */
+  private readonly p: PlainAddress = { addr: '', at: -1, hash: 0, extAt: -2, local: -1 };
+  /** Its domain's facts (undefined before the first address). */
   private f: DomainFacts | undefined;
+  /** It is left unchanged by trivial-rewrite and mail_addr_crunch (addr-find's plainStable). */
+  private stable = false;
 
   private constructor(
     private readonly plans: readonly [ListPlan, ListPlan, ListPlan, ListPlan],
@@ -100,6 +122,8 @@ export class EnvelopeFastPath {
     private readonly masq: MasqueradeParams,
     private readonly virtual: VirtualAliasParams,
     private readonly env: MapEnv,
+    /** isLocal's answers may be remembered per domain. */
+    private readonly localStable: boolean,
   ) {}
 
   /** The fast path over these tables, or undefined when a list is not all synchronous. */
@@ -110,10 +134,19 @@ export class EnvelopeFastPath {
     virtual: VirtualAliasParams,
     virtualTables: readonly Table[],
     env: MapEnv,
+    localStable: boolean,
   ): EnvelopeFastPath | undefined {
     const plans = [planOf(tables.sender), planOf(tables.recipient), planOf(tables.canonical), planOf(virtualTables)];
     if (plans.some((p) => p === null)) return undefined;
-    return new EnvelopeFastPath(plans as [ListPlan, ListPlan, ListPlan, ListPlan], canonical, masq, virtual, env);
+    return new EnvelopeFastPath(plans as [ListPlan, ListPlan, ListPlan, ListPlan], canonical, masq, virtual, env, localStable);
+  }
+
+  /**
+   * The input of trivial-rewrite (context local) needs no rewriting: it is a plain address
+   * that rewriting leaves as it is. Then it is also the current address.
+   */
+  unchangedByRewrite(addr: string): boolean {
+    return this.load(addr) && this.stable;
   }
 
   /**
@@ -123,7 +156,7 @@ export class EnvelopeFastPath {
   recipient(addr: string): { canonical: string; addrs: string[] } | undefined {
     try {
       if (!this.load(addr) || !this.canonicalize(AddrClass.ENVELOPE_RECIPIENT) || !this.masquerade(AddrClass.ENVELOPE_RECIPIENT)) return undefined;
-      const canonical = this.a;
+      const canonical = this.p.addr;
       const addrs = this.expandVirtual();
       return addrs === undefined ? undefined : { canonical, addrs };
     } catch {
@@ -135,7 +168,7 @@ export class EnvelopeFastPath {
   sender(addr: string): string | undefined {
     try {
       if (!this.load(addr) || !this.canonicalize(AddrClass.ENVELOPE_SENDER) || !this.masquerade(AddrClass.ENVELOPE_SENDER)) return undefined;
-      return this.a;
+      return this.p.addr;
     } catch {
       return undefined;
     }
@@ -143,22 +176,53 @@ export class EnvelopeFastPath {
 
   /** Make `addr` the current address; false when it is not plain. */
   private load(addr: string): boolean {
-    if (addr === this.a && this.f !== undefined) return true;
+    const p = this.p;
+    if (addr === p.addr && this.f !== undefined) return true;
     const at = plainAt(addr);
     if (at < 0) return false;
     const h = plainDomainHash();
     let f = this.memo.get(addr, at, h);
     if (f === undefined) {
       const dom = addr.slice(at + 1).toLowerCase();
-      const p = this.plans;
+      const pl = this.plans;
       const m = this.masq.domains.length ? masqueradeDomain(this.masq.domains, dom) : undefined;
-      f = { dom, masks: [domainMask(p[0], dom), domainMask(p[1], dom), domainMask(p[2], dom), domainMask(p[3], dom)], masq: m?.domain };
+      f = { dom, masks: [domainMask(pl[0], dom), domainMask(pl[1], dom), domainMask(pl[2], dom), domainMask(pl[3], dom)], masq: m?.domain, local: -1 };
       this.memo.add(h, f);
     }
-    this.a = addr;
-    this.at = at;
+    p.addr = addr;
+    p.at = at;
+    p.hash = plainFullHash();
+    p.extAt = -2;
+    p.local = f.local;
+    this.stable = plainStable();
     this.f = f;
     return true;
+  }
+
+  /** findPlain for the current address in table list `list`. */
+  private find(list: number): FindHit | undefined {
+    const p = this.p;
+    const f = this.f!;
+    const plan = this.plans[list]!;
+    // With local-part keys about, whether the domain is local is worth knowing once for all.
+    if (plan.noAt && f.local === -1 && this.localStable) {
+      try {
+        f.local = p.local = this.env.isLocal(p.addr.slice(p.at + 1), DIRECT) ? 1 : 0;
+      } catch {
+        // Left to findPlain, which asks only when a key could match, as Postfix does.
+      }
+    }
+    const hit = findPlain(plan, p, f.masks[list]!, this.env, DIRECT);
+    if (f.local === -1 && p.local !== -1 && this.localStable) f.local = p.local;
+    return hit;
+  }
+
+  /** The addresses a hit maps the current address to (addr-map's mapValue). */
+  private value(hit: FindHit, propagate: boolean): string[] {
+    const v = hit.value;
+    // A plain value that crunching leaves alone, with no extension to add (the common case).
+    if ((hit.extension === undefined || !propagate) && v.charCodeAt(0) !== 0x40 /* @ */ && plainAt(v) > 0 && plainStable()) return [v];
+    return mapValue(hit, this.p.addr, propagate, this.env);
   }
 
   /** canonical.ts canonicalize() for the current address. */
@@ -172,15 +236,14 @@ export class EnvelopeFastPath {
 
   /** canonical.ts map11() for one table list; false for a multi-valued entry or the nesting limit. */
   private map11(list: number): boolean {
-    const plan = this.plans[list]!;
-    if (plan.tables.length === 0) return true;
+    if (this.plans[list]!.tables.length === 0) return true;
     for (let count = 0; count < MAX_ROUNDS; count++) {
-      const hit = findPlain(plan, this.a, this.at, this.f!.masks[list]!, this.env, DIRECT);
+      const hit = this.find(list);
       if (hit === undefined) return true;
-      const next = mapValue(hit, this.a, this.canonical.propagate, this.env);
+      const next = this.value(hit, this.canonical.propagate);
       if (next.length !== 1) return false;
       const n = next[0]!;
-      const same = equalsIgnoreCase(n, this.a);
+      const same = sameLowerAscii(n, this.p.addr);
       if (!this.load(n)) return false;
       if (same) return true;
     }
@@ -189,21 +252,21 @@ export class EnvelopeFastPath {
 
   /** masquerade.ts masquerade() for the current address, when its class asks for it. */
   private masquerade(cls: number): boolean {
-    const p = this.masq;
-    if ((p.classes & cls) === 0 || p.domains.length === 0) return true;
-    if (p.exceptions !== undefined) {
-      const m = masquerade(p, this.a, DIRECT);
-      return m.defer === undefined && this.load(m.addr);
+    const m = this.masq;
+    if ((m.classes & cls) === 0 || m.domains.length === 0) return true;
+    const a = this.p.addr;
+    if (m.exceptions !== undefined) {
+      const r = masquerade(m, a, DIRECT);
+      return r.defer === undefined && this.load(r.addr);
     }
     const d = this.f!.masq;
-    return d === undefined || this.load(this.a.slice(0, this.at + 1) + d);
+    return d === undefined || this.load(a.slice(0, this.p.at + 1) + d);
   }
 
   /** virtual-alias.ts expandVirtualAlias() from the current address; undefined at a limit or a self-expansion. */
   private expandVirtual(): string[] | undefined {
-    const list = [this.a];
-    const plan = this.plans[VIRTUAL];
-    if (plan.tables.length === 0) return list;
+    const list = [this.p.addr];
+    if (this.plans[VIRTUAL].tables.length === 0) return list;
     const v = this.virtual;
     for (let i = 0; i < list.length; i++) {
       if (list.length > v.expansionLimit) return undefined;
@@ -211,13 +274,12 @@ export class EnvelopeFastPath {
         if (count >= v.recursionLimit) return undefined;
         const cur = list[i]!;
         if (!this.load(cur)) return undefined;
-        const hit = findPlain(plan, cur, this.at, this.f!.masks[VIRTUAL], this.env, DIRECT);
+        const hit = this.find(VIRTUAL);
         if (hit === undefined) break;
-        const r = mapValue(hit, cur, v.propagate, this.env);
-        const lhs = cur.toLowerCase();
+        const r = this.value(hit, v.propagate);
         for (let k = 0; k < r.length; k++) {
           const x = r[k]!;
-          if (x.length > v.addressLengthLimit || x.toLowerCase() === lhs) return undefined;
+          if (x.length > v.addressLengthLimit || sameLowerAscii(x, cur)) return undefined;
           if (k === 0) list[i] = x;
           else list.push(x);
         }

@@ -289,6 +289,14 @@ export function isLocalDomain(p: ResolveParams, domain: string, ctx?: LookupCont
   return memo(p, M_LOCAL, domain, ctx, undefined);
 }
 
+/**
+ * {@link isLocalDomain}'s answers never change for these parameters (`mydestination` holds no
+ * table that can be reloaded), so a caller may remember them per domain.
+ */
+export function isLocalDomainStable(p: ResolveParams): boolean {
+  return (prepare(p).memoable & M_LOCAL) !== 0;
+}
+
 function isLocalDomainUncached(p: ResolveParams, domain: string, ctx: LookupContext | undefined): boolean {
   let len = domain.length;
   if (len === 0) return false;

@@ -37,6 +37,7 @@ import { isTableError, type Deferral } from './outcome.js';
 import { lookupRelocated } from './relocated.js';
 import {
   isLocalDomain,
+  isLocalDomainStable,
   resolveAddress,
   resolveAddressAsync,
   resolveParamsFromConfig,
@@ -234,7 +235,7 @@ export class Rewriter {
       lists.every((l) => l === undefined || l.isSync) &&
       PIPELINE_TABLE_PARAMETERS.every((n) => allSync(tables[n])) &&
       ((masqueradeParams.exceptions as MatchList | undefined)?.isSync ?? true);
-    this.fast = this.isSync ? EnvelopeFastPath.create(canonicalParams, canonicalTables, masqueradeParams, virtualParams, tables.virtual_alias_maps, this.env) : undefined;
+    this.fast = this.isSync ? EnvelopeFastPath.create(canonicalParams, canonicalTables, masqueradeParams, virtualParams, tables.virtual_alias_maps, this.env, isLocalDomainStable(rp)) : undefined;
   }
 
   /* ----------------------------------------------------------------------------------- */
@@ -481,11 +482,12 @@ export class Rewriter {
     if (trace) trace.push({ stage: 'input', input: addr, output: input0 });
     // An empty recipient becomes $empty_address_recipient before rewriting.
     const input = input0.length === 0 ? this.settings.emptyAddressRecipient : input0;
-    let a = rewriteAddress(this.rewriteParams, 'local', input);
+    const fast = trace === undefined && lk === DIRECT ? this.fast : undefined;
+    let a = fast !== undefined && fast.unchangedByRewrite(input) ? input : rewriteAddress(this.rewriteParams, 'local', input);
     if (trace && a !== input0) trace.push({ stage: 'rewrite', input: input0, output: a, note: 'context local' });
     const out: { original: string; canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[] } = { original: addr, canonical: a, addrs: [] };
-    if (trace === undefined && lk === DIRECT && this.fast !== undefined) {
-      const f = this.fast.recipient(a);
+    if (fast !== undefined) {
+      const f = fast.recipient(a);
       if (f !== undefined) {
         out.canonical = f.canonical;
         return this.withoutDuplicates(out, f.addrs, undefined);
