@@ -15,7 +15,7 @@
 import { MapError } from '../errors.js';
 import { LOOKUP_FOLDED_HASH, type MemoryTable } from '../maps/memory.js';
 import type { Table } from '../maps/types.js';
-import { extensionStart, quoteLocal, stripExtension, unquoteLocal, type ExtensionSplit } from './addr-util.js';
+import { extensionStartIn, quoteLocal, stripExtension, unquoteLocal, type ExtensionSplit } from './addr-util.js';
 import { DIRECT, allSync, withLookups, type Lookup } from './lookup.js';
 import type { Stage, Trace } from './trace.js';
 
@@ -405,20 +405,20 @@ export function plainAt(s: string): number {
   let at = -1;
   let prevDot = true; // a local part may not start with '.'
   let i = 0;
-  // foldHash of the whole address, along the way.
+  // foldHash of the whole address along the way: a hit needs it, and here it comes nearly free.
   let f = 0x811c9dc5;
   for (; i < n; i++) {
     let c = s.charCodeAt(i);
-    if (c === 0x40 /* @ */) {
-      if (prevDot || i === n - 1) return -1; // empty local part or one ending in '.'; empty domain
+    const k = c < 128 ? CHAR_CLASS[c]! : 0;
+    if (k === C_ATEXT) prevDot = false;
+    else if (k === C_DOT) {
+      if (prevDot) return -1; // leading '.' or '..'
+      prevDot = true;
+    } else {
+      if (c !== 0x40 /* @ */ || prevDot || i === n - 1) return -1; // a special; empty local part or one ending in '.'; empty domain
       at = i;
       break;
     }
-    if (c > 0x7e || c <= 0x20 || LOCAL_SPECIAL[c] === 1) return -1;
-    if (c === 0x2e /* . */) {
-      if (prevDot) return -1; // '..'
-      prevDot = true;
-    } else prevDot = false;
     if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
     f = Math.imul(f ^ c, 0x01000193);
   }
@@ -431,9 +431,12 @@ export function plainAt(s: string): number {
   let dot = false;
   for (i = at + 1; i < n; i++) {
     let c = s.charCodeAt(i);
-    if (c > 0x7e || c <= 0x20 || c === 0x40 /* @ */) return -1;
-    if (c === 0x2e /* . */) dot = true;
-    else if (LOCAL_SPECIAL[c] === 1) stable = false;
+    const k = c < 128 ? CHAR_CLASS[c]! : 0;
+    if (k === C_DOT) dot = true;
+    else if (k !== C_ATEXT) {
+      if (k !== C_SPECIAL) return -1; // '@', space, control, 8-bit
+      stable = false;
+    }
     if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
     h = Math.imul(h ^ c, 0x01000193);
     f = Math.imul(f ^ c, 0x01000193);
@@ -444,16 +447,27 @@ export function plainAt(s: string): number {
   return at;
 }
 
+// Character classes of plainAt: RFC 5322 atext, '.', the other printable ASCII characters
+// (RFC 822 specials and '@'); 0 for space, controls and DEL.
+const C_ATEXT = 1;
+const C_DOT = 2;
+const C_SPECIAL = 3;
+const CHAR_CLASS = new Uint8Array(128);
+for (let c = 0x21; c < 0x7f; c++) CHAR_CLASS[c] = C_ATEXT;
+for (const c of '()<>,;:\\"[]') CHAR_CLASS[c.charCodeAt(0)] = C_SPECIAL;
+CHAR_CLASS[0x2e] = C_DOT;
+CHAR_CLASS[0x40] = 0; // '@': one only, handled by the scan
+
 let domainHash = 0;
 let fullHash = 0;
+/** foldHash of the whole address {@link plainAt} last accepted. */
+export function plainFullHash(): number {
+  return fullHash;
+}
 let lastStable = false;
 /** FNV-1a of the lower-cased domain of the address {@link plainAt} last accepted. */
 export function plainDomainHash(): number {
   return domainHash;
-}
-/** foldHash of the whole address {@link plainAt} last accepted. */
-export function plainFullHash(): number {
-  return fullHash;
 }
 /**
  * The address {@link plainAt} last accepted is left unchanged by trivial-rewrite (context
@@ -469,7 +483,7 @@ export interface PlainAddress {
   addr: string;
   /** Index of its `@`. */
   at: number;
-  /** foldHash(addr). */
+  /** foldHash(addr); 0 when not computed yet. */
   hash: number;
   /** Where the extension starts in the local part: -1 none, -2 not known yet. */
   extAt: number;
@@ -478,8 +492,6 @@ export interface PlainAddress {
 }
 
 /** RFC 822 specials that force quoting of a local part: ( ) < > , ; : \ " [ ] */
-const LOCAL_SPECIAL = new Uint8Array(128);
-for (const c of '()<>,;:\\"[]') LOCAL_SPECIAL[c.charCodeAt(0)] = 1;
 
 /**
  * Probe `key` in the tables of `mask` (bit i = table i), in order. `h` is foldHash(key), or
@@ -511,19 +523,18 @@ function probePlain(plan: ListPlan, mask: number, key: string, h: number, ext: s
   return undefined;
 }
 
-/** Fixed tables (bit mask) that may hold the `@`-less key `local`. */
-function noAtMask(plan: ListPlan, local: string): number {
+/** Fixed tables (bit mask) that may hold the `@`-less key `str[0, end)` (ASCII). */
+function noAtMask(plan: ListPlan, str: string, end: number): number {
   let m = plan.alwaysPartial;
-  let lc: string | undefined;
   let h = 0;
+  let lc: string | undefined;
   for (let i = 0; i < plan.idx.length; i++) {
     const x = plan.idx[i];
     if (!x || !x.noAt) continue;
-    if (lc === undefined) {
-      lc = local.toLowerCase();
-      h = foldHash(lc);
-    }
-    if (bloomCheck(x.noAtBloom, x.noAtMask, h) && x.noAtKeys.has(lc)) m |= 1 << i;
+    if (h === 0) h = foldHash(str.slice(0, end));
+    if (!bloomCheck(x.noAtBloom, x.noAtMask, h)) continue;
+    lc ??= str.slice(0, end).toLowerCase();
+    if (x.noAtKeys.has(lc)) m |= 1 << i;
   }
   return m;
 }
@@ -540,13 +551,14 @@ export function findPlain(plan: ListPlan, p: PlainAddress, mask: number, ctx: Fi
   const at = p.at;
   let hit: FindHit | undefined;
   if (fullMask !== 0) {
+    if (p.hash === 0) p.hash = foldHash(addr);
     hit = probePlain(plan, fullMask, addr, p.hash, undefined, lk);
     if (hit) return hit;
   }
   // The extension split of the local part (strip_addr), only when a key needs it.
   const userMask = fullMask & ~plan.alwaysFull | (fullMask & plan.alwaysPartial);
   if (userMask !== 0) {
-    if (p.extAt === -2) p.extAt = extensionStart(addr.slice(0, at), ctx.split);
+    if (p.extAt === -2) p.extAt = extensionStartIn(addr, at, ctx.split);
     const extAt = p.extAt;
     if (extAt > 0) {
       hit = probePlain(plan, userMask, addr.slice(0, extAt) + addr.slice(at), 0, addr.slice(extAt, at), lk);
@@ -554,13 +566,13 @@ export function findPlain(plan: ListPlan, p: PlainAddress, mask: number, ctx: Fi
     }
   }
   if (plan.noAt && p.local !== 0) {
-    const local = addr.slice(0, at);
-    const m1 = noAtMask(plan, local);
-    if (p.extAt === -2) p.extAt = extensionStart(local, ctx.split);
+    const m1 = noAtMask(plan, addr, at);
+    if (p.extAt === -2) p.extAt = extensionStartIn(addr, at, ctx.split);
     const extAt = p.extAt;
-    const user = extAt > 0 ? local.slice(0, extAt) : undefined;
-    const m2 = user === undefined ? 0 : noAtMask(plan, user);
+    const m2 = extAt > 0 ? noAtMask(plan, addr, extAt) : 0;
     if ((m1 | m2) !== 0) {
+      const local = addr.slice(0, at);
+      const user = extAt > 0 ? local.slice(0, extAt) : undefined;
       if (p.local === -1) p.local = ctx.isLocal(addr.slice(at + 1), lk) ? 1 : 0;
       if (p.local === 1) {
         if (m1 !== 0) {

@@ -36,17 +36,24 @@ export function extensionSplit(delimiters: string, ownerRequestSpecial = true, d
  * split; nor is a local part that would become empty.
  */
 export function extensionStart(local: string, s: ExtensionSplit): number {
+  return extensionStartIn(local, local.length, s);
+}
+
+/** {@link extensionStart} of the local part `str[0, end)` (no copy is made unless one is found). */
+export function extensionStartIn(str: string, end: number, s: ExtensionSplit): number {
   const d = s.delimiters;
   if (d.length === 0) return -1;
   let pos = -1;
-  if (d.length === 1) pos = local.indexOf(d);
-  else {
-    for (let i = 0; i < local.length; i++) {
-      if (d.indexOf(local[i]!) >= 0) { pos = i; break; }
+  if (d.length === 1) {
+    pos = str.indexOf(d);
+    if (pos >= end) pos = -1;
+  } else {
+    for (let i = 0; i < end; i++) {
+      if (d.indexOf(str[i]!) >= 0) { pos = i; break; }
     }
   }
   if (pos <= 0) return -1;
-  const lower = local.toLowerCase();
+  const lower = (end === str.length ? str : str.slice(0, end)).toLowerCase();
   if (lower === 'postmaster' || lower === 'mailer-daemon' || lower === s.doubleBounceSender.toLowerCase()) return -1;
   if (s.ownerRequestSpecial && d.indexOf('-') >= 0) {
     if (lower.startsWith('owner-')) return -1;

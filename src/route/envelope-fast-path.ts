@@ -217,12 +217,22 @@ export class EnvelopeFastPath {
     return hit;
   }
 
-  /** The addresses a hit maps the current address to (addr-map's mapValue). */
-  private value(hit: FindHit, propagate: boolean): string[] {
+  /**
+   * The one address a hit maps `prev` (the current address) to, as addr-map's mapValue; a
+   * plain value that crunching leaves alone (the common case) becomes the current address on
+   * the way. Undefined for a result of several addresses.
+   */
+  private value(hit: FindHit, prev: string, propagate: boolean): string | undefined {
     const v = hit.value;
-    // A plain value that crunching leaves alone, with no extension to add (the common case).
-    if ((hit.extension === undefined || !propagate) && v.charCodeAt(0) !== 0x40 /* @ */ && plainAt(v) > 0 && plainStable()) return [v];
-    return mapValue(hit, this.p.addr, propagate, this.env);
+    if ((hit.extension === undefined || !propagate) && v.charCodeAt(0) !== 0x40 /* @ */ && this.load(v) && this.stable) return v;
+    const r = mapValue(hit, prev, propagate, this.env);
+    return r.length === 1 ? r[0] : undefined;
+  }
+
+  /** All addresses a hit maps `prev` to (addr-map's mapValue). */
+  private values(hit: FindHit, prev: string, propagate: boolean): string[] {
+    const one = this.value(hit, prev, propagate);
+    return one !== undefined ? [one] : mapValue(hit, prev, propagate, this.env);
   }
 
   /** canonical.ts canonicalize() for the current address. */
@@ -240,12 +250,10 @@ export class EnvelopeFastPath {
     for (let count = 0; count < MAX_ROUNDS; count++) {
       const hit = this.find(list);
       if (hit === undefined) return true;
-      const next = this.value(hit, this.canonical.propagate);
-      if (next.length !== 1) return false;
-      const n = next[0]!;
-      const same = sameLowerAscii(n, this.p.addr);
-      if (!this.load(n)) return false;
-      if (same) return true;
+      const prev = this.p.addr;
+      const next = this.value(hit, prev, this.canonical.propagate);
+      if (next === undefined || !this.load(next)) return false;
+      if (sameLowerAscii(next, prev)) return true;
     }
     return false;
   }
@@ -276,7 +284,7 @@ export class EnvelopeFastPath {
         if (!this.load(cur)) return undefined;
         const hit = this.find(VIRTUAL);
         if (hit === undefined) break;
-        const r = this.value(hit, v.propagate);
+        const r = this.values(hit, cur, v.propagate);
         for (let k = 0; k < r.length; k++) {
           const x = r[k]!;
           if (x.length > v.addressLengthLimit || sameLowerAscii(x, cur)) return undefined;
