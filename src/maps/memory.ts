@@ -113,6 +113,9 @@ class Packed {
       const k0 = start - 1;
       const v0 = slots[s + 2]!;
       if (v0 - k0 !== n) continue;
+      // Keys mostly come folded already: one native compare, char by char only otherwise.
+      if (text.startsWith(key, k0)) return text.slice(v0, slots[s + 3]);
+      if (!fold) continue;
       let j = 0;
       for (; j < n; j++) {
         let c = key.charCodeAt(j);

@@ -79,6 +79,7 @@ class DomainMemo {
 function sameDomain(dom: string, addr: string, at: number): boolean {
   const n = dom.length;
   if (addr.length - at - 1 !== n) return false;
+  if (addr.endsWith(dom)) return true; // most domains come in lower case: one native compare
   for (let i = 0, j = at + 1; i < n; i++, j++) {
     let c = addr.charCodeAt(j);
     if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
