@@ -28,3 +28,31 @@ function foldFrom(key: string, first: number): string {
 export function maybeFold(key: string, tableFolds: boolean, flags: number | undefined): string {
   return tableFolds || ((flags ?? 0) & LookupFlags.FOLD_CASE) !== 0 ? foldKey(key) : key;
 }
+
+/**
+ * The hash of a key as tables and the address pipeline share it (memoryTable's slots, key
+ * indexes, Bloom filters): a shift-add chain over the UTF-16 code units (A–Z folded to a–z
+ * when `fold`), then {@link hashFinish}. The chain is short (no multiply per character), so a
+ * scan can compute it while it reads an address for other reasons.
+ */
+export function keyHash(key: string, fold = true): number {
+  let h = 5381; // HASH_SEED, as a literal: a module binding read here slows the loop twofold
+  for (let i = 0; i < key.length; i++) {
+    let c = key.charCodeAt(i);
+    if (fold && c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
+    h = ((h << 5) + h + c) | 0;
+  }
+  return hashFinish(h);
+}
+
+/** Start value of the {@link keyHash} chain. */
+export const HASH_SEED = 5381;
+
+/** Mixes a {@link keyHash} chain value so that every bit depends on every character. */
+export function hashFinish(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}

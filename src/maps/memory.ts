@@ -7,12 +7,12 @@
  * open-addressing slot array of 32-bit words — hash, key start, value start, value end — so a
  * lookup of a large table touches one slot line and one text line, where a JS Map of strings
  * chases bucket, entry, key and value through the heap (a cache miss each; on a 100k-entry
- * table that is most of a lookup's cost). The hash is computed over the key as folded, so a
- * lookup folds on the fly without building a folded copy of the key.
+ * table that is most of a lookup's cost). The hash (fold.ts keyHash) is computed over the key
+ * as folded, so a lookup folds on the fly without building a folded copy of the key.
  */
 import type { Warning } from '../errors.js';
 import type { Table, TableKind } from './types.js';
-import { foldKey } from './fold.js';
+import { foldKey, keyHash as hashKey } from './fold.js';
 import { LookupFlags } from './types.js';
 
 /** Options of {@link memoryTable}. */
@@ -26,9 +26,9 @@ export interface MemoryTableOptions {
 }
 
 /**
- * A lookup with the key folded and its hash already known: `hash` is FNV-1a (32 bit) over the
- * UTF-16 code units of the key with A–Z folded to a–z. The address pipeline computes that hash
- * while it scans an address, so the table need not read the key twice.
+ * A lookup with the key folded and its hash already known: `hash` is keyHash(key) (fold.ts).
+ * The address pipeline computes that hash while it scans an address, so the table need not
+ * read the key twice.
  */
 export const LOOKUP_FOLDED_HASH: unique symbol = Symbol('readdress.lookupFoldedHash');
 
@@ -44,17 +44,6 @@ export interface MemoryTable extends Table {
 
 // Words per slot: hash, key start + 1 (0 = empty slot), value start, value end.
 const W = 4;
-
-/** FNV-1a over UTF-16 code units, A–Z folded to a–z when `fold`. */
-function hashKey(key: string, fold: boolean): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    let c = key.charCodeAt(i);
-    if (fold && c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  return h;
-}
 
 /** Keys and values packed in one string, found through a slot array. */
 class Packed {

@@ -13,6 +13,7 @@
  * Synchronous fast path when every table has `lookupSync`; asynchronous otherwise.
  */
 import { MapError } from '../errors.js';
+import { hashFinish, keyHash } from '../maps/fold.js';
 import { LOOKUP_FOLDED_HASH, type MemoryTable } from '../maps/memory.js';
 import type { Table } from '../maps/types.js';
 import { extensionStartIn, quoteLocal, stripExtension, unquoteLocal, type ExtensionSplit } from './addr-util.js';
@@ -113,15 +114,9 @@ export interface KeyIndex {
   noAtMask: number;
 }
 
-/** FNV-1a over the UTF-16 code units, ASCII A–Z folded to a–z (Postfix's DICT_FLAG_FOLD_FIX). */
+/** The shared key hash (fold.ts keyHash), ASCII A–Z folded to a–z (Postfix's DICT_FLAG_FOLD_FIX). */
 function foldHash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  return h;
+  return keyHash(s, true);
 }
 
 /**
@@ -406,7 +401,7 @@ export function plainAt(s: string): number {
   let prevDot = true; // a local part may not start with '.'
   let i = 0;
   // foldHash of the whole address along the way: a hit needs it, and here it comes nearly free.
-  let f = 0x811c9dc5;
+  let f = 5381; // HASH_SEED: a literal, as an imported binding here slows the loop twofold
   for (; i < n; i++) {
     let c = s.charCodeAt(i);
     const k = c < 128 ? CHAR_CLASS[c]! : 0;
@@ -420,11 +415,11 @@ export function plainAt(s: string): number {
       break;
     }
     if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
-    f = Math.imul(f ^ c, 0x01000193);
+    f = ((f << 5) + f + c) | 0;
   }
   if (at < 0) return -1;
-  f = Math.imul(f ^ 0x40, 0x01000193); // '@'
-  let h = 0x811c9dc5;
+  f = ((f << 5) + f + 0x40) | 0; // '@'
+  let h = 5381; // HASH_SEED
   // A domain of atext and dots with an inner dot, not ending in one: trivial-rewrite and
   // mail_addr_crunch leave the address as it is.
   let stable = s.charCodeAt(at + 1) !== 0x2e && s.charCodeAt(n - 1) !== 0x2e;
@@ -438,12 +433,12 @@ export function plainAt(s: string): number {
       stable = false;
     }
     if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
-    h = Math.imul(h ^ c, 0x01000193);
-    f = Math.imul(f ^ c, 0x01000193);
+    h = ((h << 5) + h + c) | 0;
+    f = ((f << 5) + f + c) | 0;
   }
-  domainHash = h;
-  fullHash = f;
-  lastStable = stable && dot;
+  PLAIN[0] = hashFinish(h);
+  PLAIN[1] = hashFinish(f);
+  PLAIN[2] = stable && dot ? 1 : 0;
   return at;
 }
 
@@ -458,16 +453,16 @@ for (const c of '()<>,;:\\"[]') CHAR_CLASS[c.charCodeAt(0)] = C_SPECIAL;
 CHAR_CLASS[0x2e] = C_DOT;
 CHAR_CLASS[0x40] = 0; // '@': one only, handled by the scan
 
-let domainHash = 0;
-let fullHash = 0;
+// What plainAt found besides the '@': domain hash, full hash, stable (0/1). A typed array,
+// because a 32-bit value stored in a module variable would be boxed on every store.
+const PLAIN = new Int32Array(3);
 /** foldHash of the whole address {@link plainAt} last accepted. */
 export function plainFullHash(): number {
-  return fullHash;
+  return PLAIN[1]!;
 }
-let lastStable = false;
-/** FNV-1a of the lower-cased domain of the address {@link plainAt} last accepted. */
+/** keyHash of the lower-cased domain of the address {@link plainAt} last accepted. */
 export function plainDomainHash(): number {
-  return domainHash;
+  return PLAIN[0]!;
 }
 /**
  * The address {@link plainAt} last accepted is left unchanged by trivial-rewrite (context
@@ -475,7 +470,7 @@ export function plainDomainHash(): number {
  * either end.
  */
 export function plainStable(): boolean {
-  return lastStable;
+  return PLAIN[2] === 1;
 }
 
 /** A plain address being looked up: what its scan found, and what probes learn about it. */
