@@ -56,3 +56,19 @@ export function hashFinish(h: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   return h ^ (h >>> 16);
 }
+
+/** keyHash (folded) of `s[0, end) + s[from, s.length)`, without building that string. */
+export function keyHashCut(s: string, end: number, from: number): number {
+  let h = 5381; // HASH_SEED
+  for (let i = 0; i < end; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
+    h = ((h << 5) + h + c) | 0;
+  }
+  for (let i = from; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
+    h = ((h << 5) + h + c) | 0;
+  }
+  return hashFinish(h);
+}

@@ -13,7 +13,7 @@
  * Synchronous fast path when every table has `lookupSync`; asynchronous otherwise.
  */
 import { MapError } from '../errors.js';
-import { hashFinish, keyHash } from '../maps/fold.js';
+import { hashFinish, keyHash, keyHashCut } from '../maps/fold.js';
 import { LOOKUP_FOLDED_HASH, type MemoryTable } from '../maps/memory.js';
 import type { Table } from '../maps/types.js';
 import { extensionStartIn, quoteLocal, stripExtension, unquoteLocal, type ExtensionSplit } from './addr-util.js';
@@ -556,7 +556,7 @@ export function findPlain(plan: ListPlan, p: PlainAddress, mask: number, ctx: Fi
     if (p.extAt === -2) p.extAt = extensionStartIn(addr, at, ctx.split);
     const extAt = p.extAt;
     if (extAt > 0) {
-      hit = probePlain(plan, userMask, addr.slice(0, extAt) + addr.slice(at), 0, addr.slice(extAt, at), lk);
+      hit = probePlain(plan, userMask, addr.slice(0, extAt) + addr.slice(at), keyHashCut(addr, extAt, at), addr.slice(extAt, at), lk);
       if (hit) return hit;
     }
   }

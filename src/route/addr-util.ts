@@ -53,13 +53,28 @@ export function extensionStartIn(str: string, end: number, s: ExtensionSplit): n
     }
   }
   if (pos <= 0) return -1;
-  const lower = (end === str.length ? str : str.slice(0, end)).toLowerCase();
-  if (lower === 'postmaster' || lower === 'mailer-daemon' || lower === s.doubleBounceSender.toLowerCase()) return -1;
+  if (foldedAt(str, 0, end, 'postmaster') || foldedAt(str, 0, end, 'mailer-daemon') || foldedAt(str, 0, end, s.doubleBounceSender.toLowerCase())) return -1;
   if (s.ownerRequestSpecial && d.indexOf('-') >= 0) {
-    if (lower.startsWith('owner-')) return -1;
-    if (lower.length > 8 && lower.endsWith('-request')) return -1;
+    if (end >= 6 && foldedAt(str, 0, 6, 'owner-')) return -1;
+    if (end > 8 && foldedAt(str, end - 8, end, '-request')) return -1;
   }
   return pos;
+}
+
+/** `str[from, to).toLowerCase() === lower` for a lower-cased `lower`, without a copy when it is ASCII. */
+function foldedAt(str: string, from: number, to: number, lower: string): boolean {
+  if (to - from !== lower.length) {
+    // Only non-ASCII text can change length when lower-cased.
+    for (let i = from; i < to; i++) if (str.charCodeAt(i) > 0x7f) return str.slice(from, to).toLowerCase() === lower;
+    return false;
+  }
+  for (let i = from, j = 0; i < to; i++, j++) {
+    let c = str.charCodeAt(i);
+    if (c > 0x7f) return str.slice(from, to).toLowerCase() === lower;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
+    if (c !== lower.charCodeAt(j)) return false;
+  }
+  return true;
 }
 
 /**

@@ -225,7 +225,13 @@ export class EnvelopeFastPath {
    */
   private value(hit: FindHit, prev: string, propagate: boolean): string | undefined {
     const v = hit.value;
-    if ((hit.extension === undefined || !propagate) && v.charCodeAt(0) !== 0x40 /* @ */ && this.load(v) && this.stable) return v;
+    if (v.charCodeAt(0) !== 0x40 /* @ */ && this.load(v) && this.stable) {
+      if (hit.extension === undefined || !propagate) return v;
+      // The unmatched extension goes before the '@' (crunch's addExtension).
+      const at = this.p.at;
+      const x = v.slice(0, at) + hit.extension + v.slice(at);
+      if (this.load(x)) return x;
+    }
     const r = mapValue(hit, prev, propagate, this.env);
     return r.length === 1 ? r[0] : undefined;
   }
