@@ -112,6 +112,13 @@ export interface KeyIndex {
   /** The same for the `@`-less keys only (small: stays in cache). */
   noAtBloom: Uint32Array;
   noAtMask: number;
+  /** Lengths of the `@`-less keys: bit n for length n < 31, bit 31 for any longer one. */
+  noAtLengths: number;
+}
+
+/** The {@link KeyIndex.noAtLengths} bit of a key length. */
+function lengthBit(n: number): number {
+  return 1 << (n < 31 ? n : 31);
 }
 
 /** The shared key hash (fold.ts keyHash), ASCII A–Z folded to a–z (Postfix's DICT_FLAG_FOLD_FIX). */
@@ -161,10 +168,14 @@ function indexOf(t: Table): KeyIndex | null {
     const noAtKeys = new Set<string>();
     const hashes: number[] = [];
     const noAtHashes: number[] = [];
+    let noAtLengths = 0;
     for (const [k] of m.entries()) {
       const at = k.lastIndexOf('@');
-      if (at < 0) noAtKeys.add(k.toLowerCase());
-      else (at === 0 ? atDomains : domains).add(k.slice(at + 1).toLowerCase());
+      if (at < 0) {
+        const lc = k.toLowerCase();
+        noAtKeys.add(lc);
+        noAtLengths |= lengthBit(lc.length);
+      } else (at === 0 ? atDomains : domains).add(k.slice(at + 1).toLowerCase());
       hashes.push(foldHash(k));
       if (at < 0) noAtHashes.push(foldHash(k.toLowerCase())); // the same strings as noAtKeys
     }
@@ -173,7 +184,7 @@ function indexOf(t: Table): KeyIndex | null {
     const noAtFilter = bloomOf(noAtHashes);
     x = {
       domains, atDomains, noAt: noAtKeys.size > 0, noAtKeys,
-      bloom: all.bits, bloomMask: all.mask, noAtBloom: noAtFilter.bits, noAtMask: noAtFilter.mask,
+      bloom: all.bits, bloomMask: all.mask, noAtBloom: noAtFilter.bits, noAtMask: noAtFilter.mask, noAtLengths,
     };
   }
   indexCache.set(t, x);
@@ -523,9 +534,10 @@ function noAtMask(plan: ListPlan, str: string, end: number): number {
   let m = plan.alwaysPartial;
   let h = 0;
   let lc: string | undefined;
+  const len = lengthBit(end);
   for (let i = 0; i < plan.idx.length; i++) {
     const x = plan.idx[i];
-    if (!x || !x.noAt) continue;
+    if (!x || (x.noAtLengths & len) === 0) continue;
     if (h === 0) h = foldHash(str.slice(0, end));
     if (!bloomCheck(x.noAtBloom, x.noAtMask, h)) continue;
     lc ??= str.slice(0, end).toLowerCase();
