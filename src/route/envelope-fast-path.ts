@@ -116,6 +116,8 @@ export class EnvelopeFastPath {
   private f: DomainFacts | undefined;
   /** It is left unchanged by trivial-rewrite and mail_addr_crunch (addr-find's plainStable). */
   private stable = false;
+  /** The last {@link recipient} before virtual alias expansion. */
+  canonicalAddress = '';
 
   private constructor(
     private readonly plans: readonly [ListPlan, ListPlan, ListPlan, ListPlan],
@@ -152,14 +154,14 @@ export class EnvelopeFastPath {
 
   /**
    * Envelope recipient after trivial-rewrite: canonical maps, masquerading, virtual alias
-   * expansion (before duplicate elimination). Undefined: use the general path.
+   * expansion (before duplicate elimination); the address before virtual aliasing is then in
+   * {@link canonicalAddress}. Undefined: use the general path.
    */
-  recipient(addr: string): { canonical: string; addrs: string[] } | undefined {
+  recipient(addr: string): string[] | undefined {
     try {
       if (!this.load(addr) || !this.canonicalize(AddrClass.ENVELOPE_RECIPIENT) || !this.masquerade(AddrClass.ENVELOPE_RECIPIENT)) return undefined;
-      const canonical = this.p.addr;
-      const addrs = this.expandVirtual();
-      return addrs === undefined ? undefined : { canonical, addrs };
+      this.canonicalAddress = this.p.addr;
+      return this.expandVirtual();
     } catch {
       return undefined; // a table error: the general path turns it into Postfix's deferral
     }

@@ -485,14 +485,14 @@ export class Rewriter {
     const fast = trace === undefined && lk === DIRECT ? this.fast : undefined;
     let a = fast !== undefined && fast.unchangedByRewrite(input) ? input : rewriteAddress(this.rewriteParams, 'local', input);
     if (trace && a !== input0) trace.push({ stage: 'rewrite', input: input0, output: a, note: 'context local' });
-    const out: { original: string; canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[] } = { original: addr, canonical: a, addrs: [] };
     if (fast !== undefined) {
-      const f = fast.recipient(a);
-      if (f !== undefined) {
-        out.canonical = f.canonical;
-        return this.withoutDuplicates(out, f.addrs, undefined);
+      const list = fast.recipient(a);
+      if (list !== undefined) {
+        const done = { original: addr, canonical: fast.canonicalAddress, addrs: list };
+        return list.length === 1 ? done : this.withoutDuplicates(done, list, undefined);
       }
     }
+    const out: { original: string; canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[] } = { original: addr, canonical: a, addrs: [] };
     const c = canonicalize(this.canonicalParams, this.canonicalTables, this.env, a, AddrClass.ENVELOPE_RECIPIENT, lk, trace);
     a = c.addr;
     if (c.warnings) out.warnings = c.warnings;
@@ -524,6 +524,7 @@ export class Rewriter {
       out.addrs = list;
       return out;
     }
+    out.addrs = [];
     const dups = new DuplicateFilter(this.settings.duplicateFilterLimit);
     for (const x of list) {
       if (dups.check(x)) {
