@@ -32,7 +32,7 @@ export function maybeFold(key: string, tableFolds: boolean, flags: number | unde
 /**
  * The hash of a key as tables and the address pipeline share it (memoryTable's slots, key
  * indexes, Bloom filters): a shift-add chain over the UTF-16 code units (A–Z folded to a–z
- * when `fold`), then {@link hashFinish}. The chain is short (no multiply per character), so a
+ * when `fold`), then a final mix (hashFinish). The chain is short (no multiply per character), so a
  * scan can compute it while it reads an address for other reasons.
  */
 export function keyHash(key: string, fold = true): number {
