@@ -174,10 +174,10 @@ function indexOf(t: Table): KeyIndex | null {
       if (at < 0) {
         const lc = k.toLowerCase();
         noAtKeys.add(lc);
+        noAtHashes.push(foldHash(lc)); // the same strings as noAtKeys
         noAtLengths |= lengthBit(lc.length);
       } else (at === 0 ? atDomains : domains).add(k.slice(at + 1).toLowerCase());
       hashes.push(foldHash(k));
-      if (at < 0) noAtHashes.push(foldHash(k.toLowerCase())); // the same strings as noAtKeys
     }
     // About 10 bits per key: a few % of absent keys still get probed.
     const all = bloomOf(hashes);
