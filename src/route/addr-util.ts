@@ -64,9 +64,9 @@ export function extensionStartIn(str: string, end: number, s: ExtensionSplit): n
 /** `str[from, to).toLowerCase() === lower` for a lower-cased `lower`, without a copy when it is ASCII. */
 function foldedAt(str: string, from: number, to: number, lower: string): boolean {
   if (to - from !== lower.length) {
-    // Only non-ASCII text can change length when lower-cased.
-    for (let i = from; i < to; i++) if (str.charCodeAt(i) > 0x7f) return str.slice(from, to).toLowerCase() === lower;
-    return false;
+    // U+0130 (İ → i̇) is the only character that changes length when lower-cased.
+    const i = str.indexOf('\u0130', from);
+    return i >= 0 && i < to && str.slice(from, to).toLowerCase() === lower;
   }
   for (let i = from, j = 0; i < to; i++, j++) {
     let c = str.charCodeAt(i);

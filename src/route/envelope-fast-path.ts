@@ -42,6 +42,10 @@ interface DomainFacts {
   masq: string | undefined;
   /** The domain is local: 1, 0, or -1 (not known yet, or not to be remembered). */
   local: number;
+  /** Plain addresses in this domain are left alone by rewrite and crunch (addr-find's plainStable). */
+  stable: boolean;
+  /** The facts of {@link masq}'s domain once asked for; null when it is not a plain domain. */
+  masqFacts?: DomainFacts | null;
 }
 
 /** Open-addressing memo of DomainFacts by domain hash; compares the domain in place. */
@@ -179,27 +183,42 @@ export class EnvelopeFastPath {
 
   /** Make `addr` the current address; false when it is not plain. */
   private load(addr: string): boolean {
-    const p = this.p;
-    if (addr === p.addr && this.f !== undefined) return true;
+    if (addr === this.p.addr && this.f !== undefined) return true;
     const at = plainAt(addr);
     if (at < 0) return false;
-    const h = plainDomainHash();
+    this.enter(addr, at, this.factsAt(addr, at, plainDomainHash()), plainFullHash());
+    return true;
+  }
+
+  /** Make `addr` (plain, `@` at `at`, domain facts `f`, foldHash `hash` or 0) the current address. */
+  private enter(addr: string, at: number, f: DomainFacts, hash: number): void {
+    const p = this.p;
+    p.addr = addr;
+    p.at = at;
+    p.hash = hash;
+    p.extAt = -2;
+    p.local = f.local;
+    this.stable = f.stable;
+    this.f = f;
+  }
+
+  /** The facts of the domain of `addr` (just scanned by plainAt; `h` its domain hash). */
+  private factsAt(addr: string, at: number, h: number): DomainFacts {
     let f = this.memo.get(addr, at, h);
     if (f === undefined) {
       const dom = addr.slice(at + 1).toLowerCase();
       const pl = this.plans;
       const m = this.masq.domains.length ? masqueradeDomain(this.masq.domains, dom) : undefined;
-      f = { dom, masks: [domainMask(pl[0], dom), domainMask(pl[1], dom), domainMask(pl[2], dom), domainMask(pl[3], dom)], masq: m?.domain, local: -1 };
+      f = {
+        dom,
+        masks: [domainMask(pl[0], dom), domainMask(pl[1], dom), domainMask(pl[2], dom), domainMask(pl[3], dom)],
+        masq: m?.domain,
+        local: -1,
+        stable: plainStable(),
+      };
       this.memo.add(h, f);
     }
-    p.addr = addr;
-    p.at = at;
-    p.hash = plainFullHash();
-    p.extAt = -2;
-    p.local = f.local;
-    this.stable = plainStable();
-    this.f = f;
-    return true;
+    return f;
   }
 
   /** findPlain for the current address in table list `list`. */
@@ -229,10 +248,13 @@ export class EnvelopeFastPath {
     const v = hit.value;
     if (v.charCodeAt(0) !== 0x40 /* @ */ && this.load(v) && this.stable) {
       if (hit.extension === undefined || !propagate) return v;
-      // The unmatched extension goes before the '@' (crunch's addExtension).
+      // The unmatched extension goes before the '@' (crunch's addExtension). It is a piece of a
+      // plain local part (from the delimiter on), so the result is plain too, in the same domain.
       const at = this.p.at;
-      const x = v.slice(0, at) + hit.extension + v.slice(at);
-      if (this.load(x)) return x;
+      const ext = hit.extension;
+      const x = v.slice(0, at) + ext + v.slice(at);
+      this.enter(x, at + ext.length, this.f!, 0);
+      return x;
     }
     const r = mapValue(hit, prev, propagate, this.env);
     return r.length === 1 ? r[0] : undefined;
@@ -276,8 +298,18 @@ export class EnvelopeFastPath {
       const r = masquerade(m, a, DIRECT);
       return r.defer === undefined && this.load(r.addr);
     }
-    const d = this.f!.masq;
-    return d === undefined || this.load(a.slice(0, this.p.at + 1) + d);
+    const f = this.f!;
+    const d = f.masq;
+    if (d === undefined) return true;
+    const at = this.p.at;
+    const x = a.slice(0, at + 1) + d;
+    if (f.masqFacts === undefined) {
+      const probe = 'x@' + d;
+      f.masqFacts = plainAt(probe) > 0 ? this.factsAt(probe, 1, plainDomainHash()) : null;
+    }
+    if (f.masqFacts === null) return this.load(x);
+    this.enter(x, at, f.masqFacts, 0);
+    return true;
   }
 
   /** virtual-alias.ts expandVirtualAlias() from the current address; undefined at a limit or a self-expansion. */
