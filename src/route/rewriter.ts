@@ -95,6 +95,9 @@ export interface CallOptions {
   sender?: string;
 }
 
+/** The options of a call that gives none (one object, not one per call). */
+const NO_OPTIONS: CallOptions = Object.freeze({});
+
 /** Result of {@link Rewriter.rewriteSender}. */
 export interface SenderResult {
   /** The envelope sender to queue (internal form; `''` is the null sender). */
@@ -243,14 +246,14 @@ export class Rewriter {
   /* ----------------------------------------------------------------------------------- */
 
   /** Envelope sender, as cleanup rewrites it (any tables). */
-  async rewriteSender(addr: string, o: CallOptions = {}): Promise<SenderResult> {
+  async rewriteSender(addr: string, o: CallOptions = NO_OPTIONS): Promise<SenderResult> {
     if (this.isSync) return this.rewriteSenderSync(addr, o);
     const trace = o.trace ? [] : undefined;
     return this.guard(addr, () => withLookups((lk) => this.senderCore(addr, o, lk, trace), trace));
   }
 
   /** Envelope sender, synchronously (requires {@link isSync}). */
-  rewriteSenderSync(addr: string, o: CallOptions = {}): SenderResult {
+  rewriteSenderSync(addr: string, o: CallOptions = NO_OPTIONS): SenderResult {
     return this.senderCore(addr, o, DIRECT, o.trace ? [] : undefined);
   }
 
@@ -294,7 +297,7 @@ export class Rewriter {
   /* ----------------------------------------------------------------------------------- */
 
   /** Envelope recipient: cleanup's processing, then resolve for each final recipient. */
-  async rewriteRecipient(addr: string, o: CallOptions = {}): Promise<RecipientResult> {
+  async rewriteRecipient(addr: string, o: CallOptions = NO_OPTIONS): Promise<RecipientResult> {
     // alias_maps count only when local delivery is asked for (they are not in isSync).
     if (this.isSync && (!o.aliases || this.aliasSync)) return this.rewriteRecipientSync(addr, o);
     const trace = o.trace ? [] : undefined;
@@ -323,7 +326,7 @@ export class Rewriter {
   }
 
   /** Envelope recipient, synchronously (requires {@link isSync}). */
-  rewriteRecipientSync(addr: string, o: CallOptions = {}): RecipientResult {
+  rewriteRecipientSync(addr: string, o: CallOptions = NO_OPTIONS): RecipientResult {
     const trace = o.trace ? [] : undefined;
     const r = this.recipientCleanup(addr, o, DIRECT, trace);
     const finals: FinalRecipient[] = new Array(r.addrs.length);
@@ -425,7 +428,7 @@ export class Rewriter {
    * Cleanup's part only (no resolve): rewrite, canonical maps, masquerade, virtual alias
    * expansion and duplicate elimination. The addresses to queue, in internal form.
    */
-  rewriteRecipientCleanupSync(addr: string, o: CallOptions = {}): { canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[]; trace?: Trace } {
+  rewriteRecipientCleanupSync(addr: string, o: CallOptions = NO_OPTIONS): { canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[]; trace?: Trace } {
     const trace = o.trace ? [] : undefined;
     const r = this.recipientCleanup(addr, o, DIRECT, trace);
     if (trace) r.trace = trace;
@@ -439,14 +442,14 @@ export class Rewriter {
    * recipient is dropped (reported in `duplicates`). A deferral of any recipient defers the
    * whole message (see `defer`).
    */
-  async rewriteRecipients(addrs: readonly string[], o: CallOptions = {}): Promise<{ results: RecipientResult[]; duplicates: string[]; defer?: Deferral }> {
+  async rewriteRecipients(addrs: readonly string[], o: CallOptions = NO_OPTIONS): Promise<{ results: RecipientResult[]; duplicates: string[]; defer?: Deferral }> {
     const results: RecipientResult[] = [];
     for (const a of addrs) results.push(await this.rewriteRecipient(a, o));
     return this.dedupe(results);
   }
 
   /** {@link rewriteRecipients}, synchronously (requires {@link isSync}). */
-  rewriteRecipientsSync(addrs: readonly string[], o: CallOptions = {}): { results: RecipientResult[]; duplicates: string[]; defer?: Deferral } {
+  rewriteRecipientsSync(addrs: readonly string[], o: CallOptions = NO_OPTIONS): { results: RecipientResult[]; duplicates: string[]; defer?: Deferral } {
     return this.dedupe(addrs.map((a) => this.rewriteRecipientSync(a, o)));
   }
 
@@ -469,7 +472,7 @@ export class Rewriter {
   }
 
   /** {@link rewriteRecipientCleanupSync} with any tables (what cleanup queues). */
-  async rewriteRecipientCleanup(addr: string, o: CallOptions = {}): Promise<{ canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[]; trace?: Trace }> {
+  async rewriteRecipientCleanup(addr: string, o: CallOptions = NO_OPTIONS): Promise<{ canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[]; trace?: Trace }> {
     if (this.isSync) return this.rewriteRecipientCleanupSync(addr, o);
     const trace = o.trace ? [] : undefined;
     const r = await this.guard(addr, () => withLookups((lk) => this.recipientCleanup(addr, o, lk, trace), trace));
