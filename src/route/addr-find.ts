@@ -503,7 +503,7 @@ export interface PlainAddress {
  * Probe `key` in the tables of `mask` (bit i = table i), in order. `h` is foldHash(key), or
  * 0 when not known yet.
  */
-function probePlain(plan: ListPlan, mask: number, key: string, h: number, ext: string | undefined, lk: Lookup): FindHit | undefined {
+function probePlain(plan: ListPlan, mask: number, key: string, h: number, ext: string | undefined, lk: Lookup, out: FindHit | undefined): FindHit | undefined {
   const tables = plan.tables;
   let hashed = h !== 0;
   for (let i = 0; mask !== 0; i++, mask >>>= 1) {
@@ -523,7 +523,12 @@ function probePlain(plan: ListPlan, mask: number, key: string, h: number, ext: s
     } else v = lk.get(t, key);
     if (v !== undefined) {
       if (v.length === 0) throw emptyResult(t, key);
-      return { value: v, table: t, key, extension: ext };
+      if (out === undefined) return { value: v, table: t, key, extension: ext };
+      out.value = v;
+      out.table = t;
+      out.key = key;
+      out.extension = ext;
+      return out;
     }
   }
   return undefined;
@@ -550,16 +555,17 @@ function noAtMask(plan: ListPlan, str: string, end: number): number {
  * mail_addr_find with the default strategy for a plain address (see {@link plainAt}) whose
  * domain has the {@link domainMask} `mask`: the same probes in the same order as the general
  * walk, each skipped only when an index proves it cannot match. Fills in `p.extAt` and
- * `p.local` when it has to find them out.
+ * `p.local` when it has to find them out. A hit is written to `out` when given: a caller done
+ * with it before its next lookup saves an object per hit.
  */
-export function findPlain(plan: ListPlan, p: PlainAddress, mask: number, ctx: FindContext, lk: Lookup): FindHit | undefined {
+export function findPlain(plan: ListPlan, p: PlainAddress, mask: number, ctx: FindContext, lk: Lookup, out?: FindHit): FindHit | undefined {
   const fullMask = mask & 0xffff;
   const addr = p.addr;
   const at = p.at;
   let hit: FindHit | undefined;
   if (fullMask !== 0) {
     if (p.hash === 0) p.hash = foldHash(addr);
-    hit = probePlain(plan, fullMask, addr, p.hash, undefined, lk);
+    hit = probePlain(plan, fullMask, addr, p.hash, undefined, lk, out);
     if (hit) return hit;
   }
   // The extension split of the local part (strip_addr), only when a key needs it.
@@ -568,7 +574,7 @@ export function findPlain(plan: ListPlan, p: PlainAddress, mask: number, ctx: Fi
     if (p.extAt === -2) p.extAt = extensionStartIn(addr, at, ctx.split);
     const extAt = p.extAt;
     if (extAt > 0) {
-      hit = probePlain(plan, userMask, addr.slice(0, extAt) + addr.slice(at), keyHashCut(addr, extAt, at), addr.slice(extAt, at), lk);
+      hit = probePlain(plan, userMask, addr.slice(0, extAt) + addr.slice(at), keyHashCut(addr, extAt, at), addr.slice(extAt, at), lk, out);
       if (hit) return hit;
     }
   }
@@ -583,18 +589,18 @@ export function findPlain(plan: ListPlan, p: PlainAddress, mask: number, ctx: Fi
       if (p.local === -1) p.local = ctx.isLocal(addr.slice(at + 1), lk) ? 1 : 0;
       if (p.local === 1) {
         if (m1 !== 0) {
-          hit = probePlain(plan, m1, local, 0, undefined, lk);
+          hit = probePlain(plan, m1, local, 0, undefined, lk, out);
           if (hit) return hit;
         }
         if (m2 !== 0) {
-          hit = probePlain(plan, m2, user!, 0, local.slice(extAt), lk);
+          hit = probePlain(plan, m2, user!, 0, local.slice(extAt), lk, out);
           if (hit) return hit;
         }
       }
     }
   }
   const atMask = mask >>> PLAN_MAX_TABLES;
-  if (atMask !== 0) hit = probePlain(plan, atMask, addr.slice(at), 0, undefined, lk);
+  if (atMask !== 0) hit = probePlain(plan, atMask, addr.slice(at), 0, undefined, lk, out);
   return hit;
 }
 

@@ -120,6 +120,8 @@ export class EnvelopeFastPath {
   private f: DomainFacts | undefined;
   /** It is left unchanged by trivial-rewrite and mail_addr_crunch (addr-find's plainStable). */
   private stable = false;
+  /** The hit of the last lookup (one object, reused: each hit is used up before the next lookup). */
+  private readonly hit: FindHit = { value: '', table: undefined as unknown as Table, key: '', extension: undefined };
   /** The last {@link recipient} before virtual alias expansion. */
   canonicalAddress = '';
 
@@ -234,7 +236,7 @@ export class EnvelopeFastPath {
         // Left to findPlain, which asks only when a key could match, as Postfix does.
       }
     }
-    const hit = findPlain(plan, p, f.masks[list]!, this.env, DIRECT);
+    const hit = findPlain(plan, p, f.masks[list]!, this.env, DIRECT, this.hit);
     if (f.local === -1 && p.local !== -1 && this.localStable) f.local = p.local;
     return hit;
   }
