@@ -777,7 +777,8 @@ export async function createRewriter(config0: Config, opts: RewriterOptions = {}
   const overrides: Record<string, string> = {};
   for (const p of PIPELINE_TABLE_PARAMETERS) {
     const t = opts.tables?.[p];
-    if (t) overrides[p] = t.map((x) => x.name).join(', ');
+    // The names are not main.cf text: a '$' in one (a regexp's end anchor) is literal.
+    if (t) overrides[p] = t.map((x) => x.name.replaceAll('$', '$$$$')).join(', ');
   }
   const config = Object.keys(overrides).length ? config0.withOverrides(overrides) : config0;
   const configDir = config.configDir;

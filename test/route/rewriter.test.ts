@@ -178,3 +178,17 @@ describe('createRewriter: cleanup only', () => {
     expect((await a.rewriteRecipientCleanup('a@loop.example')).defer?.status).toBe('4.6.0');
   });
 });
+
+describe('createRewriter: given tables', () => {
+  it("a '$' in a given table's name is literal (a regexp's end anchor), also where the name is referenced", async () => {
+    const { openTable } = await import('../../src/maps/registry.js');
+    const re = await openTable('regexp:{ {/^(.+)@old\\.example$/ $1@new.example} }');
+    const rw = await createRewriter(loadConfig({ mainCfText: MAIN, hostname: 'mail.test.com' }), {
+      tables: { virtual_alias_maps: [re] },
+      resolve: { interfaceAddresses: () => ['127.0.0.1'] },
+    });
+    expect(rw.rewriteRecipientSync('joe@old.example').recipients.map((r) => r.address)).toEqual(['joe@new.example']);
+    // virtual_alias_domains = $virtual_alias_maps: the regexp table answers for the domain too.
+    expect(rw.rewriteRecipientSync('x@y.example').recipients[0]!.addressClass).toBe('default');
+  });
+});
