@@ -185,7 +185,11 @@ export class EnvelopeFastPath {
 
   /** Make `addr` the current address; false when it is not plain. */
   private load(addr: string): boolean {
-    if (addr === this.p.addr && this.f !== undefined) return true;
+    if (addr === this.p.addr && this.f !== undefined) {
+      // Locality learnt for this address earlier holds only while mydestination cannot change.
+      if (!this.localStable) this.p.local = -1;
+      return true;
+    }
     const at = plainAt(addr);
     if (at < 0) return false;
     this.enter(addr, at, this.factsAt(addr, at, plainDomainHash()), plainFullHash());
