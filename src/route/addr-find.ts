@@ -346,6 +346,8 @@ export interface ListPlan {
   /** Some table may hold `@`-less keys (local parts). */
   readonly noAt: boolean;
   readonly masks: Map<string, number>;
+  /** Per table: its lookup with a precomputed hash (memoryTable's LOOKUP_FOLDED_HASH), if any. */
+  readonly hashed: readonly (((key: string, hash: number) => string | undefined) | undefined)[];
 }
 
 /** Tables a {@link ListPlan} can hold (two 16-bit masks in one number). */
@@ -378,7 +380,9 @@ export function planOf(tables: readonly Table[]): ListPlan | null {
         }
       }
     }
-    p = { tables, idx, alwaysFull, alwaysPartial, noAt, masks: new Map() };
+    // In-memory tables take the hash along (Postfix folds fixed keys: LOOKUP_FLAGS).
+    const hashed = tables.map((t, i) => (idx[i] ? (t as Partial<MemoryTable>)[LOOKUP_FOLDED_HASH] : undefined));
+    p = { tables, idx, alwaysFull, alwaysPartial, noAt, masks: new Map(), hashed };
   }
   planCache.set(tables, p);
   return p;
@@ -517,8 +521,7 @@ function probePlain(plan: ListPlan, mask: number, key: string, h: number, ext: s
         hashed = true;
       }
       if (!bloomCheck(x.bloom, x.bloomMask, h)) continue;
-      // In-memory tables take the hash along (Postfix folds fixed keys: LOOKUP_FLAGS).
-      const hl = (t as Partial<MemoryTable>)[LOOKUP_FOLDED_HASH];
+      const hl = plan.hashed[i];
       v = hl !== undefined ? hl(key, h) : lk.get(t, key);
     } else v = lk.get(t, key);
     if (v !== undefined) {
