@@ -28,7 +28,8 @@ export interface MemoryTableOptions {
 /**
  * A lookup with the key folded and its hash already known: `hash` is keyHash(key) (fold.ts).
  * The address pipeline computes that hash while it scans an address, so the table need not
- * read the key twice.
+ * read the key twice. With `cutEnd` ≥ 0 the key is `key[0, cutEnd) + key[cutFrom, …)` (an
+ * address without its extension), compared in place instead of being built first.
  */
 export const LOOKUP_FOLDED_HASH: unique symbol = Symbol('readdress.lookupFoldedHash');
 
@@ -36,7 +37,7 @@ export const LOOKUP_FOLDED_HASH: unique symbol = Symbol('readdress.lookupFoldedH
 export interface MemoryTable extends Table {
   lookupSync(key: string, flags?: number): string | undefined;
   /** See {@link LOOKUP_FOLDED_HASH}: the same as `lookupSync(key, FOLD_CASE)`. */
-  [LOOKUP_FOLDED_HASH](key: string, hash: number): string | undefined;
+  [LOOKUP_FOLDED_HASH](key: string, hash: number, cutEnd?: number, cutFrom?: number): string | undefined;
   /** Entries in insertion order (folded keys). */
   entries(): IterableIterator<[string, string]>;
   readonly size: number;
@@ -45,8 +46,26 @@ export interface MemoryTable extends Table {
 /** The storage behind a memoryTable. */
 interface Store {
   entries(): IterableIterator<[string, string]>;
-  /** The value of `key` (folded on the fly when `fold`), `h` = hashKey(key, fold). */
-  getHashed(key: string, fold: boolean, h: number): string | undefined;
+  /**
+   * The value of `key` (folded on the fly when `fold`), `h` = hashKey(key, fold); with
+   * `cutEnd` ≥ 0 the key is `key[0, cutEnd) + key[cutFrom, …)`.
+   */
+  getHashed(key: string, fold: boolean, h: number, cutEnd: number, cutFrom: number): string | undefined;
+}
+
+/** `text[k0, …)` holds the key `key[0, cutEnd) + key[cutFrom, …)`, folded on the fly when `fold`. */
+function cutKeyAt(text: string, k0: number, key: string, cutEnd: number, cutFrom: number, fold: boolean): boolean {
+  for (let j = 0; j < cutEnd; j++) {
+    let c = key.charCodeAt(j);
+    if (fold && c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
+    if (c !== text.charCodeAt(k0 + j)) return false;
+  }
+  for (let j = cutFrom, t = k0 + cutEnd; j < key.length; j++, t++) {
+    let c = key.charCodeAt(j);
+    if (fold && c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
+    if (c !== text.charCodeAt(t)) return false;
+  }
+  return true;
 }
 
 /**
@@ -118,18 +137,19 @@ class Compact implements Store {
     }
   }
 
-  getHashed(key: string, fold: boolean, h: number): string | undefined {
+  getHashed(key: string, fold: boolean, h: number, cutEnd: number, cutFrom: number): string | undefined {
     const slots = this.slots;
     const text = this.text;
     const mask = slots.length - 1;
     const fp = h >>> POS_BITS;
-    const n = key.length;
+    const n = cutEnd < 0 ? key.length : cutEnd + key.length - cutFrom;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const w = slots[i]!;
       if (w === 0) return undefined;
       if (w >>> POS_BITS !== fp) continue;
       const off = ((w & POS_MASK) - 1) * ALIGN;
-      if (text.charCodeAt(off) !== n || !keyAt(text, off + 2, key, fold, this.storedFolded)) continue;
+      if (text.charCodeAt(off) !== n) continue;
+      if (cutEnd < 0 ? !keyAt(text, off + 2, key, fold, this.storedFolded) : !cutKeyAt(text, off + 2, key, cutEnd, cutFrom, fold)) continue;
       const v0 = off + 2 + n;
       return text.slice(v0, v0 + text.charCodeAt(off + 1));
     }
@@ -180,10 +200,10 @@ class Wide implements Store {
     }
   }
 
-  getHashed(key: string, fold: boolean, h: number): string | undefined {
+  getHashed(key: string, fold: boolean, h: number, cutEnd: number, cutFrom: number): string | undefined {
     const slots = this.slots;
     const text = this.text;
-    const n = key.length;
+    const n = cutEnd < 0 ? key.length : cutEnd + key.length - cutFrom;
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const s = i * W;
       const start = slots[s + 1]!;
@@ -191,7 +211,8 @@ class Wide implements Store {
       if (slots[s] !== h) continue;
       const k0 = start - 1;
       const v0 = slots[s + 2]!;
-      if (v0 - k0 === n && keyAt(text, k0, key, fold, this.storedFolded)) return text.slice(v0, slots[s + 3]);
+      if (v0 - k0 !== n) continue;
+      if (cutEnd < 0 ? keyAt(text, k0, key, fold, this.storedFolded) : cutKeyAt(text, k0, key, cutEnd, cutFrom, fold)) return text.slice(v0, slots[s + 3]);
     }
   }
 }
@@ -222,14 +243,14 @@ export function memoryTable(
   map.clear(); // the packed copy is the table
   const lookupSync = (key: string, flags?: number): string | undefined => {
     const f = fold || ((flags ?? 0) & LookupFlags.FOLD_CASE) !== 0;
-    return packed.getHashed(key, f, hashKey(key, f));
+    return packed.getHashed(key, f, hashKey(key, f), -1, 0);
   };
   const table: MemoryTable = {
     name,
     kind: opts.kind ?? 'fixed',
     lookupSync,
     lookup: async (key, flags) => lookupSync(key, flags),
-    [LOOKUP_FOLDED_HASH]: (key, h) => packed.getHashed(key, true, h),
+    [LOOKUP_FOLDED_HASH]: (key, h, cutEnd = -1, cutFrom = 0) => packed.getHashed(key, true, h, cutEnd, cutFrom),
     entries: () => packed.entries(),
     size,
     warnings: opts.warnings ?? [],

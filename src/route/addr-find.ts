@@ -347,7 +347,7 @@ export interface ListPlan {
   readonly noAt: boolean;
   readonly masks: Map<string, number>;
   /** Per table: its lookup with a precomputed hash (memoryTable's LOOKUP_FOLDED_HASH), if any. */
-  readonly hashed: readonly (((key: string, hash: number) => string | undefined) | undefined)[];
+  readonly hashed: readonly (((key: string, hash: number, cutEnd: number, cutFrom: number) => string | undefined) | undefined)[];
 }
 
 /** Tables a {@link ListPlan} can hold (two 16-bit masks in one number). */
@@ -504,12 +504,15 @@ export interface PlainAddress {
 /** RFC 822 specials that force quoting of a local part: ( ) < > , ; : \ " [ ] */
 
 /**
- * Probe `key` in the tables of `mask` (bit i = table i), in order. `h` is foldHash(key), or
- * 0 when not known yet.
+ * Probe `key` in the tables of `mask` (bit i = table i), in order. `h` is foldHash of the key,
+ * or 0 when not known yet. With `cutEnd` ≥ 0 the key is `key[0, cutEnd) + key[cutFrom, …)`
+ * (an address without its extension): in-memory tables compare it in place, and the string is
+ * built only for other tables or a hit.
  */
-function probePlain(plan: ListPlan, mask: number, key: string, h: number, ext: string | undefined, lk: Lookup, out: FindHit | undefined): FindHit | undefined {
+function probePlain(plan: ListPlan, mask: number, key: string, h: number, ext: string | undefined, lk: Lookup, out: FindHit | undefined, cutEnd = -1, cutFrom = 0): FindHit | undefined {
   const tables = plan.tables;
   let hashed = h !== 0;
+  let k = cutEnd < 0 ? key : undefined;
   for (let i = 0; mask !== 0; i++, mask >>>= 1) {
     if ((mask & 1) === 0) continue;
     const x = plan.idx[i];
@@ -517,19 +520,20 @@ function probePlain(plan: ListPlan, mask: number, key: string, h: number, ext: s
     let v: string | undefined;
     if (x) {
       if (!hashed) {
-        h = foldHash(key);
+        h = cutEnd < 0 ? foldHash(key) : keyHashCut(key, cutEnd, cutFrom);
         hashed = true;
       }
       if (!bloomCheck(x.bloom, x.bloomMask, h)) continue;
       const hl = plan.hashed[i];
-      v = hl !== undefined ? hl(key, h) : lk.get(t, key);
-    } else v = lk.get(t, key);
+      v = hl !== undefined ? hl(key, h, cutEnd, cutFrom) : lk.get(t, (k ??= key.slice(0, cutEnd) + key.slice(cutFrom)));
+    } else v = lk.get(t, (k ??= key.slice(0, cutEnd) + key.slice(cutFrom)));
     if (v !== undefined) {
-      if (v.length === 0) throw emptyResult(t, key);
-      if (out === undefined) return { value: v, table: t, key, extension: ext };
+      k ??= key.slice(0, cutEnd) + key.slice(cutFrom);
+      if (v.length === 0) throw emptyResult(t, k);
+      if (out === undefined) return { value: v, table: t, key: k, extension: ext };
       out.value = v;
       out.table = t;
-      out.key = key;
+      out.key = k;
       out.extension = ext;
       return out;
     }
@@ -577,7 +581,7 @@ export function findPlain(plan: ListPlan, p: PlainAddress, mask: number, ctx: Fi
     if (p.extAt === -2) p.extAt = extensionStartIn(addr, at, ctx.split);
     const extAt = p.extAt;
     if (extAt > 0) {
-      hit = probePlain(plan, userMask, addr.slice(0, extAt) + addr.slice(at), keyHashCut(addr, extAt, at), addr.slice(extAt, at), lk, out);
+      hit = probePlain(plan, userMask, addr, 0, addr.slice(extAt, at), lk, out, extAt, at);
       if (hit) return hit;
     }
   }
