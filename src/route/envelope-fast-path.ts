@@ -240,36 +240,39 @@ export class EnvelopeFastPath {
         // Left to findPlain, which asks only when a key could match, as Postfix does.
       }
     }
-    const hit = findPlain(plan, p, f.masks[list]!, this.env, DIRECT, this.hit);
-    if (f.local === -1 && p.local !== -1 && this.localStable) f.local = p.local;
-    return hit;
+    return findPlain(plan, p, f.masks[list]!, this.env, DIRECT, this.hit);
   }
 
   /**
-   * The one address a hit maps `prev` (the current address) to, as addr-map's mapValue; a
-   * plain value that crunching leaves alone (the common case) becomes the current address on
-   * the way. Undefined for a result of several addresses.
+   * A hit's value when it is a plain address that crunching leaves alone (the common case),
+   * with the unmatched extension spliced in when propagated; it becomes the current address on
+   * the way. Undefined otherwise (then addr-map's mapValue decides).
    */
-  private value(hit: FindHit, prev: string, propagate: boolean): string | undefined {
+  private plainValue(hit: FindHit, propagate: boolean): string | undefined {
     const v = hit.value;
-    if (v.charCodeAt(0) !== 0x40 /* @ */ && this.load(v) && this.stable) {
-      if (hit.extension === undefined || !propagate) return v;
-      // The unmatched extension goes before the '@' (crunch's addExtension). It is a piece of a
-      // plain local part (from the delimiter on), so the result is plain too, in the same domain.
-      const at = this.p.at;
-      const ext = hit.extension;
-      const x = v.slice(0, at) + ext + v.slice(at);
-      this.enter(x, at + ext.length, this.f!, 0);
-      return x;
-    }
+    if (v.charCodeAt(0) === 0x40 /* @ */ || !this.load(v) || !this.stable) return undefined;
+    if (hit.extension === undefined || !propagate) return v;
+    // The unmatched extension goes before the '@' (crunch's addExtension). It is a piece of a
+    // plain local part (from the delimiter on), so the result is plain too, in the same domain.
+    const at = this.p.at;
+    const ext = hit.extension;
+    const x = v.slice(0, at) + ext + v.slice(at);
+    this.enter(x, at + ext.length, this.f!, 0);
+    return x;
+  }
+
+  /** The one address a hit maps `prev` (the current address) to; undefined for several. */
+  private value(hit: FindHit, prev: string, propagate: boolean): string | undefined {
+    const v = this.plainValue(hit, propagate);
+    if (v !== undefined) return v;
     const r = mapValue(hit, prev, propagate, this.env);
     return r.length === 1 ? r[0] : undefined;
   }
 
   /** All addresses a hit maps `prev` to (addr-map's mapValue). */
   private values(hit: FindHit, prev: string, propagate: boolean): string[] {
-    const one = this.value(hit, prev, propagate);
-    return one !== undefined ? [one] : mapValue(hit, prev, propagate, this.env);
+    const v = this.plainValue(hit, propagate);
+    return v !== undefined ? [v] : mapValue(hit, prev, propagate, this.env);
   }
 
   /** canonical.ts canonicalize() for the current address. */

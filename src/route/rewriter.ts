@@ -492,7 +492,7 @@ export class Rewriter {
       const list = fast.recipient(a);
       if (list !== undefined) {
         const done = { original: addr, canonical: fast.canonicalAddress, addrs: list };
-        return list.length === 1 ? done : this.withoutDuplicates(done, list, undefined);
+        return this.withoutDuplicates(done, list, undefined);
       }
     }
     const out: { original: string; canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[] } = { original: addr, canonical: a, addrs: [] };
