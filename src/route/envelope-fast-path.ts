@@ -22,6 +22,7 @@ import { mapValue, type MapEnv } from './addr-map.js';
 import { AddrClass, type CanonicalParams, type CanonicalTables } from './canonical.js';
 import { DIRECT } from './lookup.js';
 import { masquerade, masqueradeDomain, type MasqueradeParams } from './masquerade.js';
+import type { ResolveResult } from './resolve.js';
 import type { VirtualAliasParams } from './virtual-alias.js';
 
 // Table lists, by position in DomainFacts.masks.
@@ -46,6 +47,8 @@ interface DomainFacts {
   stable: boolean;
   /** The facts of {@link masq}'s domain once asked for; null when it is not a plain domain. */
   masqFacts?: DomainFacts | null;
+  /** resolve's answer for the domain's plain addresses once asked for (null: none; see {@link EnvelopeFastPath.resolved}). */
+  resolved?: ResolveResult | null;
 }
 
 /** Open-addressing memo of DomainFacts by domain hash; compares the domain in place. */
@@ -133,6 +136,8 @@ export class EnvelopeFastPath {
     private readonly env: MapEnv,
     /** isLocal's answers may be remembered per domain. */
     private readonly localStable: boolean,
+    /** resolve.ts resolveDomainTemplate over the rewriter's parameters. */
+    private readonly resolveDomain: (domain: string) => ResolveResult | undefined,
   ) {}
 
   /** The fast path over these tables, or undefined when a list is not all synchronous. */
@@ -144,10 +149,11 @@ export class EnvelopeFastPath {
     virtualTables: readonly Table[],
     env: MapEnv,
     localStable: boolean,
+    resolveDomain: (domain: string) => ResolveResult | undefined,
   ): EnvelopeFastPath | undefined {
     const plans = [planOf(tables.sender), planOf(tables.recipient), planOf(tables.canonical), planOf(virtualTables)];
     if (plans.some((p) => p === null)) return undefined;
-    return new EnvelopeFastPath(plans as [ListPlan, ListPlan, ListPlan, ListPlan], canonical, masq, virtual, env, localStable);
+    return new EnvelopeFastPath(plans as [ListPlan, ListPlan, ListPlan, ListPlan], canonical, masq, virtual, env, localStable, resolveDomain);
   }
 
   /**
@@ -181,6 +187,27 @@ export class EnvelopeFastPath {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * resolve's answer for `addr` (typically a final address of the last {@link recipient}) as
+   * the template of its domain (resolve.ts resolveDomainTemplate, asked once per domain: its
+   * recipient is a stand-in for `addr`), or undefined: then resolve itself must be asked.
+   */
+  resolvedTemplate(addr: string): ResolveResult | undefined {
+    if (!this.load(addr) || !this.stable) return undefined;
+    const f = this.f!;
+    const at = this.p.at;
+    // The template's nexthop is the domain as written: only an exactly lower-case domain shares it.
+    if (addr.length - at - 1 !== f.dom.length || !addr.endsWith(f.dom)) return undefined;
+    if (addr.charCodeAt(0) === 0x2d /* - */) return undefined; // allow_min_user decides
+    for (let i = 1; i < at; i++) {
+      const c = addr.charCodeAt(i);
+      if (c === 0x21 /* ! */ || c === 0x25 /* % */) return undefined; // routing operators
+    }
+    let t = f.resolved;
+    if (t === undefined) t = f.resolved = this.resolveDomain(f.dom) ?? null;
+    return t === null ? undefined : t;
   }
 
   /** Make `addr` the current address; false when it is not plain. */

@@ -811,6 +811,31 @@ export function resolveAddress(p: ResolveParams, address: string, sender = ''): 
   return resolveCore(p, address, sender, undefined);
 }
 
+/** The memo bits of the domain lists a template's answer rests on. */
+const M_LISTS = M_LOCAL | M_VIRTUAL_ALIAS | M_VIRTUAL_MAILBOX | M_RELAY;
+
+/**
+ * What {@link resolveAddress} gives (null sender) for every address `user@domain` whose local
+ * part is an unquoted ASCII dot-atom without `!` and `%` that does not start with `-`, and whose
+ * domain is exactly `domain` — a lower-case name of atext and dots with a dot inside and at
+ * neither end, except that the recipient is the address itself. For such an address resolve strips nothing and looks nothing up by the
+ * local part, so a caller may keep the answer per domain.
+ *
+ * Undefined when the answer rests on more than the domain, or is not an ordinary one: tables
+ * whose answers can change in a domain list, sender-dependent or per-address tables given to
+ * resolve, a failure, bad syntax, warnings.
+ */
+export function resolveDomainTemplate(p: ResolveParams, domain: string): ResolveResult | undefined {
+  if (p.transportLookup !== undefined || p.relocatedLookup !== undefined) return undefined;
+  if (p.senderDependentDefaultTransport !== undefined || p.senderDependentRelayhost !== undefined) return undefined;
+  if ((prepare(p).memoable & M_LISTS) !== M_LISTS) return undefined;
+  const probe = 'x@' + domain;
+  const r = resolveCore(p, probe, '', undefined);
+  if (r.recipient !== probe || r.transport === undefined || r.nexthop === undefined) return undefined;
+  if (r.flags & (ResolveFlags.ROUTED | ResolveFlags.ERROR | ResolveFlags.FAIL) || r.error || r.warnings) return undefined;
+  return r;
+}
+
 /**
  * The same as {@link resolveAddress} with every char-code fast path disabled (token loop only).
  * @internal for tests that check the fast paths against it

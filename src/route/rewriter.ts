@@ -40,6 +40,7 @@ import {
   isLocalDomainStable,
   resolveAddress,
   resolveAddressAsync,
+  resolveDomainTemplate,
   resolveParamsFromConfig,
   ResolveFlags,
   type AddressClass,
@@ -238,7 +239,9 @@ export class Rewriter {
       lists.every((l) => l === undefined || l.isSync) &&
       PIPELINE_TABLE_PARAMETERS.every((n) => allSync(tables[n])) &&
       ((masqueradeParams.exceptions as MatchList | undefined)?.isSync ?? true);
-    this.fast = this.isSync ? EnvelopeFastPath.create(canonicalParams, canonicalTables, masqueradeParams, virtualParams, tables.virtual_alias_maps, this.env, isLocalDomainStable(rp)) : undefined;
+    this.fast = this.isSync
+      ? EnvelopeFastPath.create(canonicalParams, canonicalTables, masqueradeParams, virtualParams, tables.virtual_alias_maps, this.env, isLocalDomainStable(rp), (d) => resolveDomainTemplate(rp, d))
+      : undefined;
   }
 
   /* ----------------------------------------------------------------------------------- */
@@ -329,10 +332,13 @@ export class Rewriter {
   rewriteRecipientSync(addr: string, o: CallOptions = NO_OPTIONS): RecipientResult {
     const trace = o.trace ? [] : undefined;
     const r = this.recipientCleanup(addr, o, DIRECT, trace);
+    // Without a trace the fast path knows resolve's answer for most addresses by their domain.
+    const fast = trace === undefined ? this.fast : undefined;
     const finals: FinalRecipient[] = new Array(r.addrs.length);
     for (let i = 0; i < r.addrs.length; i++) {
       const a = r.addrs[i]!;
-      finals[i] = this.route(a, resolveAddress(this.resolveParams, a), DIRECT, trace);
+      const t = fast?.resolvedTemplate(a);
+      finals[i] = t !== undefined ? this.route(a, t, DIRECT, trace, a) : this.route(a, resolveAddress(this.resolveParams, a), DIRECT, trace);
     }
     if (o.aliases && !r.defer) {
       const orcpt = o.external ? unquoteInput(addr) : addr;
@@ -537,22 +543,26 @@ export class Rewriter {
     return out;
   }
 
-  /** qmgr's view of one queued recipient: resolve, transport_maps, relocated_maps. */
-  private route(a: string, r: ResolveResult, lk: Lookup, trace: Trace | undefined): FinalRecipient {
+  /**
+   * qmgr's view of one queued recipient: resolve, transport_maps, relocated_maps. `plain`: `r`
+   * is a domain's template (resolve.ts resolveDomainTemplate) for this plain address, which
+   * is its recipient and needs no quoting.
+   */
+  private route(a: string, r: ResolveResult, lk: Lookup, trace: Trace | undefined, plain?: string): FinalRecipient {
+    const rcpt = plain ?? r.recipient;
     const f: FinalRecipient = {
-      address: r.recipient,
-      external: r.recipient.length === 0 ? '""' : quote822Local(r.recipient, QUOTE_DEFAULT),
+      address: rcpt,
+      external: plain !== undefined ? plain : rcpt.length === 0 ? '""' : quote822Local(rcpt, QUOTE_DEFAULT),
       addressClass: r.addressClass,
       transport: r.transport,
       nexthop: r.nexthop,
       flags: r.flags,
     };
-    if (trace) trace.push({ stage: 'resolve', input: a, output: r.recipient, note: `class ${r.addressClass ?? '-'}, transport ${r.transport ?? '-'}, nexthop ${r.nexthop ?? '-'}${r.failure ? `, failure: ${r.failure}` : ''}` });
+    if (trace) trace.push({ stage: 'resolve', input: a, output: rcpt, note: `class ${r.addressClass ?? '-'}, transport ${r.transport ?? '-'}, nexthop ${r.nexthop ?? '-'}${r.failure ? `, failure: ${r.failure}` : ''}` });
     if (r.failure !== undefined || r.transport === undefined || r.nexthop === undefined) {
       f.outcome = r.error ? { kind: 'bounce', status: r.error.status, text: r.error.text } : { kind: 'defer', status: '4.3.0', text: 'address resolver failure' };
       return f;
     }
-    const rcpt = r.recipient;
     try {
       if (r.addressClass !== 'alias' && this.tables.transport_maps.length > 0) {
         const hit = lookupTransport({ parentMatchesSubdomains: this.settings.transportParentStyle }, this.tables.transport_maps, this.env, rcpt, { transport: f.transport!, nexthop: f.nexthop! }, lk, trace);

@@ -185,3 +185,50 @@ describe('envelope fast path = general stage code', () => {
     }
   });
 });
+
+describe('resolve by domain template (rewriteRecipientSync) = resolve', () => {
+  // Each setup changes what resolve answers for a domain; the template must follow it, or
+  // step aside (sender-dependent tables, lists that can change).
+  const SETUPS: Record<string, string> = {
+    base: '',
+    relay: 'relay_domains = far.example, Virt.Example\nrelayhost = [gw.example]:2525\nrelay_transport = relay:[r.example]\ndefault_transport = smtp:[out.example]',
+    mailbox: 'virtual_mailbox_domains = virt.example, x.virt.example, mbox.example\nvirtual_transport = lmtp:unix:/run/lmtp',
+    warnings: 'virtual_mailbox_domains = test.com, test.net\nrelay_domains = test.net, far.example',
+    errors: 'local_transport = error:5.7.1 local mail is off\ndefault_transport = retry:4.3.2 not now\nshow_user_unknown_table_name = no',
+    'min-user': 'allow_min_user = yes\nrelay_domains = far.example',
+    // A pattern table's answers are not remembered, so no template is either.
+    'pattern-list': 'relay_domains = regexp:{ {/^far\\.example$$/ OK} }',
+    'null-transport': 'default_transport = :[nexthop.example]\nrelay_domains = far.example',
+  };
+  const extraDomains = ['far.example', 'Far.Example', 'mbox.example', 'virt.example', 'x.virt.example', 'new.example', 'test.net', 'test.com'];
+  const locals = ['tom', '-tom', 'a-b', 'x!y', 'p%q', 'joe', 'Ann.Lee', 'u1', 'postmaster'];
+
+  for (const [name, extra] of Object.entries(SETUPS)) {
+    it(`${name}: 1500 random recipients`, async () => {
+      const transport = memoryTable('inline:transport', [['far.example', 'smtp:[tx.example]:26'], ['tom@new.example', 'error:5.1.1 gone'], ['.virt.example', 'relay:']]);
+      const relocated = memoryTable('inline:relocated', [['joe@far.example', 'joe@new.example'], ['@mbox.example', 'elsewhere.example']]);
+      const rw = await createRewriter(loadConfig({ mainCfText: MAIN + extra, hostname: 'mail.test.com' }), {
+        tables: {
+          virtual_alias_maps: [memoryTable('inline:virtual', virtualEntries())],
+          canonical_maps: [memoryTable('inline:canonical', canonicalEntries())],
+          transport_maps: name === 'base' ? [] : [transport],
+          relocated_maps: name === 'base' ? [] : [relocated],
+        },
+        resolve: { interfaceAddresses: () => ['127.0.0.1'] },
+      });
+      const fast = (rw as unknown as { fast: { resolvedTemplate(a: string): unknown } }).fast;
+      const rnd = lcg(name.length * 104729 + 1);
+      let templated = 0;
+      for (let i = 0; i < 1500; i++) {
+        const a = rnd(3) === 0 ? randomAddress(rnd) : `${locals[rnd(locals.length)]!}@${extraDomains[rnd(extraDomains.length)]!}`;
+        const { trace: _t, ...general } = rw.rewriteRecipientSync(a, { trace: true });
+        const got = rw.rewriteRecipientSync(a);
+        expect(got, a).toEqual(general);
+        for (const f of got.recipients) if (fast.resolvedTemplate(f.address) !== undefined) templated++;
+      }
+      // Where resolve rests on the domain alone, most final recipients take the template.
+      if (name === 'pattern-list') expect(templated).toBe(0);
+      else expect(templated).toBeGreaterThan(300);
+    });
+  }
+});

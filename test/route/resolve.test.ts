@@ -8,7 +8,7 @@ import { memoryTable } from '../../src/maps/memory.js';
 import type { Table } from '../../src/maps/types.js';
 import { MatchList, openMatchList, tableLookup } from '../../src/route/match-list.js';
 import {
-  isLocalDomain, isLocalDomainAsync, resolveAddress, resolveAddressAsync, resolveAddressReference, resolveFlagNames, resolveParamsFromConfig,
+  isLocalDomain, isLocalDomainAsync, resolveAddress, resolveAddressAsync, resolveAddressReference, resolveDomainTemplate, resolveFlagNames, resolveParamsFromConfig,
   ResolveFlags, type ResolveParams,
 } from '../../src/route/resolve.js';
 import { defaultRewriteParams } from '../../src/route/rewrite.js';
@@ -331,5 +331,42 @@ describe('remembered domain answers', () => {
     expect(resolveAddress(p, 'u@flaky.example').addressClass).toBe('alias');
     fail = true;
     expect(resolveAddress(p, 'u@flaky.example').addressClass).toBe('alias'); // remembered once answered
+  });
+});
+
+describe('resolveDomainTemplate', () => {
+  const main = (extra: string): string => `myhostname = mail.example.com\nmydomain = example.com\nmydestination = $myhostname, $mydomain\ninet_interfaces = 127.0.0.1\ncompatibility_level = 3.6\n${extra}\n`;
+  const params = (extra: string, withMaps = false): Promise<ResolveParams> =>
+    resolveParamsFromConfig(loadConfig({ mainCfText: main(extra) }), { interfaceAddresses: () => ['127.0.0.1'], withMaps });
+
+  it('is what resolve answers for x@domain, for every class', async () => {
+    const p = await params('relay_domains = relay.example\nvirtual_mailbox_domains = vmb.example\nvirtual_alias_domains = va.example\nrelayhost = [gw.example]');
+    for (const d of ['example.com', 'mail.example.com', 'relay.example', 'vmb.example', 'va.example', 'far.example']) {
+      expect(resolveDomainTemplate(p, d), d).toEqual(resolveAddress(p, `x@${d}`));
+    }
+    expect(resolveDomainTemplate(p, 'relay.example')).toMatchObject({ transport: 'relay', nexthop: '[gw.example]', addressClass: 'relay' });
+  });
+
+  it('steps aside where the answer rests on more than the domain or is not ordinary', async () => {
+    // Helpful warnings (a domain in two classes) belong to each answer.
+    const both = await params('virtual_mailbox_domains = dup.example\nrelay_domains = dup.example');
+    expect(resolveAddress(both, 'x@dup.example').warnings).toHaveLength(1);
+    expect(resolveDomainTemplate(both, 'dup.example')).toBeUndefined();
+    expect(resolveDomainTemplate(both, 'far.example')).toBeDefined();
+    // Sender-dependent and per-address tables that resolve itself consults.
+    for (const extra of [
+      'sender_dependent_relayhost_maps = inline:{ {<>=[b.example]} }',
+      'sender_dependent_default_transport_maps = inline:{ {<>=relay} }',
+      'transport_maps = inline:{ {far.example=relay:} }',
+      'relocated_maps = inline:{ {a@far.example=b@new.example} }',
+    ]) {
+      expect(resolveDomainTemplate(await params(extra, true), 'far.example'), extra).toBeUndefined();
+      expect(resolveDomainTemplate(await params(extra, false), 'far.example'), extra).toBeDefined();
+    }
+    // A list whose answers are not remembered (a pattern table).
+    expect(resolveDomainTemplate(await params('relay_domains = regexp:{ {/^r\\.example$$/ OK} }'), 'r.example')).toBeUndefined();
+    // A failure (null transport) and bad syntax (a label over 63 characters).
+    expect(resolveDomainTemplate(await params('default_transport = :[n.example]'), 'far.example')).toBeUndefined();
+    expect(resolveDomainTemplate(await params(''), 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example')).toBeUndefined();
   });
 });
