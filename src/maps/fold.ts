@@ -31,17 +31,17 @@ export function maybeFold(key: string, tableFolds: boolean, flags: number | unde
 
 /**
  * The hash of a key as tables and the address pipeline share it (memoryTable's slots, key
- * indexes, Bloom filters): a shift-add chain over the UTF-16 code units (A–Z folded to a–z
- * when `fold`), then a final mix (hashFinish). The chain is short (no multiply per character), so a
- * scan can compute it while it reads an address for other reasons.
+ * indexes, Bloom filters): a shift-add chain over the UTF-16 code units, each with bit 0x20
+ * set, then a final mix (hashFinish). Setting that bit folds A–Z to a–z without a branch, so
+ * the hash is blind to ASCII case (and to a few pairs such as `@` and `` ` ``): equal hashes
+ * only say "compare the keys", which every user does with its own case rule. The chain is
+ * short (no multiply per character), so a scan can compute it while it reads an address for
+ * other reasons; `_fold` is accepted for older callers and changes nothing.
  */
-export function keyHash(key: string, fold = true): number {
+export function keyHash(key: string, _fold?: boolean): number {
   let h = 5381; // HASH_SEED, as a literal: a module binding read here slows the loop twofold
-  for (let i = 0; i < key.length; i++) {
-    let c = key.charCodeAt(i);
-    if (fold && c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
-    h = ((h << 5) + h + c) | 0;
-  }
+  const n = key.length;
+  for (let i = 0; i < n; i++) h = ((h << 5) + h + (key.charCodeAt(i) | 0x20)) | 0;
   return hashFinish(h);
 }
 
@@ -57,18 +57,11 @@ export function hashFinish(h: number): number {
   return h ^ (h >>> 16);
 }
 
-/** keyHash (folded) of `s[0, end) + s[from, s.length)`, without building that string. */
+/** keyHash of `s[0, end) + s[from, s.length)`, without building that string. */
 export function keyHashCut(s: string, end: number, from: number): number {
   let h = 5381; // HASH_SEED
-  for (let i = 0; i < end; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
-    h = ((h << 5) + h + c) | 0;
-  }
-  for (let i = from; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
-    h = ((h << 5) + h + c) | 0;
-  }
+  for (let i = 0; i < end; i++) h = ((h << 5) + h + (s.charCodeAt(i) | 0x20)) | 0;
+  const n = s.length;
+  for (let i = from; i < n; i++) h = ((h << 5) + h + (s.charCodeAt(i) | 0x20)) | 0;
   return hashFinish(h);
 }

@@ -412,50 +412,57 @@ export function domainMask(plan: ListPlan, dom: string): number {
  */
 export function plainAt(s: string): number {
   const n = s.length;
-  let at = -1;
   let prevDot = true; // a local part may not start with '.'
   let i = 0;
-  // foldHash of the whole address along the way: a hit needs it, and here it comes nearly free.
+  // The keyHash chain of the local part and '@': with the domain's chain it gives the whole
+  // address's hash, which a hit needs.
   let f = 5381; // HASH_SEED: a literal, as an imported binding here slows the loop twofold
   for (; i < n; i++) {
-    let c = s.charCodeAt(i);
+    const c = s.charCodeAt(i);
     const k = c < 128 ? CHAR_CLASS[c]! : 0;
     if (k === C_ATEXT) prevDot = false;
     else if (k === C_DOT) {
       if (prevDot) return -1; // leading '.' or '..'
       prevDot = true;
-    } else {
-      if (c !== 0x40 /* @ */ || prevDot || i === n - 1) return -1; // a special; empty local part or one ending in '.'; empty domain
-      at = i;
-      break;
-    }
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
-    f = ((f << 5) + f + c) | 0;
+    } else break; // '@', a special, space, control, 8-bit
+    f = ((f << 5) + f + (c | 0x20)) | 0;
   }
-  if (at < 0) return -1;
-  f = ((f << 5) + f + 0x40) | 0; // '@'
+  // One '@' after a local part not ending in '.', before a non-empty domain.
+  if (prevDot || i >= n - 1 || s.charCodeAt(i) !== 0x40) return -1;
+  const at = i;
+  f = ((f << 5) + f + 0x60) | 0; // '@' | 0x20
   let h = 5381; // HASH_SEED
   // A domain of atext and dots with an inner dot, not ending in one: trivial-rewrite and
   // mail_addr_crunch leave the address as it is.
   let stable = s.charCodeAt(at + 1) !== 0x2e && s.charCodeAt(n - 1) !== 0x2e;
   let dot = false;
   for (i = at + 1; i < n; i++) {
-    let c = s.charCodeAt(i);
+    const c = s.charCodeAt(i);
     const k = c < 128 ? CHAR_CLASS[c]! : 0;
     if (k === C_DOT) dot = true;
     else if (k !== C_ATEXT) {
       if (k !== C_SPECIAL) return -1; // '@', space, control, 8-bit
       stable = false;
     }
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20; // A-Z
-    h = ((h << 5) + h + c) | 0;
-    f = ((f << 5) + f + c) | 0;
+    h = ((h << 5) + h + (c | 0x20)) | 0;
   }
+  // chain(x + d) = (chain(x) − seed)·33^|d| + chain(d), all mod 2^32.
+  const m = n - at - 1;
+  const p = m < POW33.length ? POW33[m]! : pow33(m);
   PLAIN[0] = hashFinish(h);
-  PLAIN[1] = hashFinish(f);
+  PLAIN[1] = hashFinish((Math.imul(f - 5381, p) + h) | 0);
   PLAIN[2] = stable && dot ? 1 : 0;
   return at;
 }
+
+/** 33^m mod 2^32 (as a signed 32-bit number). */
+function pow33(m: number): number {
+  let p = 1;
+  for (let j = 0; j < m; j++) p = Math.imul(p, 33);
+  return p;
+}
+const POW33 = new Int32Array(256);
+for (let m = 0; m < POW33.length; m++) POW33[m] = pow33(m);
 
 // Character classes of plainAt: RFC 5322 atext, '.', the other printable ASCII characters
 // (RFC 822 specials and '@'); 0 for space, controls and DEL.

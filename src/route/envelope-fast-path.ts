@@ -45,6 +45,8 @@ interface DomainFacts {
   local: number;
   /** Plain addresses in this domain are left alone by rewrite and crunch (addr-find's plainStable). */
   stable: boolean;
+  /** No table can hold a key for an address here and masquerading leaves it alone: every stage passes it through. */
+  quiet: boolean;
   /** The facts of {@link masq}'s domain once asked for; null when it is not a plain domain. */
   masqFacts?: DomainFacts | null;
   /** resolve's answer for the domain's plain addresses once asked for (null: none; see {@link EnvelopeFastPath.resolved}). */
@@ -171,7 +173,12 @@ export class EnvelopeFastPath {
    */
   recipient(addr: string): string[] | undefined {
     try {
-      if (!this.load(addr) || !this.canonicalize(AddrClass.ENVELOPE_RECIPIENT) || !this.masquerade(AddrClass.ENVELOPE_RECIPIENT)) return undefined;
+      if (!this.load(addr)) return undefined;
+      if (this.f!.quiet) {
+        this.canonicalAddress = addr;
+        return [addr];
+      }
+      if (!this.canonicalize(AddrClass.ENVELOPE_RECIPIENT) || !this.masquerade(AddrClass.ENVELOPE_RECIPIENT)) return undefined;
       this.canonicalAddress = this.p.addr;
       return this.expandVirtual();
     } catch {
@@ -182,7 +189,9 @@ export class EnvelopeFastPath {
   /** Envelope sender after trivial-rewrite: canonical maps, masquerading. Undefined: use the general path. */
   sender(addr: string): string | undefined {
     try {
-      if (!this.load(addr) || !this.canonicalize(AddrClass.ENVELOPE_SENDER) || !this.masquerade(AddrClass.ENVELOPE_SENDER)) return undefined;
+      if (!this.load(addr)) return undefined;
+      if (this.f!.quiet) return addr;
+      if (!this.canonicalize(AddrClass.ENVELOPE_SENDER) || !this.masquerade(AddrClass.ENVELOPE_SENDER)) return undefined;
       return this.p.addr;
     } catch {
       return undefined;
@@ -242,32 +251,36 @@ export class EnvelopeFastPath {
       const dom = addr.slice(at + 1).toLowerCase();
       const pl = this.plans;
       const m = this.masq.domains.length ? masqueradeDomain(this.masq.domains, dom) : undefined;
+      const stable = plainStable(); // before domainMask: it may scan other strings
+      const masks = [domainMask(pl[0], dom), domainMask(pl[1], dom), domainMask(pl[2], dom), domainMask(pl[3], dom)] as const;
+      // Local-part keys (and "domain anything" lines) count only in local domains.
+      const local = pl.some((p) => p.noAt) ? this.localityOf(dom) : -1;
       f = {
         dom,
-        masks: [domainMask(pl[0], dom), domainMask(pl[1], dom), domainMask(pl[2], dom), domainMask(pl[3], dom)],
+        masks,
         masq: m?.domain,
-        local: -1,
-        stable: plainStable(),
+        local,
+        stable,
+        quiet: m === undefined && (masks[0] | masks[1] | masks[2] | masks[3]) === 0 && (local === 0 || !pl.some((p) => p.noAt)),
       };
       this.memo.add(h, f);
     }
     return f;
   }
 
+  /** isLocal for a domain when its answers may be remembered: 1, 0, or -1 (not to be remembered, or a table error). */
+  private localityOf(dom: string): number {
+    if (!this.localStable) return -1;
+    try {
+      return this.env.isLocal(dom, DIRECT) ? 1 : 0;
+    } catch {
+      return -1; // left to findPlain, which asks only when a key could match, as Postfix does
+    }
+  }
+
   /** findPlain for the current address in table list `list`. */
   private find(list: number): FindHit | undefined {
-    const p = this.p;
-    const f = this.f!;
-    const plan = this.plans[list]!;
-    // With local-part keys about, whether the domain is local is worth knowing once for all.
-    if (plan.noAt && f.local === -1 && this.localStable) {
-      try {
-        f.local = p.local = this.env.isLocal(p.addr.slice(p.at + 1), DIRECT) ? 1 : 0;
-      } catch {
-        // Left to findPlain, which asks only when a key could match, as Postfix does.
-      }
-    }
-    return findPlain(plan, p, f.masks[list]!, this.env, DIRECT, this.hit);
+    return findPlain(this.plans[list]!, this.p, this.f!.masks[list]!, this.env, DIRECT, this.hit);
   }
 
   /**
@@ -315,6 +328,7 @@ export class EnvelopeFastPath {
   private map11(list: number): boolean {
     if (this.plans[list]!.tables.length === 0) return true;
     for (let count = 0; count < MAX_ROUNDS; count++) {
+      if (this.f!.quiet) return true;
       const hit = this.find(list);
       if (hit === undefined) return true;
       const prev = this.p.addr;
@@ -359,6 +373,7 @@ export class EnvelopeFastPath {
         if (count >= v.recursionLimit) return undefined;
         const cur = list[i]!;
         if (!this.load(cur)) return undefined;
+        if (this.f!.quiet) break;
         const hit = this.find(VIRTUAL);
         if (hit === undefined) break;
         const r = this.values(hit, cur, v.propagate);
