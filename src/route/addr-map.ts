@@ -44,9 +44,10 @@ function isAtom(c: number): boolean {
 
 /**
  * -1: not a plain `local@domain.tld` (needs the full parser / rewrite); else index of `@`.
+ * (Not addr-find's plainAt, which accepts more and reports more for the fast path.)
  * A plain address with a dotted domain not ending in `.` is left unchanged by rewrite.
  */
-function plainAt(s: string): number {
+function crunchStableAt(s: string): number {
   let at = -1;
   let dot = false;
   for (let i = 0; i < s.length; i++) {
@@ -69,8 +70,8 @@ function plainAt(s: string): number {
  */
 export function crunch(value: string, extension: string | undefined, env: MapEnv): string[] {
   // Fast path: a plain `local@dom.ain` parses to itself and rewrite leaves it alone.
-  if (plainAt(value) > 0) return [addExtension(value, extension)];
-  return mailAddrCrunch(value, { extension: extension ?? null, canonicalize: (a) => (plainAt(a) > 0 ? a : env.rewriteLocal(a)) });
+  if (crunchStableAt(value) > 0) return [addExtension(value, extension)];
+  return mailAddrCrunch(value, { extension: extension ?? null, canonicalize: (a) => (crunchStableAt(a) > 0 ? a : env.rewriteLocal(a)) });
 }
 
 function addExtension(addr: string, extension: string | undefined): string {
