@@ -228,7 +228,8 @@ export class EnvelopeFastPath {
     }
     const at = plainAt(addr);
     if (at < 0) return false;
-    this.enter(addr, at, this.factsAt(addr, at, plainDomainHash()), plainFullHash());
+    const hash = plainFullHash(); // read before factsAt, which may scan other strings
+    this.enter(addr, at, this.factsAt(addr, at, plainDomainHash()), hash);
     return true;
   }
 
@@ -248,10 +249,10 @@ export class EnvelopeFastPath {
   private factsAt(addr: string, at: number, h: number): DomainFacts {
     let f = this.memo.get(addr, at, h);
     if (f === undefined) {
+      const stable = plainStable(); // first: what follows may scan other strings
       const dom = addr.slice(at + 1).toLowerCase();
       const pl = this.plans;
       const m = this.masq.domains.length ? masqueradeDomain(this.masq.domains, dom) : undefined;
-      const stable = plainStable(); // before domainMask: it may scan other strings
       const masks = [domainMask(pl[0], dom), domainMask(pl[1], dom), domainMask(pl[2], dom), domainMask(pl[3], dom)] as const;
       // Local-part keys (and "domain anything" lines) count only in local domains.
       const local = pl.some((p) => p.noAt) ? this.localityOf(dom) : -1;
