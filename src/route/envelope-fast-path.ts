@@ -47,10 +47,12 @@ interface DomainFacts {
   stable: boolean;
   /** No table can hold a key for an address here and masquerading leaves it alone: every stage passes it through. */
   quiet: boolean;
+  // The two below are always present (undefined until asked for), so that every DomainFacts
+  // has one shape and the hot code reading them stays monomorphic.
   /** The facts of {@link masq}'s domain once asked for; null when it is not a plain domain. */
-  masqFacts?: DomainFacts | null;
-  /** resolve's answer for the domain's plain addresses once asked for (null: none; see {@link EnvelopeFastPath.resolved}). */
-  resolved?: ResolveResult | null;
+  masqFacts: DomainFacts | null | undefined;
+  /** resolve's answer for the domain's plain addresses once asked for (null: none; see {@link EnvelopeFastPath.resolvedTemplate}). */
+  resolved: ResolveResult | null | undefined;
 }
 
 /** Open-addressing memo of DomainFacts by domain hash; compares the domain in place. */
@@ -263,6 +265,8 @@ export class EnvelopeFastPath {
         local,
         stable,
         quiet: m === undefined && (masks[0] | masks[1] | masks[2] | masks[3]) === 0 && (local === 0 || !pl.some((p) => p.noAt)),
+        masqFacts: undefined,
+        resolved: undefined,
       };
       this.memo.add(h, f);
     }
