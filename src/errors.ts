@@ -18,8 +18,11 @@ export interface ErrorLocation {
 export class ReaddressError extends Error {
   /** Stable machine-readable code, e.g. `CONFIG_SYNTAX`, `MAP_TEMP`. */
   readonly code: string;
+  /** Path of the file the error was found in (or a label such as `smtp`), if any. */
   readonly file?: string;
+  /** 1-based line number in `file`, if known. */
   readonly line?: number;
+  /** The offending text, verbatim, if known. */
   readonly text?: string;
 
   constructor(code: string, message: string, where: ErrorLocation = {}, options?: { cause?: unknown }) {
@@ -51,6 +54,7 @@ export class AddressError extends ReaddressError {}
  * `temporary` errors (server down, unreadable file) must become a defer/4xx, as Postfix does.
  */
 export class MapError extends ReaddressError {
+  /** True (the default) for a transient failure to be deferred; false for a permanent one such as a bad `type:name`. */
   readonly temporary: boolean;
   constructor(code: string, message: string, where: ErrorLocation = {}, options?: { cause?: unknown; temporary?: boolean }) {
     super(code, message, where, options);
@@ -63,7 +67,9 @@ export class ServerError extends ReaddressError {}
 
 /** A non-fatal problem, surfaced as data (Postfix would log a warning). */
 export interface Warning extends ErrorLocation {
+  /** Stable machine-readable code, e.g. `MAP_SYNTAX`, `CONFIG_UNUSED_PARAMETER`. */
   code: string;
+  /** The warning text, without the location prefix. */
   message: string;
 }
 

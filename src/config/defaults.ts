@@ -44,7 +44,9 @@ export const DERIVED_PARAMETERS: readonly string[] = ['myhostname', 'mydomain', 
 export interface InterfaceAddress {
   /** Interface name (`lo`, `eth0`). */
   name: string;
+  /** Address family of `address`. */
   family: 'IPv4' | 'IPv6';
+  /** The interface address, without an IPv6 zone suffix (`%eth0`). */
   address: string;
   /** Prefix length of the interface's network. */
   prefix: number;

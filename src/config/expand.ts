@@ -24,6 +24,7 @@ export type RelOp = '==' | '!=' | '<' | '<=' | '>=' | '>';
  */
 export type RelopEval = (left: string, op: RelOp, right: string, warn: (message: string) => void) => boolean | undefined;
 
+/** Options of a macro expansion (Postfix's mac_expand flags and extensions). */
 export interface ExpandOptions {
   /** Expand names found in looked-up values again (Postfix's MAC_EXP_FLAG_RECURSE). Default true. */
   recurse?: boolean;
@@ -36,6 +37,7 @@ export interface ExpandOptions {
   relops?: Record<string, RelopEval>;
 }
 
+/** The outcome of expanding a value: the text, Postfix's status bits and warnings. */
 export interface ExpandResult {
   /** The expanded text (possibly partial after an error, as Postfix leaves it). */
   value: string;

@@ -19,6 +19,7 @@ export class MainCfSyntaxError extends ConfigError {
 
 /** One `name = value` definition as written in main.cf. */
 export interface MainCfEntry {
+  /** The parameter name, left of `=`. */
   name: string;
   /** The value, unexpanded, continuation lines joined as Postfix joins them. */
   value: string;
@@ -26,6 +27,7 @@ export interface MainCfEntry {
   line: number;
 }
 
+/** A parsed main.cf: the effective definitions, every definition, and the warnings. */
 export interface MainCfParseResult {
   /** Final value of each name (last definition wins), in order of first definition. */
   params: Map<string, MainCfEntry>;

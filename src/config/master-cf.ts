@@ -19,6 +19,7 @@ export type MasterServiceType = (typeof MASTER_SERVICE_TYPES)[number];
 export interface MasterService {
   /** Service name: a name, or `[host:]port` for inet services (`127.0.0.1:2525`, `smtp`). */
   service: string;
+  /** `type` column: the service's transport type (`inet`, `unix`, `fifo` …). */
   type: MasterServiceType;
   /** `private` column: `-` means the default (yes). */
   private: boolean;
@@ -27,7 +28,12 @@ export interface MasterService {
   /** `chroot` column: `-` means the default (no, since Postfix 3.0). */
   chroot: boolean;
   /** `wakeup` column in seconds (0: none); `conditional` for the `N?` form. */
-  wakeup: { seconds: number; conditional: boolean };
+  wakeup: {
+    /** Wake-up interval in seconds; 0 for `-` (no wake-up). */
+    seconds: number;
+    /** Written `N?`: no wake-up before the service is first used. */
+    conditional: boolean;
+  };
   /** `maxproc` column; undefined for `-` ($default_process_limit). 0 means no limit. */
   maxProcesses: number | undefined;
   /** Program name (`smtpd`, `local`, `pipe` …). */
@@ -38,6 +44,7 @@ export interface MasterService {
   overrides: Record<string, string>;
   /** The raw 8 columns as written. */
   fields: string[];
+  /** The master.cf file the entry was read from (as named to the parser). */
   file: string;
   /** First physical line of the entry. */
   line: number;

@@ -4,6 +4,7 @@
  */
 import type { Warning } from '../errors.js';
 
+/** A Postfix configuration: main.cf parameters over the 3.7 defaults, read by parameter name. */
 export interface Config {
   /** The configuration directory (`-c DIR`), or undefined for an in-memory config. */
   readonly configDir: string | undefined;

@@ -63,6 +63,7 @@ export interface EmbedOptions {
 export interface EmbedClient {
   /** Client IP address. */
   address: string;
+  /** Client TCP port. */
   port?: number;
   /** Verified client host name (default `unknown`). */
   name?: string;
@@ -70,6 +71,7 @@ export interface EmbedClient {
   helo?: string;
   /** The client said EHLO (default true). */
   esmtp?: boolean;
+  /** The session is under TLS (STARTTLS or implicit), as for `reject_plaintext_session` style checks. */
   tls?: boolean;
   /** SASL login name when the client authenticated. */
   user?: string;
@@ -93,8 +95,30 @@ export interface EmbedReply {
 
 /** Outcome of MAIL FROM. */
 export type MailDecision =
-  | { ok: true; /** As given (internal form). */ original: string; /** Rewritten envelope sender, internal form (`''` = null sender). */ sender: string; /** The same, quoted for SMTP. */ external: string }
-  | { ok: false; reply: EmbedReply };
+  | {
+      /** Accepted. */
+      ok: true;
+      /** As given (internal form). */
+      original: string;
+      /** Rewritten envelope sender, internal form (`''` = null sender). */
+      sender: string;
+      /** The same, quoted for SMTP. */
+      external: string;
+    }
+  | {
+      /** Refused. */
+      ok: false;
+      /** The reply to give the client. */
+      reply: EmbedReply;
+    };
+
+/** A final recipient Postfix would accept and then bounce or defer (e.g. a relocated alias target). */
+export interface Undeliverable {
+  /** The final recipient (internal form). */
+  address: string;
+  /** The bounce or deferral it would get. */
+  outcome: RecipientOutcome;
+}
 
 /** One recipient to deliver to. */
 export interface EmbedRecipient {
@@ -104,12 +128,14 @@ export interface EmbedRecipient {
   external: string;
   /** Postfix's transport and nexthop for it (`smtp` / `remote.example`, `local` / `host` ...). */
   transport: string | undefined;
+  /** Its nexthop (destination, or the bounce text of an `error` transport). */
   nexthop: string | undefined;
 }
 
 /** Outcome of RCPT TO. */
 export type RcptDecision =
   | {
+      /** Accepted. */
       ok: true;
       /** As given (internal form). */
       original: string;
@@ -119,11 +145,40 @@ export type RcptDecision =
        */
       recipients: EmbedRecipient[];
       /** Expansion results Postfix would bounce or defer after accepting (e.g. a relocated alias target). */
-      undeliverable: { address: string; outcome: RecipientOutcome }[];
+      undeliverable: Undeliverable[];
       /** Everything this RCPT produced was already a recipient: accepted, nothing added (Postfix delivers once). */
       duplicate?: boolean;
     }
-  | { ok: false; reply: EmbedReply };
+  | {
+      /** Refused. */
+      ok: false;
+      /** The reply to give the client. */
+      reply: EmbedReply;
+    };
+
+/** One accepted RCPT of a transaction. */
+export interface EmbedAccepted {
+  /** The recipient as the client gave it (internal form). */
+  original: string;
+  /** Its final recipients. */
+  recipients: EmbedRecipient[];
+  /** Final recipients Postfix would bounce or defer after accepting. */
+  undeliverable: Undeliverable[];
+}
+
+/** A message refused at end of DATA. */
+export interface EmbedRefusal {
+  /** The reply to give the client. */
+  reply: EmbedReply;
+}
+
+/** The header block after {@link Embedding.headers}. */
+export interface EmbedHeaders {
+  /** The header block (the same string when nothing changed). */
+  headers: string;
+  /** Some address header was rewritten. */
+  changed: boolean;
+}
 
 /** The rewritten envelope of one transaction. */
 export interface EmbedEnvelope {
@@ -132,7 +187,7 @@ export interface EmbedEnvelope {
   /** Rewritten envelope sender (internal form). */
   sender: string;
   /** Accepted recipients: each original with its final recipients. */
-  recipients: { original: string; recipients: EmbedRecipient[]; undeliverable: { address: string; outcome: RecipientOutcome }[] }[];
+  recipients: EmbedAccepted[];
   /** Header rewriting context decided at MAIL FROM. */
   headerContext: 'local' | 'remote';
   /** @internal Keys (original and final address, lower case) for duplicate elimination. */
@@ -332,7 +387,7 @@ export class Embedding {
       return { ok: true, original: rcpt, recipients: [], undeliverable: [] };
     }
     const recipients: EmbedRecipient[] = [];
-    const undeliverable: { address: string; outcome: RecipientOutcome }[] = [];
+    const undeliverable: Undeliverable[] = [];
     // Postfix delivers once per original and final recipient, ignoring case (RCPT twice,
     // or in another case, adds nothing); the same final address for another original stays.
     const seen = (s.envelope.seen ??= new Set());
@@ -378,7 +433,7 @@ export class Embedding {
    * Returns the block (the same string when nothing changed) or the reply refusing the message
  * (a table failed here or earlier in the transaction: {@link EmbedEnvelope.defer}).
    */
-  async headers(s: EmbedSession, block: string): Promise<{ headers: string; changed: boolean } | { reply: EmbedReply }> {
+  async headers(s: EmbedSession, block: string): Promise<EmbedHeaders | EmbedRefusal> {
     if (s.envelope?.defer) return { reply: s.envelope.defer };
     let headers = block;
     let changed = false;

@@ -32,7 +32,7 @@
 import path from 'node:path';
 import { createEmbedding, type EmbedEnvelope, type EmbedOptions, type EmbedReply, type EmbedSession, type Embedding } from './core.js';
 
-export type { EmbedEnvelope, EmbedReply, EmbedOptions } from './core.js';
+export type { EmbedEnvelope, EmbedReply, EmbedOptions, EmbedAccepted, EmbedRecipient, Undeliverable } from './core.js';
 
 /** Haraka's hook return codes (haraka-constants). */
 const CONT = 900;
@@ -42,11 +42,20 @@ const OK = 906;
 
 /** The parts of Haraka's plugin object this plugin uses. */
 export interface HarakaPlugin {
-  config: { get(name: string, type?: unknown, cb?: unknown): unknown };
+  /** Haraka's config loader, used to read `readdress.json` or `readdress.ini`. */
+  config: {
+    /** Reads a file from Haraka's config directory (`type` e.g. `'json'`; `.ini` files are parsed by name). */
+    get(name: string, type?: unknown, cb?: unknown): unknown;
+  };
+  /** Registers a hook (Haraka `register_hook`): runs `method` of this plugin for `hook`. */
   register_hook?(hook: string, method: string): void;
+  /** Logs at INFO (Haraka `loginfo`): readdress's smtpd-style log lines (`NOQUEUE: reject: ...`). */
   loginfo(...args: unknown[]): void;
+  /** Logs at WARN (Haraka `logwarn`): readdress's smtpd-style warnings. */
   logwarn(...args: unknown[]): void;
+  /** Logs at ERROR (Haraka `logerror`): configuration failures and unexpected errors in hooks. */
   logerror(...args: unknown[]): void;
+  /** Logs at CRIT (Haraka `logcrit`). */
   logcrit?(...args: unknown[]): void;
   /** Set by {@link register}. */
   readdress?: Promise<Embedding>;
@@ -56,31 +65,79 @@ export interface HarakaPlugin {
 
 /** An address as Haraka's `@haraka/email-address` has it. */
 export interface HarakaAddress {
+  /** The text the address was parsed from; readdress takes it (else {@link format}) as the address the client gave. */
   original?: string;
+  /** The address as `user@host`, without angle brackets. */
   address?: string;
+  /** The address in envelope form (`<user@host>`, `<>` for the null sender). */
   format(): string;
-  constructor: new (text: string) => HarakaAddress;
+  /** The address's class: readdress builds the rewritten addresses with it (`new constructor('<user@host>')`). */
+  constructor: {
+    /** Parses an address in angle brackets (`<user@host>`). */
+    new (text: string): HarakaAddress;
+  };
 }
 
 /** The parts of Haraka's transaction this plugin reads and changes. */
 export interface HarakaTransaction {
+  /** Haraka's envelope sender of the transaction (an `Address`); replaced by the rewritten sender. */
   mail_from: HarakaAddress;
+  /** Haraka's envelope recipients of the transaction (`Address` objects); replaced by the final recipients. */
   rcpt_to: HarakaAddress[];
+  /** Haraka's per-transaction notes; readdress puts the rewritten envelope in `notes.readdress`. */
   notes: Record<string, unknown>;
-  header: { header_list: string[]; headers: Record<string, string[]>; headers_decoded: Record<string, string[]>; parse(lines: string[]): void };
+  /** Haraka's parsed message header (haraka-email-message `Header`), rewritten in place at end of DATA. */
+  header: {
+    /** The header fields in order, each one string with its continuation lines, LF-terminated. */
+    header_list: string[];
+    /** The field values by lower-case name; cleared before the rewritten header is parsed again. */
+    headers: Record<string, string[]>;
+    /** The MIME-decoded field values by lower-case name; cleared before the rewritten header is parsed again. */
+    headers_decoded: Record<string, string[]>;
+    /** Parses header lines into `header_list`, `headers` and `headers_decoded`. */
+    parse(lines: string[]): void;
+  };
+  /** Set by Haraka once it found the end of the header (the empty line). */
   found_hb_sep?: boolean;
+  /** Makes Haraka take the header's new length into account (after {@link header} changed). */
   reset_headers?(): void;
+  /** Adds a header field on top of the header (Haraka `add_leading_header`): used for PREPEND actions. */
   add_leading_header?(name: string, value: string): void;
 }
 
 /** The parts of Haraka's connection this plugin reads. */
 export interface HarakaConnection {
-  remote: { ip: string; port?: number; host?: string | null };
-  local?: { ip?: string };
-  hello: { host?: string | null; verb?: string | null };
-  tls?: { enabled?: boolean };
+  /** Haraka's connection: the client. */
+  remote: {
+    /** The client's IP address. */
+    ip: string;
+    /** The client's port. */
+    port?: number;
+    /** The client's reverse DNS name (Haraka's placeholders `Unknown`, `DNSERROR`, `NXDOMAIN` count as none). */
+    host?: string | null;
+  };
+  /** Haraka's connection: this server. */
+  local?: {
+    /** The server's IP address the client connected to. */
+    ip?: string;
+  };
+  /** Haraka's connection: what the client said in HELO/EHLO. */
+  hello: {
+    /** The HELO/EHLO argument. */
+    host?: string | null;
+    /** `HELO` or `EHLO`, whichever the client used. */
+    verb?: string | null;
+  };
+  /** Haraka's connection: TLS state. */
+  tls?: {
+    /** The connection is encrypted (STARTTLS or implicit TLS). */
+    enabled?: boolean;
+  };
+  /** Haraka's per-connection notes; readdress reads the SASL login name from `notes.auth_user`. */
   notes: Record<string, unknown>;
+  /** The current transaction (from MAIL FROM on), or null. */
   transaction: HarakaTransaction | null;
+  /** Haraka's flag that the client may relay (set by SMTP AUTH or the relay plugin); readdress does not read it. */
   relaying?: boolean;
 }
 

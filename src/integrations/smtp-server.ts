@@ -21,17 +21,22 @@ import type { Readable, Transform } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { createEmbedding, type EmbedEnvelope, type EmbedOptions, type EmbedReply, type EmbedSession, type Embedding } from './core.js';
 
-export type { EmbedEnvelope, EmbedOptions, EmbedReply, EmbedRecipient, EmbedClient, EmbedSession, EmbedActions, MailDecision, RcptDecision } from './core.js';
+export type { EmbedEnvelope, EmbedOptions, EmbedReply, EmbedRecipient, EmbedClient, EmbedSession, EmbedActions, MailDecision, RcptDecision, Undeliverable, EmbedAccepted, EmbedHeaders, EmbedRefusal } from './core.js';
 export { createEmbedding, Embedding } from './core.js';
 
 /** An smtp-server session with the rewritten envelope. */
-export type ReaddressSession = SMTPServerSession & { readdress?: EmbedEnvelope };
+export type ReaddressSession = SMTPServerSession & {
+  /** The envelope as readdress rewrote it: set at MAIL FROM, updated at each RCPT TO. */
+  readdress?: EmbedEnvelope;
+};
 
 /** What `onMessage` gets: the rewritten envelope and the message with rewritten headers. */
 export interface ReaddressMessage {
+  /** The rewritten envelope: sender and final recipients to deliver to. */
   envelope: EmbedEnvelope;
   /** The message (after dot-unstuffing) with its address headers rewritten. Read it to the end. */
   stream: Readable;
+  /** smtp-server's session of the message (client, envelope as sent, and `readdress`). */
   session: ReaddressSession;
 }
 
@@ -47,14 +52,22 @@ export interface SmtpServerHooksOptions extends EmbedOptions {
 }
 
 /** An error smtp-server answers with `responseCode` and the message text. */
-export type ReplyError = Error & { responseCode: number; reply: EmbedReply };
+export type ReplyError = Error & {
+  /** The SMTP reply code smtp-server answers with (e.g. 550, 451). */
+  responseCode: number;
+  /** The reply readdress decided on (code, enhanced status code and text). */
+  reply: EmbedReply;
+};
 
 /** The handlers to give to `new SMTPServer({...})`. */
 export interface SmtpServerHooks {
   /** Client restrictions when `smtpd_delay_reject = no` (smtp-server then answers 554 and closes). */
   onConnect(session: SMTPServerSession, callback: (err?: Error | null) => void): void;
+  /** MAIL FROM: sender canonical maps and masquerading; HELO and sender restrictions unless delayed to RCPT. */
   onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void;
+  /** RCPT TO: relay and recipient restrictions, canonical maps and virtual alias expansion. */
   onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void;
+  /** DATA: `smtpd_data_restrictions`, then the message with rewritten headers goes to `onMessage` (dropped on DISCARD). */
   onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void): void;
   /** The header-rewriting stream for a session, for an `onData` of your own. */
   headerTransform(session: SMTPServerSession): Transform;

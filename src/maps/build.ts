@@ -45,7 +45,12 @@ export function isBuildableType(type: string): boolean {
  * Build `type:name` from its source. Returns the warnings (Postfix's texts, with file/line) and
  * the number of entries written. Throws MapError when the source cannot be read.
  */
-export function buildTable(type: string, name: string, opts: BuildOptions = {}): { warnings: Warning[]; count: number } {
+export function buildTable(type: string, name: string, opts: BuildOptions = {}): {
+  /** Non-fatal problems met in the source (syntax, duplicates, unreadable `-F` files), as postmap warns. */
+  warnings: Warning[];
+  /** Number of entries in the table file written (including entries kept by an incremental build). */
+  count: number;
+} {
   // Like Postfix, read the source first: a missing file is reported before a bad type.
   const label = opts.sourceLabel ?? name;
   let text = opts.sourceText;

@@ -17,6 +17,7 @@ type Cached = string | typeof NOT_FOUND;
 
 /** A table whose contents may be replaced; `generation` changes at each swap. */
 export interface ReloadingTable extends Table {
+  /** Count of swaps so far (0 until the first reopen); caches compare it to know when to flush. */
   readonly generation: number;
   /** Check the files now and reopen if they changed; resolves true when a swap happened. */
   reload(): Promise<boolean>;
@@ -29,7 +30,10 @@ function isReloading(t: Table): t is ReloadingTable {
 }
 
 /** Wrap `inner` in an LRU cache. Errors pass through uncached. */
-export function cachedTable(inner: Table, opts: CacheOptions = {}): Table & { readonly cacheSize: number } {
+export function cachedTable(inner: Table, opts: CacheOptions = {}): Table & {
+  /** Number of keys now held in the cache (hits and "not found" answers). */
+  readonly cacheSize: number;
+} {
   const negative = opts.negative ?? true;
   const lru = new LRUCache<string, Cached>({
     max: opts.max ?? 10000,

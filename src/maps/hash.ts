@@ -26,7 +26,9 @@ export const COMPILED_SUFFIX: Readonly<Record<string, string>> = { hash: '.db', 
  */
 export interface CompiledTable extends Table {
   lookupSync(key: string, flags?: number): string | undefined;
+  /** Every `[key, value]` record in the file, read lazily (`postmap -s`). */
   dump(): IterableIterator<[string, string]>;
+  /** Number of records in the compiled file. */
   readonly count: number;
   close(): Promise<void>;
 }

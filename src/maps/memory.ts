@@ -21,7 +21,9 @@ export interface MemoryTableOptions {
   fold?: boolean;
   /** On duplicate keys keep the first value (default) or the last one. */
   duplicates?: 'first' | 'last';
+  /** The {@link Table.kind} the table reports (default `fixed`). */
   kind?: TableKind;
+  /** Warnings met while reading the source (e.g. texthash duplicates), exposed as {@link Table.warnings}. */
   warnings?: readonly Warning[];
 }
 
@@ -40,6 +42,7 @@ export interface MemoryTable extends Table {
   [LOOKUP_FOLDED_HASH](key: string, hash: number, cutEnd?: number, cutFrom?: number): string | undefined;
   /** Entries in insertion order (folded keys). */
   entries(): IterableIterator<[string, string]>;
+  /** Number of entries (distinct keys after folding). */
   readonly size: number;
 }
 

@@ -62,7 +62,9 @@ export type TableFactory = (name: string, opts: OpenOptions, spec: string) => Ta
 
 /** A parsed `type:name`. */
 export interface TableSpec {
+  /** The table type, the text before the first `:` (e.g. `hash`, `regexp`). */
   type: string;
+  /** The text after the first `:` (a file name, or the inline/config text the type reads). */
   name: string;
 }
 

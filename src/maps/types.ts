@@ -7,6 +7,7 @@ import type { Warning } from '../errors.js';
 
 /** Lookup flags, as a bit set (cheap to pass on hot paths). */
 export const LookupFlags = {
+  /** No flags: look the key up as given. */
   NONE: 0,
   /** Fold the key to lower case before lookup (Postfix folds fixed-string keys by default). */
   FOLD_CASE: 1 << 0,
@@ -29,6 +30,7 @@ export type TableKind = 'fixed' | 'pattern';
 export interface Table {
   /** `type:name` as written in main.cf. */
   readonly name: string;
+  /** Whether the table matches whole keys (`fixed`) or expressions (`pattern`); decides if partial address keys are tried. */
   readonly kind: TableKind;
   /** Look up a key. Resolves `undefined` when not found; rejects with MapError on failure. */
   lookup(key: string, flags?: number): Promise<string | undefined>;

@@ -65,6 +65,7 @@ export interface FindContext {
 
 /** Options of one lookup. */
 export interface FindOptions {
+  /** Which keys to try: {@link Find} bits (Postfix MA_FIND_*); default {@link FIND_DEFAULT}. */
   strategy?: number;
   /** Form of the address given (default internal). */
   inForm?: AddrForm;

@@ -24,7 +24,9 @@ export interface MapEnv extends FindContext {
 
 /** Result of a mapping: the new addresses (internal form) and the hit that produced them. */
 export interface MapResult {
+  /** The addresses the value maps to, in order, canonicalised (and with the unmatched extension when propagated). */
   addrs: string[];
+  /** The table, key and value that matched. */
   hit: FindHit;
 }
 

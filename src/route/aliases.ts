@@ -30,6 +30,7 @@ export type AllowClass = 'alias' | 'forward' | 'include';
 
 /** The parameters alias expansion reads. */
 export interface AliasParams {
+  /** How a local part splits into user and extension (`recipient_delimiter`, `owner_request_special`, `double_bounce_sender`). */
   split: ExtensionSplit;
   /** `alias` ∈ `propagate_unmatched_extensions`. */
   propagateAlias: boolean;
@@ -37,10 +38,15 @@ export interface AliasParams {
   propagateInclude: boolean;
   /** `forward` ∈ `propagate_unmatched_extensions`. */
   propagateForward?: boolean;
+  /** `owner_request_special`: an `owner-NAME` alias becomes the envelope sender of NAME's expansion (and resets its original recipient). */
   ownerRequestSpecial: boolean;
+  /** `expand_owner_alias`: that sender is the first element of the `owner-NAME` value rather than `owner-NAME` itself. */
   expandOwnerAlias: boolean;
+  /** `allow_mail_to_commands`: where `|command` elements are delivered; elsewhere they bounce (5.7.1). */
   allowCommands: ReadonlySet<AllowClass>;
+  /** `allow_mail_to_files`: where `/file` elements are delivered; elsewhere they bounce (5.7.1). */
   allowFiles: ReadonlySet<AllowClass>;
+  /** `duplicate_filter_limit`: how many entries the delivery request's duplicate filter keeps (0 = no limit). */
   duplicateFilterLimit: number;
 }
 
@@ -52,7 +58,12 @@ export interface AliasEnv {
    * Canonicalise (rewrite, context local) and resolve an internal-form address; `local` when
    * its transport is the local delivery agent (then it is expanded again in-process).
    */
-  resolve(addr: string, lk: Lookup): { address: string; local: boolean };
+  resolve(addr: string, lk: Lookup): {
+    /** The address after canonicalisation and resolve (internal form). */
+    address: string;
+    /** Its transport is the local delivery agent. */
+    local: boolean;
+  };
   /** Read an `:include:` file (throw when it cannot be read). */
   readInclude?(path: string): string;
   /**
@@ -65,16 +76,72 @@ export interface AliasEnv {
 
 /** One thing local(8) would do for the recipient. */
 export type AliasDelivery =
-  | { kind: 'mailbox'; recipient: string; user: string; sender: string; original: string }
-  | { kind: 'forward'; recipient: string; sender: string; original: string }
-  | { kind: 'file'; path: string; recipient: string; sender: string; original: string }
-  | { kind: 'command'; command: string; recipient: string; sender: string; original: string }
-  | { kind: 'bounce' | 'defer'; recipient: string; status: string; text: string; original: string };
+  | {
+      /** Delivery to a local user's mailbox. */
+      kind: 'mailbox';
+      /** The address delivered (internal form). */
+      recipient: string;
+      /** The local user whose mailbox gets the copy (lower-cased local part). */
+      user: string;
+      /** Envelope sender of the copy: the `owner-` alias when one applies, else the message's sender. */
+      sender: string;
+      /** Original recipient recorded for the delivery (DSN ORCPT). */
+      original: string;
+    }
+  | {
+      /** The address is not delivered here: it is forwarded as a new message. */
+      kind: 'forward';
+      /** The address forwarded to (canonicalised and resolved, internal form). */
+      recipient: string;
+      /** Envelope sender of the forwarded copy: the `owner-` alias when one applies, else the message's sender. */
+      sender: string;
+      /** Original recipient the forwarded copy carries (the address itself when there is none). */
+      original: string;
+    }
+  | {
+      /** Append to a file (a `/file` element). */
+      kind: 'file';
+      /** The file's path (the `/file` element as written). */
+      path: string;
+      /** The alias (or `.forward` owner) the delivery is made for. */
+      recipient: string;
+      /** Envelope sender: the `owner-` alias when one applies, else the message's sender. */
+      sender: string;
+      /** Original recipient recorded for the delivery (`''` after an `owner-` alias reset it). */
+      original: string;
+    }
+  | {
+      /** Pipe to a command (a `|command` element). */
+      kind: 'command';
+      /** The command line, without the `|`. */
+      command: string;
+      /** The alias (or `.forward` owner) the delivery is made for. */
+      recipient: string;
+      /** Envelope sender: the `owner-` alias when one applies, else the message's sender. */
+      sender: string;
+      /** Original recipient recorded for the delivery (`''` after an `owner-` alias reset it). */
+      original: string;
+    }
+  | {
+      /** `bounce`: permanent failure (restricted file/command, loop, null username); `defer`: try later (table or file read error). */
+      kind: 'bounce' | 'defer';
+      /** The address or alias element that failed. */
+      recipient: string;
+      /** Enhanced status code (`5.4.6`, `5.7.1`, `4.3.0` …). */
+      status: string;
+      /** Text after the status code (`alias database loop for NAME` …). */
+      text: string;
+      /** Original recipient of the failed delivery. */
+      original: string;
+    };
 
 /** Input: the recipient local(8) got (internal form), its original recipient and the sender. */
 export interface AliasInput {
+  /** The recipient local(8) got (internal form). */
   recipient: string;
+  /** Its original recipient (DSN ORCPT), `''` when there is none. */
   original: string;
+  /** The message's envelope sender (internal form; `''` is the null sender). */
   sender: string;
 }
 

@@ -17,9 +17,13 @@ import type { Stage, Trace } from './trace.js';
 
 /** Address classes (bit set), as named in the `*_classes` parameters. */
 export const AddrClass = {
+  /** `envelope_sender`: the envelope sender (MAIL FROM). */
   ENVELOPE_SENDER: 1,
+  /** `envelope_recipient`: an envelope recipient (RCPT TO). */
   ENVELOPE_RECIPIENT: 2,
+  /** `header_sender`: a sender header address (From:, Sender:, Reply-To: …). */
   HEADER_SENDER: 4,
+  /** `header_recipient`: a recipient header address (To:, Cc: …). */
   HEADER_RECIPIENT: 8,
 } as const;
 
@@ -55,8 +59,11 @@ export interface CanonicalParams {
 
 /** The opened tables. */
 export interface CanonicalTables {
+  /** `canonical_maps`. */
   canonical: readonly Table[];
+  /** `sender_canonical_maps`. */
   sender: readonly Table[];
+  /** `recipient_canonical_maps`. */
   recipient: readonly Table[];
 }
 

@@ -20,6 +20,7 @@ export const LOOKUP_FLAGS = LookupFlags.FOLD_CASE;
 
 /** Reads tables for a stage: direct for sync tables, from gathered answers otherwise. */
 export class Lookup implements LookupContext {
+  /** Answers gathered asynchronously so far, per table and key (value, undefined, or the MapError); kept across replays. */
   readonly memo = new Map<Table, Map<string, string | undefined | MapError>>();
   /** The context to hand to match-list / resolve functions (undefined = sync only). */
   readonly ctx: LookupContext | undefined;

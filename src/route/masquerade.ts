@@ -15,6 +15,7 @@ import type { Trace } from './trace.js';
 
 /** A string list (`masquerade_exceptions`): a match-list MatchList of style `string`. */
 export interface StringMatcher {
+  /** True when `key` (here the address's local part) is in the list, as `MatchList.matchSync`; throws MapError on a table failure. */
   matchSync(key: string, addr?: string, ctx?: LookupContext): boolean;
 }
 
@@ -30,6 +31,7 @@ export interface MasqueradeParams {
 
 /** Result of masquerading one address. */
 export interface MasqueradeResult {
+  /** The address after masquerading (internal form); unchanged when it was not masqueraded. */
   addr: string;
   /** An exception table failed: the message must be deferred (address unchanged). */
   defer?: Deferral;

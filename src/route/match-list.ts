@@ -61,6 +61,7 @@ export class NeedLookup {
 
 /** Per-call lookup state of the async driver. @internal */
 export interface LookupContext {
+  /** Answers fetched so far, per table and key: the value, undefined for "not found", or the lookup's MapError. */
   memo: Map<Table, Map<string, string | undefined | MapError>>;
 }
 
@@ -207,7 +208,9 @@ export function formatIp(b: Uint8Array): string {
 
 /** A compiled `net/mask` or address pattern. */
 export interface Cidr {
+  /** The network address bytes (4 for IPv4, 16 for IPv6); a bare address is a full-length network. */
   net: Uint8Array;
+  /** Prefix length in bits. */
   bits: number;
 }
 
@@ -311,7 +314,9 @@ const V6_PATTERN_CHARS = /^[0-9.a-fA-F:[\]/]*$/;
 export class MatchList {
   /** The parameter name (for messages). */
   readonly name: string;
+  /** How patterns are compared with keys. */
   readonly style: MatchStyle;
+  /** The list is named in `parent_domain_matches_subdomains`: `example.com` also matches its subdomains. */
   readonly parent: boolean;
   /** Every `type:name` element, in order (open these and pass them as `tables`). */
   readonly tableSpecs: readonly string[];
@@ -597,7 +602,9 @@ export async function openMatchList(value: string, style: MatchStyle, opts: Open
 
 /** One interface address with its netmask (as from os.networkInterfaces()). */
 export interface InterfaceAddress {
+  /** The interface's IP address. */
   address: string;
+  /** Its netmask, as an address (`255.255.255.0`, `ffff:ffff:ffff:ffff::`). */
   netmask: string;
 }
 

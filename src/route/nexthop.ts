@@ -82,7 +82,9 @@ export interface HostPort {
 
 /** Defaults for {@link parseHostPort}: what `:port` / `host:` with empty parts fall back to. */
 export interface HostPortDefaults {
+  /** Host when the input has none (`:ppp`, empty); without it a missing host is an error. Not syntax-checked. */
   host?: string;
+  /** Port (service) when the input has none (`hhh`, `hhh:`, `[hhh]`); not syntax-checked. */
   port?: string;
 }
 

@@ -9,6 +9,7 @@ import { MapError } from '../errors.js';
  * `${code} ${status} ${text}`; the sender's client retries.
  */
 export interface Deferral {
+  /** Always `defer`: tags the outcome (the message is deferred, not rejected). */
   kind: 'defer';
   /** SMTP reply code (451). */
   code: number;

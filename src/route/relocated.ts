@@ -17,9 +17,13 @@ export const RELOCATED_STATUS = '5.1.6';
 
 /** A relocated hit: the new location and the error route it implies. */
 export interface RelocatedHit {
+  /** The `relocated_maps` value: the new contact information, as the bounce shows it. */
   newLocation: string;
+  /** The `type:name` of the `relocated_maps` table that answered. */
   table: string;
+  /** The key that matched. */
   key: string;
+  /** Always `error`: mail to a relocated user bounces. */
   transport: 'error';
   /** `5.1.6 User has moved to <newLocation>` */
   nexthop: string;

@@ -50,10 +50,15 @@ export const ResolveFlags = {
   ERROR: 1 << 2,
   /** RESOLVE_FLAG_FAIL: the request failed (table lookup error, bad configuration): try again later. */
   FAIL: 1 << 3,
+  /** RESOLVE_CLASS_LOCAL: a local domain (`mydestination`, the machine's own addresses): `local_transport`. */
   CLASS_LOCAL: 1 << 8,
+  /** RESOLVE_CLASS_ALIAS: a `virtual_alias_domains` domain (an unaliased recipient is unknown). */
   CLASS_ALIAS: 1 << 9,
+  /** RESOLVE_CLASS_VIRTUAL: a `virtual_mailbox_domains` domain: `virtual_transport`. */
   CLASS_VIRTUAL: 1 << 10,
+  /** RESOLVE_CLASS_RELAY: a `relay_domains` domain: `relay_transport`. */
   CLASS_RELAY: 1 << 11,
+  /** RESOLVE_CLASS_DEFAULT: any other domain: `default_transport`. */
   CLASS_DEFAULT: 1 << 12,
 } as const;
 
@@ -161,7 +166,12 @@ export interface ResolveResult {
   /** Address class; undefined on FAIL before a class was chosen. */
   addressClass: AddressClass | undefined;
   /** Bad address syntax: qmgr bounces such a recipient with `5.1.3 bad address syntax`. */
-  error?: { status: string; text: string };
+  error?: {
+    /** Enhanced status code, e.g. `5.1.3`. */
+    status: string;
+    /** The reason text, e.g. `bad address syntax`. */
+    text: string;
+  };
   /** Why the request failed (FAIL flag): the caller defers (`4.3.0`). */
   failure?: string;
   /** Postfix's helpful warnings (e.g. a domain listed in two address classes). */

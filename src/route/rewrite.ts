@@ -44,8 +44,11 @@ export type RewriteContext = 'local' | 'remote';
 
 /** Token types. Operators use their character code (0–127); these are the others. */
 export const T_ATOM = 256;
+/** A quoted string (TOK822_QSTRING); the value is its contents, unquoted. */
 export const T_QSTRING = 257;
+/** A domain literal `[…]` (TOK822_DOMLIT); the value is the text between the brackets. */
 export const T_DOMLIT = 258;
+/** A `(…)` comment (TOK822_COMMENT); the value is the text verbatim, parentheses included. */
 export const T_COMMENT = 259;
 
 const AT = 64; // '@'
@@ -62,8 +65,11 @@ const LT = 60; // '<'
  * site: `!a"b"` → `ab@`); internalizing puts no space after an owned token.
  */
 export interface Tokens {
+  /** Token types: an operator's character code, or `T_ATOM`, `T_QSTRING`, `T_DOMLIT`, `T_COMMENT`. */
   t: number[];
+  /** Token values ('' for operators). */
   v: string[];
+  /** Owned bits: no space is put after an owned token when internalizing. */
   o: boolean[];
 }
 

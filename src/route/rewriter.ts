@@ -107,7 +107,9 @@ export interface SenderResult {
   external: string;
   /** The message cannot be accepted now (a table failed). */
   defer?: Deferral;
+  /** Postfix's canonical maps warnings (`multi-valued … entry`, `unreasonable … map nesting`). */
   warnings?: string[];
+  /** Every table probe and stage outcome, in order (only with `trace: true`). */
   trace?: Trace;
 }
 
@@ -138,9 +140,23 @@ export interface FinalRecipient {
   /** Set for recipients that bounce or are deferred instead of being delivered. */
   outcome?: RecipientOutcome;
   /** Matched transport_maps entry. */
-  transportTable?: { table: string; key: string; value: string };
+  transportTable?: {
+    /** The table (`type:name`) that matched. */
+    table: string;
+    /** The key that matched (`*` for the catch-all entry). */
+    key: string;
+    /** The entry's value, as written (`transport:nexthop`). */
+    value: string;
+  };
   /** Matched relocated_maps entry (the new location). */
-  relocated?: { table: string; key: string; value: string };
+  relocated?: {
+    /** The table (`type:name`) that matched. */
+    table: string;
+    /** The key that matched. */
+    key: string;
+    /** The new location, as in the 5.1.6 bounce text `User has moved to <value>`. */
+    value: string;
+  };
   /**
    * With `aliases: true`, for local recipients: what local(8) does — mailbox, file and command
    * deliveries, bounces, and forwarded addresses (with the pipeline's result for each).
@@ -149,7 +165,10 @@ export interface FinalRecipient {
 }
 
 /** One local(8) action; forwards carry the recipients the forwarded copy ends up with. */
-export type LocalDelivery = AliasDelivery & { forwarded?: FinalRecipient[] };
+export type LocalDelivery = AliasDelivery & {
+  /** For `forward`: the pipeline's final recipients of the forwarded copy (`[]` beyond 20 nested forwards). */
+  forwarded?: FinalRecipient[];
+};
 
 /** Result of {@link Rewriter.rewriteRecipient}. */
 export interface RecipientResult {
@@ -161,7 +180,9 @@ export interface RecipientResult {
   recipients: FinalRecipient[];
   /** The message cannot be accepted now (table failure, alias expansion limits). */
   defer?: Deferral;
+  /** Postfix's canonical maps warnings (`multi-valued … entry`, `unreasonable … map nesting`). */
   warnings?: string[];
+  /** Every table probe and stage outcome, in order (only with `trace: true`). */
   trace?: Trace;
 }
 
@@ -172,11 +193,15 @@ export type HeaderContext = 'local' | 'remote' | 'none';
 export interface HeadersResult {
   /** The header block; identical (same string) when nothing changed. */
   headers: string;
+  /** Whether `headers` is a new block (false when nothing changed or on a deferral). */
   changed: boolean;
   /** Names of the headers that were regenerated, in order. */
   rewritten: string[];
+  /** A table failed: the message cannot be accepted now (`headers` is then the block as given). */
   defer?: Deferral;
+  /** Postfix's `stripping too many comments from address` warnings. */
   warnings?: Warning[];
+  /** Every table probe and stage outcome, in order (only with `trace: true`). */
   trace?: Trace;
 }
 
@@ -201,27 +226,49 @@ export class Rewriter {
 
   /** @internal Use {@link createRewriter}. */
   constructor(
+    /** trivial-rewrite "rewrite" parameters (`myorigin`, `mydomain`, `append_at_myorigin` …). */
     readonly rewriteParams: RewriteParams,
+    /** trivial-rewrite "resolve" parameters (address class domains, transports, nexthops). */
     readonly resolveParams: ResolveParams,
+    /** `canonical_classes`, `sender_canonical_classes`, `recipient_canonical_classes`, extension propagation. */
     readonly canonicalParams: CanonicalParams,
+    /** `canonical_maps`, `sender_canonical_maps` and `recipient_canonical_maps` tables. */
     readonly canonicalTables: CanonicalTables,
+    /** `masquerade_domains`, `masquerade_exceptions`, `masquerade_classes`. */
     readonly masqueradeParams: MasqueradeParams,
+    /** `virtual_alias_*_limit` parameters and extension propagation for `virtual_alias_maps`. */
     readonly virtualParams: VirtualAliasParams,
+    /** The tables of each {@link PIPELINE_TABLE_PARAMETERS} parameter, in order. */
     readonly tables: Readonly<Record<PipelineTableParameter, readonly Table[]>>,
+    /** local(8) alias expansion parameters (used with `aliases: true`). */
     readonly aliasParams: AliasParams,
+    /** `alias_maps` tables, in order (those that could be opened). */
     readonly aliasTables: readonly Table[],
+    /** The other parameters the pipeline reads, and the alias expansion file readers. */
     readonly settings: {
+      /** `recipient_delimiter`: extension delimiters for table lookups. */
       delimiter: string;
+      /** `owner_request_special`: `owner-*` and `*-request` local parts are not split at `-`. */
       ownerRequestSpecial: boolean;
+      /** `double_bounce_sender`: a local part never split into user and extension. */
       doubleBounceSender: string;
+      /** `empty_address_recipient`: what an empty envelope recipient becomes before rewriting. */
       emptyAddressRecipient: string;
+      /** `duplicate_filter_limit`: size of cleanup's duplicate filters. */
       duplicateFilterLimit: number;
+      /** `header_address_token_limit`: tokens kept per address header. */
       headerTokenLimit: number;
+      /** `transport_maps` ∈ `parent_domain_matches_subdomains`: a `domain` key also matches its subdomains. */
       transportParentStyle: boolean;
+      /** `remote_header_rewrite_domain`: empty means headers from remote clients are not rewritten. */
       remoteHeaderDomain: string;
+      /** `myorigin`: a domain that counts as local in table lookups. */
       myorigin: string;
+      /** Reads `:include:` files for alias expansion (throws when a file cannot be read). */
       readInclude?: ((path: string) => string) | undefined;
+      /** Reads a user's `.forward` (see AliasEnv.readForward); undefined: `.forward` files are not read. */
       readForward?: ((user: string, extension: string | undefined) => string | undefined) | undefined;
+      /** `enable_original_recipient`: the message-wide duplicate filter also keys on the original recipient. */
       enableOriginalRecipient?: boolean;
     },
   ) {
@@ -434,7 +481,18 @@ export class Rewriter {
    * Cleanup's part only (no resolve): rewrite, canonical maps, masquerade, virtual alias
    * expansion and duplicate elimination. The addresses to queue, in internal form.
    */
-  rewriteRecipientCleanupSync(addr: string, o: CallOptions = NO_OPTIONS): { canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[]; trace?: Trace } {
+  rewriteRecipientCleanupSync(addr: string, o: CallOptions = NO_OPTIONS): {
+    /** After rewrite, canonical maps and masquerading, before virtual aliasing (internal form). */
+    canonical: string;
+    /** The addresses to queue: virtual alias expansion, duplicates removed (internal form). */
+    addrs: string[];
+    /** The message cannot be accepted now (table failure, alias expansion limits). */
+    defer?: Deferral;
+    /** Postfix's canonical maps warnings (`multi-valued … entry`, `unreasonable … map nesting`). */
+    warnings?: string[];
+    /** Every table probe and stage outcome, in order (only with `trace: true`). */
+    trace?: Trace;
+  } {
     const trace = o.trace ? [] : undefined;
     const r = this.recipientCleanup(addr, o, DIRECT, trace);
     if (trace) r.trace = trace;
@@ -448,14 +506,28 @@ export class Rewriter {
    * recipient is dropped (reported in `duplicates`). A deferral of any recipient defers the
    * whole message (see `defer`).
    */
-  async rewriteRecipients(addrs: readonly string[], o: CallOptions = NO_OPTIONS): Promise<{ results: RecipientResult[]; duplicates: string[]; defer?: Deferral }> {
+  async rewriteRecipients(addrs: readonly string[], o: CallOptions = NO_OPTIONS): Promise<{
+    /** One result per envelope recipient, in order; `recipients` without the message-wide duplicates. */
+    results: RecipientResult[];
+    /** Final recipients dropped as duplicates of earlier ones, in order. */
+    duplicates: string[];
+    /** The first deferral among the recipients: the whole message cannot be accepted now. */
+    defer?: Deferral;
+  }> {
     const results: RecipientResult[] = [];
     for (const a of addrs) results.push(await this.rewriteRecipient(a, o));
     return this.dedupe(results);
   }
 
   /** {@link rewriteRecipients}, synchronously (requires {@link isSync}). */
-  rewriteRecipientsSync(addrs: readonly string[], o: CallOptions = NO_OPTIONS): { results: RecipientResult[]; duplicates: string[]; defer?: Deferral } {
+  rewriteRecipientsSync(addrs: readonly string[], o: CallOptions = NO_OPTIONS): {
+    /** One result per envelope recipient, in order; `recipients` without the message-wide duplicates. */
+    results: RecipientResult[];
+    /** Final recipients dropped as duplicates of earlier ones, in order. */
+    duplicates: string[];
+    /** The first deferral among the recipients: the whole message cannot be accepted now. */
+    defer?: Deferral;
+  } {
     return this.dedupe(addrs.map((a) => this.rewriteRecipientSync(a, o)));
   }
 
@@ -478,7 +550,18 @@ export class Rewriter {
   }
 
   /** {@link rewriteRecipientCleanupSync} with any tables (what cleanup queues). */
-  async rewriteRecipientCleanup(addr: string, o: CallOptions = NO_OPTIONS): Promise<{ canonical: string; addrs: string[]; defer?: Deferral; warnings?: string[]; trace?: Trace }> {
+  async rewriteRecipientCleanup(addr: string, o: CallOptions = NO_OPTIONS): Promise<{
+    /** After rewrite, canonical maps and masquerading, before virtual aliasing (internal form). */
+    canonical: string;
+    /** The addresses to queue: virtual alias expansion, duplicates removed (internal form). */
+    addrs: string[];
+    /** The message cannot be accepted now (table failure, alias expansion limits). */
+    defer?: Deferral;
+    /** Postfix's canonical maps warnings (`multi-valued … entry`, `unreasonable … map nesting`). */
+    warnings?: string[];
+    /** Every table probe and stage outcome, in order (only with `trace: true`). */
+    trace?: Trace;
+  }> {
     if (this.isSync) return this.rewriteRecipientCleanupSync(addr, o);
     const trace = o.trace ? [] : undefined;
     const r = await this.guard(addr, () => withLookups((lk) => this.recipientCleanup(addr, o, lk, trace), trace));
@@ -739,7 +822,14 @@ interface HeaderPart {
 }
 
 /** Split a header block into headers (with their folding) and the rest (empty line + body). */
-export function splitHeaderBlock(block: string): { headers: HeaderPart[]; rest: string; eol: string } {
+export function splitHeaderBlock(block: string): {
+  /** The headers in order, each with its continuation lines. */
+  headers: HeaderPart[];
+  /** Everything from the empty line on (empty line and body); `''` when there is none. */
+  rest: string;
+  /** The block's line ending: `\r\n` when its first line ends so, else `\n`. */
+  eol: string;
+} {
   const headers: HeaderPart[] = [];
   let pos = 0;
   let eol = '\n';

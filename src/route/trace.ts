@@ -25,6 +25,7 @@ export type Stage =
 
 /** One step: a table probe (table + key + result) or a stage outcome (input → output). */
 export interface TraceStep {
+  /** The pipeline stage that made the step (e.g. `canonical_maps`, `resolve`). */
   stage: Stage;
   /** The table probed, as `type:name`. */
   table?: string;

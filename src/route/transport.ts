@@ -24,14 +24,19 @@ export interface TransportParams {
 
 /** A transport/nexthop pair. */
 export interface Route {
+  /** Delivery transport, a master.cf service name: the part of `transport:nexthop` before the `:`. */
   transport: string;
+  /** Where that transport delivers (a domain, `[host]:port` …; the bounce text for `error`/`retry`). */
   nexthop: string;
 }
 
 /** A transport table hit. */
 export interface TransportHit extends Route {
+  /** The `type:name` of the `transport_maps` table that answered. */
   table: string;
+  /** The key that matched (the address, the address without extension, a domain, or `*`). */
   key: string;
+  /** The table value as found, `transport:nexthop`. */
   value: string;
 }
 
