@@ -23,7 +23,7 @@ import { quote822Local, QUOTE_DEFAULT } from '../address/quote.js';
 import { loadConfig, type PostfixConfig } from '../config/index.js';
 import { AccessChecks } from '../server/smtpd/access.js';
 import { nodeDns, type DnsResolver } from '../server/smtpd/dns.js';
-import { REPLIES } from '../server/smtpd/replies.js';
+import { REPLIES, type Reply } from '../server/smtpd/replies.js';
 import type { SmtpdLog } from '../server/smtpd/session.js';
 import { newSessionState, resetTransaction, type SessionState } from '../server/smtpd/state.js';
 import { createSmtpdRouting } from '../server/smtpd/wiring.js';
@@ -252,6 +252,11 @@ function reply(code: number, status: string, text: string): EmbedReply {
   return { code, status, text, message: `${status} ${text}`, kind: code >= 500 ? 'reject' : 'defer' };
 }
 
+/** One of smtpd's fixed replies (a status code like `parseReply`'s when it has none). */
+function fixedReply(r: Reply): EmbedReply {
+  return reply(r.code, r.dsn ?? `${String(r.code)[0]}.0.0`, r.text);
+}
+
 /** cleanup's deferral (table failure, alias expansion limit) as a reply. */
 function deferralReply(d: Deferral): EmbedReply {
   return reply(d.code, d.status, d.text);
@@ -337,7 +342,7 @@ export class Embedding {
     st.where = 'MAIL';
     st.smtputf8 = opts.smtputf8 ?? false;
     const sender = await this.access.extractAddress(st, arg, true, st.smtputf8);
-    if (sender === false) return { ok: false, reply: reply(REPLIES.badSender.code, REPLIES.badSender.dsn, REPLIES.badSender.text) };
+    if (sender === false) return { ok: false, reply: fixedReply(REPLIES.badSender) };
     if (this.opts.access && !this.config.bool('smtpd_delay_reject')) {
       if (st.helo !== undefined && s.heloChecked !== st.helo) {
         const h = await this.helo(s, st.helo);
@@ -368,10 +373,10 @@ export class Embedding {
    */
   async rcpt(s: EmbedSession, arg: string): Promise<RcptDecision> {
     const st = s.state;
-    if (!s.envelope) return { ok: false, reply: reply(REPLIES.needMail.code, REPLIES.needMail.dsn, REPLIES.needMail.text) };
+    if (!s.envelope) return { ok: false, reply: fixedReply(REPLIES.needMail) };
     st.where = 'RCPT';
     const rcpt = await this.access.extractAddress(st, arg, false, st.smtputf8);
-    if (rcpt === false) return { ok: false, reply: reply(REPLIES.badRecipient.code, REPLIES.badRecipient.dsn, REPLIES.badRecipient.text) };
+    if (rcpt === false) return { ok: false, reply: fixedReply(REPLIES.badRecipient) };
     if (this.opts.access) {
       const err = await this.access.rcpt(st, rcpt);
       s.envelope.actions = actionsOf(st);

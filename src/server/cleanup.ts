@@ -24,7 +24,9 @@ import type { SessionState } from './smtpd/state.js';
 
 /** One header field: its name and the whole field text (`Name: value`, folded lines joined by `\n`). */
 export interface HeaderField {
+  /** Field name as written, without the colon. */
   name: string;
+  /** The whole field, name included, continuation lines joined by `\n` (no final newline). */
   text: string;
 }
 
@@ -43,10 +45,15 @@ export interface CleanupRewriter {
   rewriteHeaders(block: string, context: 'local' | 'remote'): Promise<string>;
 }
 
+/** What {@link Cleanup} needs. */
 export interface CleanupOptions {
+  /** The parameters cleanup reads (duplicate_filter_limit, header_size_limit, content_filter...). */
   config: Config;
+  /** Where finished messages are queued. */
   queue: QueueWriter;
+  /** Address rewriting for the envelope and headers. */
   rewriter: CleanupRewriter;
+  /** cleanup's maillog lines (`message-id=`, warnings). */
   log: SmtpdLog;
 }
 
@@ -54,7 +61,14 @@ export interface CleanupOptions {
 const RESENT = /^resent-/i;
 
 /** Split content into header fields and body (at the first empty line). */
-export function splitHeaders(content: string): { fields: HeaderField[]; body: string; hasSeparator: boolean } {
+export function splitHeaders(content: string): {
+  /** The header fields, in order. */
+  fields: HeaderField[];
+  /** Everything after the header (the empty line excluded). */
+  body: string;
+  /** An empty line ended the header (otherwise the body starts at the first non-header line). */
+  hasSeparator: boolean;
+} {
   const fields: HeaderField[] = [];
   let pos = 0;
   let hasSeparator = false;

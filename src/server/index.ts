@@ -11,7 +11,7 @@ export { SmtpListener, systemPeerLookup, noPeerLookup, type PeerLookup, type Lis
 export { smtpdSettings } from './smtpd/settings.js';
 export { createSmtpdRouting, type SmtpdRouting, type WiringOptions } from './smtpd/wiring.js';
 export { nodeDns, staticDns, type DnsResolver, type DnsAnswer, type RecordType } from './smtpd/dns.js';
-export { REPLIES, CLEANUP_REPLIES, REPLY_CODE_PARAMS, formatReply, type Reply } from './smtpd/replies.js';
+export { REPLIES, CLEANUP_REPLIES, REPLY_CODE_PARAMS, formatReply, formatCleanupReply, type Reply } from './smtpd/replies.js';
 export type { SessionState, ClientInfo, RcptEntry } from './smtpd/state.js';
 export {
   FileQueue, QueueManager, createQueueResolver, sendTrigger, parseQueueFile, makeQueueId, isQueueId, formatDelay, backoffDelay,
@@ -39,7 +39,7 @@ export { submitLocal, extractRecipients, type Submission } from './tools/submit.
 export type { AgentFactory } from './queue/manager.js';
 export type { AliasHit } from './deliver/local.js';
 export type { Owner } from './deliver/mailbox.js';
-export type { CleanupStatus } from './smtpd/replies.js';
+export type { CleanupStatus, CleanupReply, ReplyName, ReplyCodeParam } from './smtpd/replies.js';
 export type { EnvelopeHeader, RecipientRecord } from './queue/file.js';
 export type { Getpwnam, PasswdEntry } from './deliver/passwd.js';
 export { MESSAGE_QUEUES } from './queue/store.js';

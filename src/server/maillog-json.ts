@@ -55,7 +55,12 @@ function unbracket(v: string): string {
  * the list's detail (`status=sent (delivered to mailbox)`, `nrcpt=1 (queue active)`), and so is
  * prose after a `, ` (`status=expired, returned to sender`).
  */
-export function parseLogFields(s: string): { fields: Record<string, string>; detail?: string } {
+export function parseLogFields(s: string): {
+  /** The `name=value` pairs, angle brackets stripped from `<…>` values. */
+  fields: Record<string, string>;
+  /** The parenthesized text or trailing prose after the pairs, when there is one. */
+  detail?: string;
+} {
   const fields: Record<string, string> = {};
   let i = 0;
   let afterComma = false;

@@ -20,10 +20,13 @@ export function syslogTime(d: Date): string {
 
 /** A mail logger; `program` is the Postfix program name (`qmgr`, `local`, `smtp`, `bounce`…). */
 export interface MailLog {
+  /** Log an informational line. */
   info(program: string, text: string): void;
+  /** Log a line with Postfix's `warning: ` prefix. */
   warning(program: string, text: string): void;
 }
 
+/** Options for {@link createMailLog}. */
 export interface MailLogOptions {
   /** Where formatted lines go when `maillog_file` is not set (default: stderr). */
   sink?: (line: string) => void;
@@ -65,7 +68,10 @@ export function createMailLog(config: Config | undefined, options: MailLogOption
 }
 
 /** A logger that keeps lines in memory (tests, tools). */
-export function memoryMailLog(): MailLog & { lines: string[] } {
+export function memoryMailLog(): MailLog & {
+  /** The lines logged so far, as `program: text` (no timestamp, host or pid). */
+  lines: string[];
+} {
   const lines: string[] = [];
   return {
     lines,

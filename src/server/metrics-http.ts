@@ -18,7 +18,12 @@ export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
  * `127.0.0.1:9155`, `[::1]:9155`, `localhost:9155` or `9155` (loopback) → host and port.
  * @throws ConfigError `METRICS_LISTEN` for anything else.
  */
-export function parseMetricsListen(value: string): { host: string; port: number } {
+export function parseMetricsListen(value: string): {
+  /** Address to bind (brackets removed from IPv6); `127.0.0.1` for a bare port. */
+  host: string;
+  /** TCP port (0 = any free port). */
+  port: number;
+} {
   const v = value.trim();
   const m = /^(?:\[([^\]]+)\]|([^\s:[\]]+)):(\d+)$/.exec(v) ?? /^()()(\d+)$/.exec(v);
   const port = m ? Number(m[3]) : NaN;
@@ -31,10 +36,12 @@ export function parseMetricsListen(value: string): { host: string; port: number 
 /** A metrics endpoint serving one {@link ServerMetrics}. */
 export class MetricsEndpoint {
   private constructor(
+    /** The counters served. */
     readonly metrics: ServerMetrics,
     private readonly http: HttpServer,
     /** The bound port (useful with port 0). */
     readonly port: number,
+    /** The address bound, as given. */
     readonly host: string,
   ) {}
 

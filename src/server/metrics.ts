@@ -103,7 +103,14 @@ export class MetricRegistry {
   }
 
   /** A histogram series: cumulative counts per upper bound (the last is +Inf), sum and count. */
-  histogram(name: string, labels: Readonly<Record<string, string>> = {}): { buckets: Array<[number, number]>; sum: number; count: number } | undefined {
+  histogram(name: string, labels: Readonly<Record<string, string>> = {}): {
+    /** `[upper bound, cumulative count]` pairs, ascending; the last bound is `Infinity`. */
+    buckets: Array<[number, number]>;
+    /** Sum of all observed values. */
+    sum: number;
+    /** Number of observations. */
+    count: number;
+  } | undefined {
     const f = this.family(name);
     const h = f.hists?.get(formatLabels(labels));
     if (!h || !f.buckets) return undefined;
@@ -304,6 +311,7 @@ const REJECT = /^(?:[0-9A-Za-z]+: )?reject: ([A-Z]+) from /;
 
 /** Counters of one server and the queue directory its gauges count. */
 export class ServerMetrics {
+  /** The metric families (`readdress_*`) these counters and gauges live in. */
   readonly registry = new MetricRegistry();
   /** Queue IDs seen in `queue active` lines and not yet removed (received counts each once). */
   private readonly active = new Set<string>();

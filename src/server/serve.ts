@@ -60,6 +60,7 @@ export const DEFAULT_MASTER_CF = [
   '',
 ].join('\n');
 
+/** Options for {@link Server} (`readdress serve`). */
 export interface ServeOptions {
   /** Configuration directory; undefined = the embedded configuration under `./.readdress/`. */
   configDir?: string;
@@ -93,7 +94,9 @@ export class Server {
   private stoppedResolve!: () => void;
   /** Resolves when the server has stopped. */
   readonly stopped: Promise<void> = new Promise((r) => (this.stoppedResolve = r));
+  /** The configuration in use (main.cf + master.cf), replaced on reload. */
   config!: PostfixConfig;
+  /** The mail log every program of the server writes to (`maillog_file`, else the log sink). */
   log!: MailLog;
   /** The metrics endpoint (`readdress_metrics_listen`, a readdress extension), when enabled. */
   metrics: MetricsEndpoint | undefined;
@@ -217,7 +220,12 @@ export function programLog(log: MailLog, program: string): SmtpdLog {
 }
 
 /** `127.0.0.1:2525`, `2525`, `smtp`, `[::1]:25` → host and port. */
-export function parseListen(service: string, inetInterfaces: string): { host: string | undefined; port: number } {
+export function parseListen(service: string, inetInterfaces: string): {
+  /** Address to bind (from the service name, else the first of `inet_interfaces`); undefined = all interfaces. */
+  host: string | undefined;
+  /** TCP port number. */
+  port: number;
+} {
   let host: string | undefined;
   let port = service;
   const m = /^(?:\[([^\]]+)\]|([^:]*)):([^:]+)$/.exec(service);

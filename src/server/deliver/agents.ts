@@ -13,6 +13,7 @@ import { VirtualAgent } from './virtual.js';
 import { PipeAgent, parsePipeArgs } from './pipe.js';
 import type { MailLog } from '../maillog.js';
 
+/** What {@link builtinAgentFactory} needs besides the configuration. */
 export interface BuiltinAgentDeps {
   /** Where local(8) sends forwarded copies. */
   forward: QueueWriter;
@@ -20,7 +21,9 @@ export interface BuiltinAgentDeps {
   resolve?: () => Promise<RouteResolver | undefined>;
   /** DNS for the SMTP client (tests inject one). */
   smtpResolver?: SmtpResolver;
+  /** Overrides for local(8)'s dependencies (alias lookup, getpwnam, clock…), e.g. in tests. */
   local?: Partial<LocalAgentDeps>;
+  /** The mail log; agents' warnings and info lines are written under their service name. */
   log?: MailLog;
 }
 

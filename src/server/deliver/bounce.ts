@@ -25,26 +25,35 @@ export type NotificationKind = 'failure' | 'delay' | 'postmaster-failure' | 'pos
 
 /** Inputs for building one notification (pure). */
 export interface DsnInput {
+  /** Which notification: sender or postmaster non-delivery/delay notice, or a verification report. */
   kind: NotificationKind;
   /** Queue ID of the original message. */
   queueId: string;
   /** Queue ID the notification will have (for Received/Message-Id), when known. */
   newId?: string;
+  /** Envelope sender of the original message (`X-Postfix-Sender`, the returned `Return-Path`). */
   sender: string;
   /** Envelope recipient of the notification. */
   to: string;
+  /** Arrival time of the original message (`Arrival-Date`). */
   arrival: Date;
+  /** Time of the notification (`Date:`, MIME boundary, Message-Id stamp). */
   now: Date;
+  /** The recipients to report, one per-recipient DSN block each (`Final-Recipient`…). */
   entries: LogEntry[];
   /** Original content (header + blank line + body). */
   content: Buffer;
   /** Return headers only (RET=HDRS). */
   headersOnly?: boolean;
+  /** `myhostname`: the `Reporting-MTA` and the host named in the text. */
   myhostname: string;
+  /** `myorigin`: domain of the `MAILER-DAEMON@` From address. */
   myorigin: string;
+  /** `bounce_size_limit` in bytes: a longer original is returned as headers only. */
   bounceSizeLimit: number;
   /** For delay notices: seconds the message has been delayed and the queue lifetime. */
   delayedFor?: number;
+  /** Queue lifetime in seconds (`maximal_queue_lifetime`, or `bounce_queue_lifetime` for a bounce). */
   lifetime?: number;
 }
 
@@ -210,13 +219,19 @@ function stamp(d: Date): string {
 
 /** Context the queue manager passes. */
 export interface NotifyContext {
+  /** The configuration (`notify_classes`, notice recipients, `bounce_size_limit`…). */
   config: Config;
+  /** Where `bounce: ID: sender non-delivery notification: NEWID` lines go. */
   log: MailLog;
   /** Where notifications are queued (reserve() is used for the Message-Id when present). */
   queue: QueueWriter;
+  /** Queue ID of the original message. */
   queueId: string;
+  /** The original message (sender, arrival, attributes and content to return). */
   queueFile: QueueFile;
+  /** The bounce, defer or trace log entries to report. */
   entries: LogEntry[];
+  /** Current time, in milliseconds since the epoch. */
   now: number;
 }
 

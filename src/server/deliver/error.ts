@@ -13,9 +13,11 @@ export function parseStatusText(text: string, fallback: string): { dsn: string; 
   return { dsn: `${m[1]}.${m[2]}.${m[3]}`, text: text.slice(m[0].length) };
 }
 
+/** The error(8) agent in one of its modes: `error` (bounce), `retry` (defer) or `discard`. */
 export class ErrorAgent implements DeliveryAgent {
   constructor(private readonly mode: 'error' | 'retry' | 'discard') {}
 
+  /** Bounce, defer or discard every recipient with the nexthop as reason text. */
   async deliver(req: DeliveryRequest): Promise<RecipientStatus[]> {
     return req.recipients.map(() => {
       if (this.mode === 'discard') return { status: 'sent', dsn: '2.0.0', text: req.nexthop || 'discarded', relay: 'none' };

@@ -42,12 +42,15 @@ export interface AliasHit {
 /** Looks up a local part in alias_maps (already folded to lower case). */
 export type AliasLookup = (name: string) => Promise<AliasHit | undefined>;
 
+/** What the local(8) agent needs besides the configuration; only `forward` is required. */
 export interface LocalAgentDeps {
   /** Where forwarded copies go (cleanup, or the queue). */
   forward: QueueWriter;
   /** Is this (canonical) address delivered by this local transport? Default: domain ∈ mydestination. */
   isLocal?: (address: string) => Promise<boolean>;
+  /** The `alias_maps` lookup. Default: {@link aliasMapsLookup} over the configuration. */
   aliases?: AliasLookup;
+  /** The passwd lookup for recipients and `default_privs`. Default: `/etc/passwd`. */
   getpwnam?: Getpwnam;
   /** Fixed clock, for tests. */
   now?: () => Date;
@@ -219,6 +222,11 @@ export class LocalAgent implements DeliveryAgent {
     };
   }
 
+  /**
+   * Deliver each recipient through aliases, `.forward` and the mailbox (or mailbox/fallback
+   * transport); alias and `.forward` results other than the recipient itself are reported
+   * in `expansions`.
+   */
   async deliver(req: DeliveryRequest): Promise<RecipientStatus[]> {
     const out: RecipientStatus[] = [];
     const seen = deliveredToValues(req.content);

@@ -76,8 +76,11 @@ export interface LocalResult {
   text: string;
 }
 
+/** The rights a delivery runs with and the owner of the files and directories it creates. */
 export interface Owner {
+  /** User ID. */
   uid: number;
+  /** Group ID. */
   gid: number;
 }
 

@@ -5,11 +5,17 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 
+/** One passwd(5) entry (the fields local(8) uses). */
 export interface PasswdEntry {
+  /** Login name. */
   name: string;
+  /** User ID. */
   uid: number;
+  /** Login group ID. */
   gid: number;
+  /** Home directory (`$home` in `forward_path`, base of `home_mailbox`, commands' `$HOME`). */
   home: string;
+  /** Login shell (commands' `$SHELL`). */
   shell: string;
 }
 

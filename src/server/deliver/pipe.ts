@@ -18,15 +18,23 @@ import { runCommand } from './command.js';
 import type { Getpwnam } from './passwd.js';
 import { passwdFile } from './passwd.js';
 
+/** A pipe(8) service's master.cf command-line attributes. */
 export interface PipeSpec {
+  /** The `flags=` letters (`F`, `R`, `O`, `D`, `.`, `>`, `h`, `u`); `''` when not given. */
   flags: string;
+  /** The `user=` the command runs as (must exist and not be root). */
   user: string;
+  /** The `:group` of `user=name:group`; used as gid when numeric, else the user's login gid. */
   group?: string;
+  /** The `argv=` command line (program and arguments, `$macros` not yet expanded). */
   argv: string[];
 }
 
 /** Parse the master.cf arguments of a pipe service. */
-export function parsePipeArgs(args: readonly string[]): PipeSpec | { error: string } {
+export function parsePipeArgs(args: readonly string[]): PipeSpec | {
+  /** Why the arguments are unusable (`missing user= command-line attribute`…). */
+  error: string;
+} {
   let flags = '';
   let user: string | undefined;
   let group: string | undefined;
@@ -48,12 +56,14 @@ export function parsePipeArgs(args: readonly string[]): PipeSpec | { error: stri
 
 const RCPT_MACROS = ['recipient', 'original_recipient', 'user', 'extension', 'domain', 'mailbox'];
 
+/** The pipe(8) delivery agent of one master.cf service. */
 export class PipeAgent implements DeliveryAgent {
   private readonly getpwnam: Getpwnam;
   constructor(private readonly config: Config, private readonly service: string, private readonly spec: PipeSpec, getpwnam?: Getpwnam) {
     this.getpwnam = getpwnam ?? passwdFile();
   }
 
+  /** Run the command once for the whole batch (recipient macros repeat per recipient); its exit status applies to all. */
   async deliver(req: DeliveryRequest): Promise<RecipientStatus[]> {
     const f = this.spec.flags;
     const pw = this.getpwnam(this.spec.user);

@@ -19,7 +19,14 @@ import type { DeliveryAgent, DeliveryRecipient, DeliveryRequest, RecipientStatus
 /** Name resolution used by the SMTP client. */
 export interface SmtpResolver {
   /** MX records, sorted or not; `[]` when the domain has none. Reject with code ENOTFOUND/ENODATA for "no such name". */
-  mx(domain: string): Promise<{ exchange: string; priority: number }[]>;
+  mx(domain: string): Promise<
+    {
+      /** Host name of the mail exchanger. */
+      exchange: string;
+      /** MX preference; lower is tried first. */
+      priority: number;
+    }[]
+  >;
   /** Addresses of a host. */
   addresses(host: string): Promise<string[]>;
 }
@@ -158,7 +165,9 @@ interface Target {
   port: number;
 }
 
+/** Options of the SMTP client agent. */
 export interface SmtpAgentOptions {
+  /** Name resolution to use. Default: DNS, or the system resolver when DNS lookups are disabled. */
   resolver?: SmtpResolver;
   /** Port when the nexthop gives none (default 25). */
   defaultPort?: number;
@@ -235,6 +244,11 @@ export class SmtpAgent implements DeliveryAgent {
     return out;
   }
 
+  /**
+   * Relay the message to the nexthop's servers (MX preference order, then `smtp_fallback_relay`),
+   * moving on only while a server cannot be used at all; when none could, deferrals are marked
+   * `destinationDead`. With `verify`, the RCPT TO reply is the answer.
+   */
   async deliver(req: DeliveryRequest): Promise<RecipientStatus[]> {
     const t = await this.targets(req.nexthop);
     // smtp_fallback_relay: tried after the destination's own servers, when they all fail.

@@ -21,6 +21,7 @@ import { appendMbox, deliverMaildir, type DeliveryEnvelope } from './mailbox.js'
 
 const q = (a: string) => (a === '' ? '' : quote822Local(a));
 
+/** The virtual(8) delivery agent. */
 export class VirtualAgent implements DeliveryAgent {
   private tables: Promise<{ mailbox: Table[]; uid: Table[]; gid: Table[] }> | undefined;
 
@@ -36,6 +37,7 @@ export class VirtualAgent implements DeliveryAgent {
     return this.tables;
   }
 
+  /** Deliver each recipient to the Maildir or mbox that `virtual_mailbox_maps` gives it (unknown: 5.1.1). */
   async deliver(req: DeliveryRequest): Promise<RecipientStatus[]> {
     const out: RecipientStatus[] = [];
     for (const r of req.recipients) out.push(await this.one(req, r.address, r.original));

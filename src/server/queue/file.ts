@@ -34,11 +34,13 @@ export const MAGIC = 'RDQ1\n';
 
 /** Envelope attributes as stored in the H record. */
 export interface EnvelopeHeader {
+  /** Envelope sender, internal form; `''` is the null sender. */
   sender: string;
   /** Arrival time, epoch ms. */
   arrival: number;
   /** Queue file creation time, epoch ms (backoff is computed from it, as qmgr does). */
   create: number;
+  /** How the message came in (client, HELO, protocol, DSN RET/ENVID...), as cleanup recorded it. */
   attributes: NewMessage['attributes'];
 }
 
@@ -46,12 +48,15 @@ export interface EnvelopeHeader {
 export interface RecipientRecord extends QueuedRecipient {
   /** Byte offset of the record type byte (`R` or `D`). */
   offset: number;
+  /** The record is a `D` record: this recipient is finished and is not delivered again. */
   done: boolean;
 }
 
 /** A parsed queue file. */
 export interface QueueFile {
+  /** The envelope (H record). */
   header: EnvelopeHeader;
+  /** All recipient records, done or not, in file order. */
   recipients: RecipientRecord[];
   /** Delay-warning time already sent (epoch ms), 0 when none. */
   warnTime: number;
@@ -59,9 +64,11 @@ export interface QueueFile {
   warnOffset: number;
   /** Forced expiry (postsuper -f). */
   forcedExpire: boolean;
+  /** Offset of the X record's flag character. */
   flagOffset: number;
   /** Offset and length of the content inside the file. */
   contentOffset: number;
+  /** Content length in bytes (the C record). */
   contentLength: number;
   /** The content itself (only when parsed with content). */
   content?: Buffer;

@@ -61,7 +61,9 @@ function fileStamp(file: string): string {
 
 /** What route resolution tells the queue manager about one recipient. */
 export interface ResolvedRoute {
+  /** The master.cf service that delivers it (e.g. `local`, `smtp`, `relay`, `error`). */
   transport: string;
+  /** Where that transport sends it (a domain, `[host]:port`, or for `error` the reason text). */
   nexthop: string;
   /** The recipient after resolve (may differ in case/form). */
   recipient: string;
@@ -123,6 +125,7 @@ export function compareRecipients(a: string, b: string): number {
 /** Builds the agent for a master.cf service name; undefined when there is no such service. */
 export type AgentFactory = (service: string) => DeliveryAgent | undefined;
 
+/** Options for {@link QueueManager}. */
 export interface QueueManagerOptions {
   /** Recipient routing. Defaults to src/route's resolver when available. */
   resolve?: RouteResolver;
@@ -130,6 +133,7 @@ export interface QueueManagerOptions {
   agents?: Record<string, DeliveryAgent>;
   /** Built-in agents for other names (default: local, smtp, relay, error, retry, discard). */
   agentFactory?: AgentFactory;
+  /** Where qmgr and the delivery agents log. Default: the maillog from the configuration. */
   log?: MailLog;
   /**
    * Where forwarded mail, bounces and delay notices are queued. Default: cleanup's envelope
@@ -190,9 +194,11 @@ interface Job {
 
 /** The queue manager. `start()` recovers the queue and begins delivering; `stop()` ends it. */
 export class QueueManager {
+  /** The queue it manages. */
   readonly queue: FileQueue;
   /** The configuration new work uses (replaced by {@link QueueManager.reload}). */
   config: Config;
+  /** The maillog qmgr and the delivery agents write to. */
   readonly log: MailLog;
   private readonly opts: QueueManagerOptions;
   private readonly now: () => number;

@@ -23,16 +23,22 @@ import { isQueueId, makeQueueId, parseQueueFile, serializeQueueFile, warnDigits,
 
 /** Queues that hold message files. */
 export const MESSAGE_QUEUES = ['incoming', 'active', 'deferred', 'hold', 'corrupt'] as const;
+/** A message queue directory: `incoming`, `active`, `deferred`, `hold` or `corrupt`. */
 export type QueueName = (typeof MESSAGE_QUEUES)[number];
 /** Per-message log directories. */
 export const LOG_QUEUES = ['defer', 'bounce', 'trace'] as const;
+/** A per-message log directory: `defer`, `bounce` or `trace` (verification probes). */
 export type LogName = (typeof LOG_QUEUES)[number];
 
 /** One line of a defer or bounce log. */
 export interface LogEntry {
+  /** The recipient as logged (`to=`): for an expanded recipient, the address it became. */
   recipient: string;
+  /** The original recipient (`orig_to=`, DSN Original-Recipient). */
   original: string;
+  /** The DSN ORCPT of this recipient, if the client gave one. */
   orcpt?: string;
+  /** The DSN NOTIFY flags of this recipient, if given. */
   notify?: string[];
   /** Enhanced status code, e.g. `4.4.1`. */
   dsn: string;
@@ -98,7 +104,9 @@ function pidAlive(pid: number): boolean {
  * tools use the rest. Emits `enqueued` (id, queueName) after each durable enqueue.
  */
 export class FileQueue extends EventEmitter implements QueueWriter {
+  /** `queue_directory`: the root of the queue tree. */
   readonly directory: string;
+  /** The configuration the queue was opened with, if any. */
   readonly config: Config | undefined;
   private ready: Promise<void> | undefined;
   private seq = 0;
@@ -120,6 +128,7 @@ export class FileQueue extends EventEmitter implements QueueWriter {
     return this.ready;
   }
 
+  /** Path of a message file or per-message log (`<queue_directory>/<queue>/<id>`). */
   path(queue: QueueName | LogName | 'public', id: string): string {
     return join(this.directory, queue, id);
   }
@@ -309,6 +318,7 @@ export class FileQueue extends EventEmitter implements QueueWriter {
     return out;
   }
 
+  /** Delete a message's defer, bounce or trace log, if it has one. */
   async removeLog(log: LogName, id: string): Promise<void> {
     const file = this.path(log, id);
     // Most messages have no log: a stat is far cheaper than a rejected unlink.
@@ -331,7 +341,12 @@ export class FileQueue extends EventEmitter implements QueueWriter {
   }
 
   /** File status (size, mtime) of a queued message. */
-  async stat(queue: QueueName, id: string): Promise<{ size: number; mtimeMs: number }> {
+  async stat(queue: QueueName, id: string): Promise<{
+    /** Queue file size in bytes (records plus content). */
+    size: number;
+    /** mtime, epoch ms: in the deferred queue, the time of the next delivery attempt. */
+    mtimeMs: number;
+  }> {
     const st = await fsp.stat(this.path(queue, id));
     return { size: st.size, mtimeMs: st.mtimeMs };
   }
@@ -341,7 +356,12 @@ export class FileQueue extends EventEmitter implements QueueWriter {
    * removed (they were never acknowledged), and messages left in `active` go back to
    * `incoming`. Returns what was done.
    */
-  async recover(): Promise<{ tempRemoved: number; requeued: number }> {
+  async recover(): Promise<{
+    /** Abandoned temporary files removed from `incoming`. */
+    tempRemoved: number;
+    /** Messages moved from `active` back to `incoming`. */
+    requeued: number;
+  }> {
     await this.init();
     let tempRemoved = 0;
     let requeued = 0;

@@ -8,8 +8,10 @@ import { connect, createServer, type Server } from 'node:net';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 
+/** One trigger request: `I` scan incoming, `D` scan deferred, `F` flush, `W` wake up. */
 export type TriggerCode = 'I' | 'D' | 'F' | 'W';
 
+/** The trigger socket: `$queue_directory/public/qmgr`. */
 export function triggerPath(queueDirectory: string): string {
   return join(queueDirectory, 'public', 'qmgr');
 }

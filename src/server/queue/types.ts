@@ -20,6 +20,7 @@ export interface QueuedRecipient {
 export interface NewMessage {
   /** Envelope sender, internal form; `''` is the null sender. */
   sender: string;
+  /** Envelope recipients, in the order they will be queued. */
   recipients: QueuedRecipient[];
   /** Header block + empty line + body, with LF line endings (dot-unstuffed). */
   content: Buffer;
@@ -27,16 +28,23 @@ export interface NewMessage {
   arrivedAt: Date;
   /** Facts about how it came in (logged, used for Received: and for local header context). */
   attributes: {
+    /** SMTP client host name (Postfix's `client_name`), `unknown` when not verified; absent for sendmail. */
     clientName?: string;
+    /** SMTP client IP address (Postfix's `client_address`); absent for sendmail. */
     clientAddress?: string;
+    /** HELO/EHLO argument the client sent (Postfix's `helo_name`). */
     helo?: string;
-    protocol?: string; // 'SMTP' | 'ESMTP' | 'UTF8SMTP' ... or 'local' for sendmail
+    /** Receiving protocol (Postfix's `protocol_name`): `SMTP`, `ESMTP`, `UTF8SMTP`, or `local` for sendmail. */
+    protocol?: string;
+    /** SASL login name of an authenticated client (Postfix's `sasl_username`). */
     saslUsername?: string;
     /** RET= from MAIL FROM (FULL | HDRS). */
     dsnRet?: 'FULL' | 'HDRS';
     /** ENVID= from MAIL FROM. */
     dsnEnvid?: string;
+    /** MAIL FROM carried SMTPUTF8; the smtp client passes it on when the next hop offers it. */
     smtputf8?: boolean;
+    /** BODY= from MAIL FROM (Postfix's `encoding` attribute). */
     bodyType?: '7BIT' | '8BITMIME';
     /**
      * Address verification probe (`sendmail -bv`, Postfix's DEL_REQ_FLAG_USR_VRFY): agents
@@ -73,7 +81,10 @@ export interface QueueWriter {
 
 /** A queue ID held for one message being received (see {@link QueueWriter.reserve}). */
 export interface QueueReservation {
+  /** The reserved queue ID, as in the maillog. */
   readonly id: string;
+  /** Write and fsync `message` under the reserved ID; resolves with {@link QueueReservation.id}. */
   commit(message: NewMessage): Promise<string>;
+  /** Give up the reservation without queueing anything. */
   abort(): Promise<void>;
 }

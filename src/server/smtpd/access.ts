@@ -28,10 +28,13 @@ import type { SmtpdLog, SmtpdPolicy } from './session.js';
 
 /** What smtpd needs from trivial-rewrite's resolve (smtpd_resolve_addr: rewrite local, then resolve). */
 export interface ResolveReply {
+  /** Delivery transport after `transport_maps` (`error` for a relocated user), as qmgr would use it. */
   transport: string;
+  /** Next-hop destination; for the `error` and `retry` transports, the (DSN code and) reason text. */
   nexthop: string;
   /** Resolved recipient, internal form. */
   recipient: string;
+  /** Address class of the domain: local, virtual alias, virtual mailbox, relay, or default. */
   cls: 'local' | 'alias' | 'virtual' | 'relay' | 'default';
   /** Malformed address (RESOLVE_FLAG_ERROR). */
   error: boolean;
@@ -43,6 +46,7 @@ export interface ResolveReply {
 
 /** The outside world of the restriction layer. */
 export interface AccessDeps {
+  /** main.cf: restriction lists, `*_reject_code` and other smtpd parameters. */
   config: Config;
   /** Open (and cache) one `type:name` table. */
   table(spec: string): Promise<Table>;
@@ -57,10 +61,21 @@ export interface AccessDeps {
   /** True when addr is one of this server's interface addresses (permit_inet_interfaces). */
   isOwnAddress(addr: string): boolean;
   /** Parse the argument of MAIL FROM/RCPT TO into internal form; undefined when malformed. */
-  parseAddress(text: string): { address: string; count: number; nonAddress: number } | undefined;
+  parseAddress(text: string):
+    | {
+        /** The (last) address, internal form; `''` when there is none. */
+        address: string;
+        /** How many addresses the text holds (more than one is refused). */
+        count: number;
+        /** Tokens outside the address (refused with `strict_rfc821_envelopes`). */
+        nonAddress: number;
+      }
+    | undefined;
   /** Free space of the queue file system in bytes (queue_minfree); undefined = unknown. */
   queueFreeBytes?(): Promise<number | undefined>;
+  /** DNS for `reject_rbl_client`, `reject_rhsbl_*`, `reject_unknown_*` and the like. */
   dns: DnsResolver;
+  /** Where reject/warn log lines and configuration warnings go. */
   log: SmtpdLog;
 }
 

@@ -5,16 +5,31 @@
  */
 import { promises as dnsp } from 'node:dns';
 
+/** The DNS record types the smtpd restrictions look up. */
 export type RecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR';
 
 /** A DNS answer: records, "no such name/no data", or a temporary failure. */
 export type DnsAnswer =
-  | { status: 'ok'; records: string[] }
-  | { status: 'notfound' }
-  | { status: 'temp'; error?: string };
+  | {
+      /** The name has records of the type asked for. */
+      status: 'ok';
+      /** The records as text: addresses, `preference exchange` (MX), joined strings (TXT), names (PTR). */
+      records: string[];
+    }
+  | {
+      /** No such name, or no records of that type (NXDOMAIN / NODATA). */
+      status: 'notfound';
+    }
+  | {
+      /** Temporary failure (server failure, timeout). */
+      status: 'temp';
+      /** The resolver's error code, when known (e.g. `SERVFAIL`). */
+      error?: string;
+    };
 
-/** MX records are returned as `preference exchange` strings; a null MX is `0 .` or `0 ` (RFC 7505). */
+/** DNS lookups for the restrictions. MX records are returned as `preference exchange` strings; a null MX is `0 .` or `0 ` (RFC 7505). */
 export interface DnsResolver {
+  /** Look up the `type` records of `name`. */
   query(name: string, type: RecordType): Promise<DnsAnswer>;
 }
 

@@ -7,13 +7,23 @@
 
 /** A reply: three-digit code, optional enhanced status code, text. */
 export interface Reply {
+  /** SMTP reply code (`250`, `501`, …). */
   code: number;
+  /** Enhanced status code (`5.5.4`), when Postfix sends one with this reply. */
   dsn?: string;
+  /** Reply text; `%s` marks the one argument some replies take. */
   text: string;
 }
 
-/** Fixed protocol replies, keyed by what they mean. `%s` marks the one argument some take. */
-export const REPLIES = {
+/** A cleanup failure's reply: it always has an enhanced status code. */
+export interface CleanupReply extends Reply {
+  /** Enhanced status code (`4.3.0`, `5.3.4`, …). */
+  dsn: string;
+}
+
+// The tables below are typed as records of Reply for the API, and kept as literals here so that
+// their keys make the name types.
+const FIXED_REPLIES = {
   bye: { code: 221, dsn: '2.0.0', text: 'Bye' },
   ok: { code: 250, dsn: '2.0.0', text: 'Ok' },
   mailOk: { code: 250, dsn: '2.1.0', text: 'Ok' },
@@ -77,12 +87,16 @@ export const REPLIES = {
   insufficientSpace: { code: 452, dsn: '4.3.1', text: 'Insufficient system storage' },
 } as const satisfies Record<string, Reply>;
 
-export type ReplyName = keyof typeof REPLIES;
+/** The names of the fixed protocol replies ({@link REPLIES}). */
+export type ReplyName = keyof typeof FIXED_REPLIES;
+
+/** Fixed protocol replies, keyed by what they mean. `%s` marks the one argument some take. */
+export const REPLIES: Readonly<Record<ReplyName, Reply>> = FIXED_REPLIES;
 
 /**
  * Cleanup status → end-of-DATA reply (Postfix's cleanup_stat_map; the text follows `Error: `).
  */
-export const CLEANUP_REPLIES = {
+const CLEANUP_TABLE = {
   defer: { code: 451, dsn: '4.7.1', text: 'service unavailable' },
   proxy: { code: 451, dsn: '4.3.0', text: 'queue file write error' },
   bad: { code: 451, dsn: '4.3.0', text: 'internal protocol error' },
@@ -93,15 +107,19 @@ export const CLEANUP_REPLIES = {
   write: { code: 451, dsn: '4.3.0', text: 'queue file write error' },
   noPermission: { code: 550, dsn: '5.7.1', text: 'service denied' },
   bareLf: { code: 521, dsn: '5.5.2', text: 'bare <LF> received' },
-} as const satisfies Record<string, Reply>;
+} as const satisfies Record<string, CleanupReply>;
 
-export type CleanupStatus = keyof typeof CLEANUP_REPLIES;
+/** The cleanup failures smtpd reports after DATA ({@link CLEANUP_REPLIES}). */
+export type CleanupStatus = keyof typeof CLEANUP_TABLE;
+
+/** Cleanup status → end-of-DATA reply (see {@link formatCleanupReply}). */
+export const CLEANUP_REPLIES: Readonly<Record<CleanupStatus, CleanupReply>> = CLEANUP_TABLE;
 
 /**
  * Reply-code parameters of the restrictions, with their 3.7 defaults (`postconf -d`). The
  * access layer reads the configured value of each.
  */
-export const REPLY_CODE_PARAMS = {
+const REPLY_CODE_DEFAULTS = {
   access_map_reject_code: 554,
   access_map_defer_code: 450,
   reject_code: 554,
@@ -120,6 +138,12 @@ export const REPLY_CODE_PARAMS = {
   multi_recipient_bounce_reject_code: 550,
   plaintext_reject_code: 450,
 } as const;
+
+/** The main.cf parameters that set a restriction's reply code. */
+export type ReplyCodeParam = keyof typeof REPLY_CODE_DEFAULTS;
+
+/** Each reply-code parameter's Postfix 3.7 default. */
+export const REPLY_CODE_PARAMS: Readonly<Record<ReplyCodeParam, number>> = REPLY_CODE_DEFAULTS;
 
 /** Render a reply line (without CRLF), filling `%s` with `arg`. */
 export function formatReply(r: Reply, arg?: string): string {

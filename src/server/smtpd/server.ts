@@ -15,7 +15,16 @@ import { newSessionState, type ClientInfo, type PeerStatus } from './state.js';
 
 /** Client name lookup: reverse name and whether a forward lookup confirms it. */
 export interface PeerLookup {
-  (addr: string): Promise<{ name: string; nameStatus: PeerStatus; reverseName: string; reverseNameStatus: PeerStatus }>;
+  (addr: string): Promise<{
+    /** Forward-confirmed host name, or `unknown`. */
+    name: string;
+    /** Outcome of the forward-confirmed lookup (`forged` when the forward lookup does not give `addr` back). */
+    nameStatus: PeerStatus;
+    /** Reverse (PTR) name without forward confirmation, or `unknown`. */
+    reverseName: string;
+    /** Outcome of the reverse lookup alone. */
+    reverseNameStatus: PeerStatus;
+  }>;
 }
 
 /** System resolver (getnameinfo + getaddrinfo, so /etc/hosts counts, as with Postfix). */
@@ -89,16 +98,23 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /** Everything a listener needs; `components()` is called per connection so SIGHUP can swap them. */
 export interface ListenerComponents {
+  /** Protocol settings (STARTTLS is offered only when `tls` is set as well). */
   settings: SmtpdSettings;
+  /** The restriction checks. */
   policy: SmtpdPolicy;
+  /** Cleanup and queue, which take the message. */
   receiver: MessageReceiver;
+  /** Where smtpd's log lines go. */
   log: SmtpdLog;
+  /** Client name lookup (per `smtpd_peername_lookup`). */
   peerLookup: PeerLookup;
+  /** STARTTLS context from `smtpd_tls_cert_file` / `smtpd_tls_key_file`; absent = no STARTTLS. */
   tls?: SecureContext;
 }
 
 /** A listening smtpd. */
 export class SmtpListener {
+  /** The underlying node:net server. */
   readonly server: Server;
   private sessions = new Set<SmtpSession>();
   private done = new Set<Promise<void>>();
@@ -210,6 +226,7 @@ export class SmtpListener {
     await Promise.allSettled([...this.done]);
   }
 
+  /** Sessions currently running (connections still waiting for a `maxproc` slot not counted). */
   get activeSessions(): number {
     return this.sessions.size;
   }

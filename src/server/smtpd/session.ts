@@ -23,22 +23,37 @@ import { mailDate } from '../deliver/date.js';
 
 /** Protocol settings (from main.cf, see {@link smtpdSettings}). */
 export interface SmtpdSettings {
+  /** `myhostname`: the name in replies, the EHLO reply and Received: `by`. */
   myhostname: string;
+  /** `mail_name` (default `Postfix`), in Received: `by host (mail_name)`. */
   mailName: string;
+  /** `smtpd_banner`: the greeting text after `220 `. */
   banner: string;
   /** 0 = no limit. */
   messageSizeLimit: number;
+  /** `line_length_limit`: longest line read at once (the rest of a longer command is discarded, a longer message line is split). */
   lineLengthLimit: number;
+  /** `smtputf8_enable`: offer SMTPUTF8 and read commands as UTF-8 (invalid UTF-8 is refused). */
   smtputf8Enable: boolean;
+  /** `disable_vrfy_command`: refuse VRFY and leave it out of the EHLO reply. */
   disableVrfy: boolean;
+  /** `smtpd_helo_required`: HELO/EHLO must come before MAIL (and ETRN). */
   heloRequired: boolean;
+  /** `smtpd_delay_reject`: client, HELO and sender restrictions wait until RCPT (or ETRN). */
   delayReject: boolean;
+  /** `smtpd_soft_error_limit`: from this error count on, each reply waits `errorSleepMs`. */
   softErrorLimit: number;
+  /** `smtpd_hard_error_limit`: at this error count the session ends with `421`. */
   hardErrorLimit: number;
+  /** `smtpd_error_sleep_time` in milliseconds. */
   errorSleepMs: number;
+  /** `smtpd_junk_command_limit`: HELO/EHLO/RSET/NOOP/VRFY/ETRN commands allowed before each one counts as an error. */
   junkCommandLimit: number;
+  /** `smtpd_recipient_limit`: recipients accepted per message (0 = no limit). */
   recipientLimit: number;
+  /** `smtpd_recipient_overshoot_limit`: RCPTs beyond `recipientLimit` refused before they count as errors. */
   recipientOvershootLimit: number;
+  /** `smtpd_timeout` in milliseconds: how long to wait for client input. */
   timeoutMs: number;
   /** EHLO keywords to hide (smtpd_discard_ehlo_keywords), upper case. */
   discardEhlo: Set<string>;
@@ -52,6 +67,7 @@ export interface SmtpdSettings {
   softBounce: boolean;
   /** smtpd_client_connection_count_limit (0 = none) and the master.cf service name it is counted per. */
   connectionCountLimit?: number;
+  /** The master.cf service name `connectionCountLimit` is counted per, for logs (default `smtp`). */
   serviceName?: string;
   /** smtpd_forbid_unauth_pipelining: hang up on improper pipelining instead of only logging it. */
   forbidUnauthPipelining?: boolean;
@@ -61,12 +77,22 @@ export interface SmtpdSettings {
 
 /** Restriction checks; each returns the reject reply line, or undefined to accept. */
 export interface SmtpdPolicy {
+  /** `smtpd_client_restrictions`; called at connect unless `smtpd_delay_reject`. */
   client(s: SessionState): Promise<string | undefined>;
+  /** `smtpd_helo_restrictions` for the HELO/EHLO name; called at HELO/EHLO unless `smtpd_delay_reject`. */
   helo(s: SessionState, helo: string): Promise<string | undefined>;
+  /** `smtpd_sender_restrictions` for the MAIL FROM address; called at MAIL unless `smtpd_delay_reject`. */
   mail(s: SessionState, sender: string): Promise<string | undefined>;
+  /**
+   * RCPT TO (and VRFY) checks: `smtpd_relay_restrictions`, `smtpd_recipient_restrictions`,
+   * recipient validation, and with `smtpd_delay_reject` the client, HELO and sender checks.
+   */
   rcpt(s: SessionState, rcpt: string): Promise<string | undefined>;
+  /** `smtpd_data_restrictions`, at DATA or the first BDAT. */
   data(s: SessionState): Promise<string | undefined>;
+  /** `smtpd_end_of_data_restrictions`, once the message content is in. */
   eod(s: SessionState): Promise<string | undefined>;
+  /** `smtpd_etrn_restrictions` for the ETRN domain. */
   etrn(s: SessionState, domain: string): Promise<string | undefined>;
   /** ETRN's flush request for a site (fast_flush_domains): started, refused, or impossible. */
   etrnFlush(domain: string): Promise<'ok' | 'deny' | 'bad'>;
@@ -86,7 +112,25 @@ export interface SmtpdPolicy {
 }
 
 /** Outcome of handing a message to cleanup. */
-export type ReceiveResult = { ok: true; queueId: string } | { ok: false; status: CleanupStatus } | { ok: false; reply: string };
+export type ReceiveResult =
+  | {
+      /** Queued (or discarded): the session replies `250 ... queued as` the ID. */
+      ok: true;
+      /** The message's queue ID, for the reply. */
+      queueId: string;
+    }
+  | {
+      /** Refused by cleanup. */
+      ok: false;
+      /** Cleanup's status; the reply comes from {@link CLEANUP_REPLIES}. */
+      status: CleanupStatus;
+    }
+  | {
+      /** Refused with a reply of the receiver's own. */
+      ok: false;
+      /** The complete reply line to send. */
+      reply: string;
+    };
 
 /** Cleanup + queue, as smtpd sees them. */
 export interface MessageReceiver {
@@ -98,13 +142,17 @@ export interface MessageReceiver {
   abort(s: SessionState): Promise<void>;
 }
 
+/** smtpd's maillog output (`postfix/smtpd[pid]: ...` lines). */
 export interface SmtpdLog {
+  /** Log an informational line (`connect from ...`, `NOQUEUE: reject: ...`). */
   info(text: string): void;
+  /** Log a `warning:` line. */
   warn(text: string): void;
 }
 
 /** The stream the session talks over, with an optional STARTTLS upgrade. */
 export interface SessionTransport {
+  /** The client connection (a socket, or another duplex stream such as `sendmail -bs`'s stdio). */
   stream: Duplex;
   /** Wrap the current stream in TLS; resolves with the encrypted stream. */
   startTls?: (plain: Duplex) => Promise<Duplex>;
@@ -130,6 +178,7 @@ class Hangup extends Error {}
 /** The STARTTLS handshake failed: the session ends as a lost connection. */
 class TlsFailure extends Error {}
 
+/** One SMTP server session on one connection; {@link SmtpSession.run} runs it to the end. */
 export class SmtpSession {
   private input: SmtpInput;
   private stream: Duplex;

@@ -11,6 +11,11 @@
 import type { Config } from '../../config/types.js';
 import type { SmtpdSettings } from './session.js';
 
+/**
+ * Read the {@link SmtpdSettings} from a configuration. `tlsAvailable`: a certificate could be loaded
+ * (STARTTLS is then offered per `smtpd_tls_security_level`); `serviceName`: the master.cf service,
+ * as named in connection-limit logs.
+ */
 export function smtpdSettings(config: Config, tlsAvailable: boolean, serviceName = 'smtp'): SmtpdSettings {
   const level = config.get('smtpd_tls_security_level');
   const enforce = level === 'encrypt' || (!level && config.bool('smtpd_enforce_tls'));

@@ -23,8 +23,11 @@ import type { AccessDeps, ResolveReply } from './access.js';
 import { nodeDns, type DnsResolver } from './dns.js';
 import type { SmtpdLog } from './session.js';
 
+/** Options for {@link createSmtpdRouting}. */
 export interface WiringOptions {
+  /** Where configuration and lookup warnings go (match lists, table lookups). */
   log: SmtpdLog;
+  /** DNS for the restrictions (default: {@link nodeDns}). */
   dns?: DnsResolver;
   /** Open a table (default: the maps registry, relative to the config directory). */
   openTable?: (spec: string) => Promise<Table>;
@@ -34,14 +37,19 @@ export interface WiringOptions {
 
 /** Everything built from one configuration (rebuilt on SIGHUP). */
 export interface SmtpdRouting {
+  /** The restriction layer's view of the outside world, for {@link AccessChecks}. */
   deps: AccessDeps;
   /** The route pipeline (cleanup uses it for the envelope and headers). */
   rewriter: Rewriter;
+  /** trivial-rewrite's resolve parameters (`mydestination`, `relay_domains`, `inet_interfaces`...). */
   resolveParams: ResolveParams;
+  /** mail_addr_find context for table lookups: `recipient_delimiter` splitting and which domains are local. */
   findContext: FindContext;
+  /** Open a `type:name` table, cached per spec and shared with the route pipeline. */
   table: (spec: string) => Promise<Table>;
 }
 
+/** Build smtpd's {@link AccessDeps} and route pipeline from one configuration. */
 export async function createSmtpdRouting(config: Config, opts: WiringOptions): Promise<SmtpdRouting> {
   const cache = new Map<string, Promise<Table>>();
   // Watched: a table rebuilt by postmap/postalias is picked up without a restart, as a

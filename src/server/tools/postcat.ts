@@ -6,9 +6,13 @@
  */
 import type { QueueFile } from '../queue/file.js';
 
+/** Which sections postcat prints; none set means the whole file with section lines. */
 export interface PostcatOptions {
+  /** `-e`: the envelope records. */
   envelope: boolean;
+  /** `-h`: the message header. */
   header: boolean;
+  /** `-b`: the message body. */
   body: boolean;
 }
 

@@ -13,6 +13,10 @@ import { isQueueId } from '../queue/file.js';
 import type { NewMessage, QueuedRecipient, QueueWriter } from '../queue/types.js';
 import type { Requeuer } from '../deliver/resubmit.js';
 
+/**
+ * A postsuper operation: `-d` delete, `-h` hold, `-H` release, `-r` requeue, `-e` expire,
+ * `-f` expire and release from hold.
+ */
 export type SuperAction = 'delete' | 'hold' | 'release' | 'requeue' | 'expire' | 'expire-release';
 
 /** Queues each action applies to by default. */
@@ -39,6 +43,7 @@ export const SUPER_TEXT: Record<SuperAction, { each: string; summary: string; lo
   'expire-release': { each: 'expired', summary: 'Force-expired', logEach: false },
 };
 
+/** What {@link superAction} did. */
 export interface SuperResult {
   /** IDs acted on, in order. */
   done: string[];

@@ -7,14 +7,25 @@ import type { FileQueue, QueueName } from '../queue/store.js';
 
 /** A queued message as listed. */
 export interface QueueListing {
+  /** The queue the message is in (`postqueue -j` `queue_name`); mailq marks `active` `*` and `hold` `!`. */
   queueName: QueueName;
+  /** The queue ID, as in the maillog. */
   id: string;
   /** Arrival time, epoch ms. */
   arrival: number;
+  /** Message content size in bytes (mailq's Size column, `message_size`). */
   size: number;
+  /** Envelope sender; `''` is the null sender (shown as `MAILER-DAEMON`). */
   sender: string;
+  /** Marked for forced expiry (postsuper -e/-f). */
   forcedExpire: boolean;
-  recipients: { address: string; reason?: string }[];
+  /** Recipients not yet delivered. */
+  recipients: {
+    /** Recipient address. */
+    address: string;
+    /** Why it was deferred, from the defer log (`delay_reason`); absent when it has none. */
+    reason?: string;
+  }[];
 }
 
 /** The queues showq reads, in its order. */

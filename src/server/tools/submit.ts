@@ -19,23 +19,35 @@ import type { FileQueue } from '../queue/store.js';
 import { sendTrigger } from '../queue/trigger.js';
 import { createMailLog } from '../maillog.js';
 
+/** One message submitted with sendmail, as the command line gave it. */
 export interface Submission {
+  /** Envelope sender (`-f`/`-r`, else the invoking user's login name). */
   sender: string;
+  /** Envelope recipients (command line, and with `-t` those from the headers). */
   recipients: string[];
   /** Message as given (LF line endings). */
   content: Buffer;
   /** -F full name for a missing From: header. */
   fullName?: string;
+  /** `-R`: DSN RET (return the full message or only headers). */
   dsnRet?: 'FULL' | 'HDRS';
+  /** `-V`: DSN ENVID. */
   dsnEnvid?: string;
+  /** `-N`: DSN NOTIFY flags for every recipient. */
   notify?: string[];
+  /** User ID for pickup's `uid=` log and `Received: ... from userid` (default: the process's). */
   uid?: number;
   /** Address verification probe (sendmail -bv): nothing is delivered, the sender gets a report. */
   verify?: boolean;
 }
 
 /** Addresses from the recipient headers (`sendmail -t`) and the content with Bcc removed. */
-export function extractRecipients(content: Buffer): { recipients: string[]; content: Buffer } {
+export function extractRecipients(content: Buffer): {
+  /** Addresses found, internal form, in header order. */
+  recipients: string[];
+  /** The message with its Bcc and Resent-Bcc headers removed. */
+  content: Buffer;
+} {
   const text = content.toString('latin1');
   const { fields, body, hasSeparator } = splitHeaders(text);
   const resent = fields.some((f) => /^resent-(to|cc|bcc)$/i.test(f.name));
