@@ -382,7 +382,7 @@ export class Embedding {
       s.envelope.actions = actionsOf(st);
       if (err) return { ok: false, reply: parseReply(err) };
     }
-    const r = await this.rewriter.rewriteRecipient(rcpt);
+    const r = await this.rewriter.rewriteRecipient(rcpt, { sender: s.envelope.sender });
     if (r.defer) {
       // As cleanup: the recipient is accepted, the message refused at end of DATA.
       s.envelope.defer ??= deferralReply(r.defer);

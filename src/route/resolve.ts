@@ -897,6 +897,12 @@ export interface ResolveConfigOptions {
    * manager) leave this off.
    */
   withMaps?: boolean;
+  /**
+   * Open only the two `sender_dependent_*` tables (implied by {@link withMaps}): for callers
+   * that apply transport and relocated maps themselves but resolve with the sender, as qmgr
+   * asks trivial-rewrite.
+   */
+  senderMaps?: boolean;
 }
 
 /** A Lookup (src/route/lookup.ts) reading through a resolve call's lookup context. */
@@ -999,9 +1005,9 @@ export async function resolveParamsFromConfig(config: Config, o: ResolveConfigOp
   };
   p.emptyAddressDefaultTransportMapsLookupKey = config.get('empty_address_default_transport_maps_lookup_key') || '<>';
   p.emptyAddressRelayhostMapsLookupKey = config.get('empty_address_relayhost_maps_lookup_key') || '<>';
-  if (o.withMaps) {
-    const transport = await openList('transport_maps');
-    const relocated = await openList('relocated_maps');
+  if (o.withMaps || o.senderMaps) {
+    const transport = o.withMaps ? await openList('transport_maps') : [];
+    const relocated = o.withMaps ? await openList('relocated_maps') : [];
     const sdt = await openList('sender_dependent_default_transport_maps');
     const sdr = await openList('sender_dependent_relayhost_maps');
     const myorigin = p.rewrite.myorigin.toLowerCase();

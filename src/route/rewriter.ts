@@ -92,7 +92,12 @@ export interface CallOptions {
    * pipeline again for addresses it forwards (default false). Needs `alias_maps`.
    */
   aliases?: boolean;
-  /** Recipients with `aliases`: the envelope sender (internal form) the copies carry. */
+  /**
+   * Recipients: the message's envelope sender (internal form, `''` = null sender), as qmgr
+   * passes it to resolve — the key of `sender_dependent_default_transport_maps` and
+   * `sender_dependent_relayhost_maps`, which are not consulted when no sender is given; with
+   * `aliases`, also the sender the copies carry.
+   */
   sender?: string;
 }
 
@@ -270,6 +275,12 @@ export class Rewriter {
       readForward?: ((user: string, extension: string | undefined) => string | undefined) | undefined;
       /** `enable_original_recipient`: the message-wide duplicate filter also keys on the original recipient. */
       enableOriginalRecipient?: boolean;
+      /**
+       * Resolve parameters with `sender_dependent_default_transport_maps` and
+       * `sender_dependent_relayhost_maps` (undefined when neither is set): used when a call
+       * names the sender (CallOptions.sender).
+       */
+      senderResolveParams?: ResolveParams | undefined;
     },
   ) {
     this.myoriginLower = settings.myorigin.toLowerCase();
@@ -356,7 +367,8 @@ export class Rewriter {
       const finals: FinalRecipient[] = [];
       for (const a of r.addrs) {
         const mark = trace?.length ?? 0;
-        const resolved = await resolveAddressAsync(this.resolveParams, a);
+        const sp = o.sender !== undefined ? this.settings.senderResolveParams : undefined;
+        const resolved = sp !== undefined ? await resolveAddressAsync(sp, a, o.sender) : await resolveAddressAsync(this.resolveParams, a);
         finals.push(await withLookups((lk) => {
           if (trace) trace.length = mark;
           return this.route(a, resolved, lk, trace);
@@ -379,13 +391,18 @@ export class Rewriter {
   rewriteRecipientSync(addr: string, o: CallOptions = NO_OPTIONS): RecipientResult {
     const trace = o.trace ? [] : undefined;
     const r = this.recipientCleanup(addr, o, DIRECT, trace);
-    // Without a trace the fast path knows resolve's answer for most addresses by their domain.
-    const fast = trace === undefined ? this.fast : undefined;
     const finals: FinalRecipient[] = new Array(r.addrs.length);
-    for (let i = 0; i < r.addrs.length; i++) {
-      const a = r.addrs[i]!;
-      const t = fast?.resolvedTemplate(a);
-      finals[i] = t !== undefined ? this.route(a, t, DIRECT, trace, a) : this.route(a, resolveAddress(this.resolveParams, a), DIRECT, trace);
+    const sp = o.sender !== undefined ? this.settings.senderResolveParams : undefined;
+    if (sp !== undefined) {
+      for (let i = 0; i < r.addrs.length; i++) finals[i] = this.route(r.addrs[i]!, resolveAddress(sp, r.addrs[i]!, o.sender), DIRECT, trace);
+    } else {
+      // Without a trace the fast path knows resolve's answer for most addresses by their domain.
+      const fast = trace === undefined ? this.fast : undefined;
+      for (let i = 0; i < r.addrs.length; i++) {
+        const a = r.addrs[i]!;
+        const t = fast?.resolvedTemplate(a);
+        finals[i] = t !== undefined ? this.route(a, t, DIRECT, trace, a) : this.route(a, resolveAddress(this.resolveParams, a), DIRECT, trace);
+      }
     }
     if (o.aliases && !r.defer) {
       const orcpt = o.external ? unquoteInput(addr) : addr;
@@ -908,10 +925,14 @@ export async function createRewriter(config0: Config, opts: RewriterOptions = {}
       if (specs[i] !== undefined) given.set(specs[i]!, t);
     });
   }
-  const resolveParams = await resolveParamsFromConfig(config, {
+  // Resolve with the sender-dependent tables when the caller names a sender, without otherwise.
+  const senderResolveParams = await resolveParamsFromConfig(config, {
     ...opts.resolve,
     openTable: opts.resolve?.openTable ?? (async (spec: string) => given.get(spec) ?? openOnce(spec)),
+    senderMaps: true,
   });
+  const resolveParams: ResolveParams = { ...senderResolveParams, senderDependentDefaultTransport: undefined, senderDependentRelayhost: undefined };
+  const senderDependent = senderResolveParams.senderDependentDefaultTransport !== undefined || senderResolveParams.senderDependentRelayhost !== undefined;
   const classes = (name: string): number => parseClasses(name, config.list(name));
   const propagate = new Set(config.list('propagate_unmatched_extensions').map((s) => s.toLowerCase()));
   const exceptionsValue = config.get('masquerade_exceptions');
@@ -981,6 +1002,7 @@ export async function createRewriter(config0: Config, opts: RewriterOptions = {}
       readInclude: opts.readInclude ?? ((p: string) => readFileSync(p, 'utf8')),
       readForward: opts.readForward,
       enableOriginalRecipient: config.bool('enable_original_recipient'),
+      senderResolveParams: senderDependent ? senderResolveParams : undefined,
     },
   );
 }

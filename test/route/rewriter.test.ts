@@ -4,6 +4,7 @@ import { MapError } from '../../src/errors.js';
 import type { Table } from '../../src/maps/types.js';
 import { createRewriter, splitHeaderBlock, type Rewriter } from '../../src/route/rewriter.js';
 import { inline, slow } from './helpers.js';
+import { oracle, oracleConfig } from './oracle.js';
 
 const MAIN = `myhostname = mail.test.com
 mydomain = test.com
@@ -190,5 +191,31 @@ describe('createRewriter: given tables', () => {
     expect(rw.rewriteRecipientSync('joe@old.example').recipients.map((r) => r.address)).toEqual(['joe@new.example']);
     // virtual_alias_domains = $virtual_alias_maps: the regexp table answers for the domain too.
     expect(rw.rewriteRecipientSync('x@y.example').recipients[0]!.addressClass).toBe('default');
+  });
+});
+
+describe('rewriteRecipient with the message sender (sender_dependent_* maps)', () => {
+  // Expected: Postfix 3.7.11's trivial-rewrite asked with each sender (postfix-oracle.json).
+  const conf = oracle.configs.find((c) => c.name === 'sender')!;
+  const cases = conf.resolve.filter((r) => r.sender !== undefined && (r.flags & 0x0c) === 0);
+
+  it('routes by the sender when one is given, sync and async', async () => {
+    const rw = await createRewriter(oracleConfig(conf), { resolve: { interfaceAddresses: () => ['127.0.0.1'] } });
+    expect(cases.length).toBeGreaterThanOrEqual(12);
+    for (const c of cases) {
+      const sync = rw.rewriteRecipientSync(c.input, { sender: c.sender! }).recipients[0]!;
+      expect([sync.transport, sync.nexthop], `${c.sender} → ${c.input}`).toEqual([c.transport, c.nexthop]);
+      const async_ = (await rw.rewriteRecipient(c.input, { sender: c.sender! })).recipients[0]!;
+      expect([async_.transport, async_.nexthop]).toEqual([c.transport, c.nexthop]);
+    }
+  });
+
+  it('leaves the sender-dependent tables alone when no sender is given', async () => {
+    const rw = await createRewriter(oracleConfig(conf), { resolve: { interfaceAddresses: () => ['127.0.0.1'] } });
+    const f = rw.rewriteRecipientSync('u@remote.example').recipients[0]!;
+    expect([f.transport, f.nexthop]).toEqual(['smtp', '[main.relay]']);
+    // The null sender is a sender: its `<>` entries apply.
+    const n = rw.rewriteRecipientSync('u@remote.example', { sender: '' }).recipients[0]!;
+    expect([n.transport, n.nexthop]).toEqual(['bounces', '[null.relay]']);
   });
 });

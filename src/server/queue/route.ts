@@ -1,8 +1,9 @@
 /**
- * The queue manager's view of routing: trivial-rewrite's resolve (src/route/resolve.ts), then
- * `transport_maps` (not for class virtual alias) and `relocated_maps`, as qmgr asks for them.
- * Glue only: address logic lives in src/route.
- * Parameters: everything resolve reads, transport_maps, relocated_maps, recipient_delimiter,
+ * The queue manager's view of routing: trivial-rewrite's resolve (src/route/resolve.ts) with the
+ * message's sender, then `transport_maps` (not for class virtual alias) and `relocated_maps`, as
+ * qmgr asks for them. Glue only: address logic lives in src/route.
+ * Parameters: everything resolve reads (with sender_dependent_default_transport_maps and
+ * sender_dependent_relayhost_maps), transport_maps, relocated_maps, recipient_delimiter,
  * parent_domain_matches_subdomains.
  */
 import type { Config } from '../../config/types.js';
@@ -24,7 +25,7 @@ async function openList(config: Config, name: string): Promise<Table[]> {
 export function createQueueResolver(config: Config): RouteResolver {
   let ready: Promise<{ p: ResolveParams; transport: Table[]; relocated: Table[]; ctx: FindContext; local: Map<string, boolean> }> | undefined;
   const init = async () => {
-    const p = await resolveParamsFromConfig(config);
+    const p = await resolveParamsFromConfig(config, { senderMaps: true });
     const local = new Map<string, boolean>();
     const ctx: FindContext = {
       split: extensionSplit(config.get('recipient_delimiter'), config.bool('owner_request_special'), config.get('double_bounce_sender') || 'double-bounce'),
@@ -33,10 +34,10 @@ export function createQueueResolver(config: Config): RouteResolver {
     };
     return { p, transport: await openList(config, 'transport_maps'), relocated: await openList(config, 'relocated_maps'), ctx, local };
   };
-  return async (_sender, recipient): Promise<ResolvedRoute> => {
+  return async (sender, recipient): Promise<ResolvedRoute> => {
     ready ??= init();
     const { p, transport, relocated, ctx, local } = await ready;
-    const r = await resolveAddressAsync(p, recipient);
+    const r = await resolveAddressAsync(p, recipient, sender);
     if (r.error) return { transport: '', nexthop: '', recipient: r.recipient, error: true };
     if (r.failure !== undefined || r.transport === undefined || r.nexthop === undefined) {
       return { transport: '', nexthop: '', recipient: r.recipient, fail: true };

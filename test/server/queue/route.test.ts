@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import { createQueueResolver } from '../../../src/server/queue/route.js';
+import { oracle, oracleConfig } from '../../route/oracle.js';
 
 const MAIN = `
 mydomain = test.com
@@ -31,5 +32,17 @@ describe('queue manager routing (resolve + transport_maps + relocated_maps)', ()
   });
   it('flags bad syntax as an error (qmgr bounces 5.1.3)', async () => {
     expect((await resolve('', 'user@[321.1.2.3]')).error).toBe(true);
+  });
+});
+
+describe('queue manager routing with the message sender (sender_dependent_* maps)', () => {
+  // Recorded from Postfix 3.7.11's trivial-rewrite, asked with each sender as qmgr asks.
+  const conf = oracle.configs.find((c) => c.name === 'sender')!;
+  const cases = conf.resolve.filter((r) => r.sender !== undefined && (r.flags & 0x0c) === 0);
+  const resolve = createQueueResolver(oracleConfig(conf));
+  it('has recorded cases', () => expect(cases.length).toBeGreaterThanOrEqual(12));
+  it.each(cases.map((r) => [r.sender!, r.input, r.transport, r.nexthop] as const))('from <%s> to %s → %s:%s', async (sender, rcpt, transport, nexthop) => {
+    const r = await resolve(sender, rcpt);
+    expect([r.transport, r.nexthop]).toEqual([transport, nexthop]);
   });
 });
