@@ -7,13 +7,16 @@
  * smtp_rcpt_timeout, smtp_data_init_timeout, smtp_data_xfer_timeout, smtp_data_done_timeout,
  * smtp_fallback_relay (tried when every server of the destination failed),
  * disable_dns_lookups, smtp_host_lookup, smtp_dns_support_level (disabled → system resolver
- * only, no MX). The resolver is injectable (tests never touch real DNS).
+ * only, no MX). The resolver is injectable (tests never touch real DNS). There is no TLS in
+ * this client: where the TLS policy (tls-policy.ts) makes TLS mandatory, the delivery is
+ * deferred, never sent in the clear.
  */
 import { connect, isIP, type Socket } from 'node:net';
 import { promises as dns } from 'node:dns';
 import type { Config } from '../../config/types.js';
 import { parseNexthop } from '../../route/nexthop.js';
 import { quote822Local } from '../../address/quote.js';
+import { TLS_UNAVAILABLE, TlsPolicy } from './tls-policy.js';
 import type { DeliveryAgent, DeliveryRecipient, DeliveryRequest, RecipientStatus } from './types.js';
 
 /** Name resolution used by the SMTP client. */
@@ -177,7 +180,11 @@ export interface SmtpAgentOptions {
 
 /** The SMTP client delivery agent (services `smtp` and `relay`). */
 export class SmtpAgent implements DeliveryAgent {
-  constructor(private readonly config: Config, private readonly opts: SmtpAgentOptions = {}) {}
+  private readonly tls: TlsPolicy;
+
+  constructor(private readonly config: Config, private readonly opts: SmtpAgentOptions = {}) {
+    this.tls = new TlsPolicy(config);
+  }
 
   private timeout(name: string, dflt: number): number {
     const v = this.config.get(name) ? this.config.time(name) : dflt;
@@ -250,6 +257,14 @@ export class SmtpAgent implements DeliveryAgent {
    * `destinationDead`. With `verify`, the RCPT TO reply is the answer.
    */
   async deliver(req: DeliveryRequest): Promise<RecipientStatus[]> {
+    // Mandatory TLS (smtp_tls_security_level = encrypt …): nothing goes out in the clear.
+    let mustTls: boolean;
+    try {
+      mustTls = await this.tls.mandatory(req.nexthop);
+    } catch {
+      return req.recipients.map(() => ({ status: 'deferred', dsn: '4.3.0', text: `smtp_tls_policy_maps lookup error for ${req.nexthop}`, relay: 'none' }));
+    }
+    if (mustTls) return req.recipients.map(() => ({ status: 'deferred', dsn: TLS_UNAVAILABLE.dsn, text: TLS_UNAVAILABLE.text, relay: 'none' }));
     const t = await this.targets(req.nexthop);
     // smtp_fallback_relay: tried after the destination's own servers, when they all fail.
     const fallback: Target[] = [];

@@ -147,3 +147,41 @@ describe('SmtpAgent', () => {
     expect(st[0]).toMatchObject({ status: 'sent', relay: `127.0.0.1[127.0.0.1]:${sink.port}` });
   });
 });
+
+describe('SmtpAgent and mandatory TLS (no TLS engine: defer, never send in the clear)', () => {
+  const deferred = ['deferred', '4.7.5', 'TLS is required, but our TLS engine is unavailable', 'none'];
+  it.each([
+    [{ smtp_tls_security_level: 'encrypt' }, true],
+    [{ smtp_tls_security_level: 'secure' }, true],
+    [{ smtp_tls_security_level: 'dane-only' }, true],
+    [{ smtp_tls_security_level: 'may' }, false],
+    [{ smtp_tls_security_level: 'dane' }, false],
+    [{ smtp_enforce_tls: 'yes' }, true],
+    [{ smtp_use_tls: 'yes' }, false],
+  ])('%o → deferred: %s', async (params, mandatory) => {
+    sink = await startSink();
+    const agent = new SmtpAgent(testConfig({ myhostname: 'mail.example.com', ...params }), { resolver: noDns });
+    const st = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['a@remote.example']));
+    if (mandatory) {
+      expect(st.map((s) => [s.status, s.dsn, s.text, s.relay])).toEqual([deferred]);
+      expect(sink.sessions).toHaveLength(0); // not even connected
+    } else {
+      expect(st[0]!.status).toBe('sent');
+    }
+  });
+
+  it('smtp_tls_policy_maps: the nexthop, then .parent domains, override the global level', async () => {
+    sink = await startSink();
+    const nexthop = `[127.0.0.1]:${sink.port}`;
+    const policy = `inline:{ {${nexthop}=encrypt}, {.secure.example=secure match=nexthop}, {lax.example=may} }`;
+    const agent = new SmtpAgent(testConfig({ myhostname: 'mail.example.com', smtp_tls_policy_maps: policy }), { resolver: noDns });
+    expect((await agent.deliver(req(nexthop, ['a@remote.example'])))[0]!.dsn).toBe('4.7.5');
+    expect(sink.sessions).toHaveLength(0);
+    const staticMx: SmtpResolver = { mx: async () => [{ exchange: 'localhost', priority: 10 }], addresses: async () => ['127.0.0.1'] };
+    const viaMx = new SmtpAgent(testConfig({ myhostname: 'mail.example.com', smtp_tls_policy_maps: policy, smtp_tls_security_level: 'encrypt' }), { resolver: staticMx, defaultPort: sink.port });
+    expect((await viaMx.deliver(req('mx.secure.example', ['a@x.secure.example'])))[0]!.dsn).toBe('4.7.5');
+    // A `may` entry lets this destination go without TLS although the global level is encrypt.
+    expect((await viaMx.deliver(req('lax.example', ['a@lax.example'])))[0]!.status).toBe('sent');
+    expect(sink.sessions).toHaveLength(1);
+  });
+});
