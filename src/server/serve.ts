@@ -15,6 +15,7 @@ import { loadConfig, type PostfixConfig } from '../config/index.js';
 import type { MasterService } from '../config/master-cf.js';
 import { ConfigError, ServerError } from '../errors.js';
 import { createMailLog, type MailLog } from './maillog.js';
+import { unsupportedSettings } from './unsupported.js';
 import { MetricsEndpoint } from './metrics-http.js';
 import { FileQueue, QueueManager } from './queue/queue.js';
 import { AccessChecks, accessPolicy, relaySafetyError } from './smtpd/access.js';
@@ -124,6 +125,7 @@ export class Server {
     this.metrics = await MetricsEndpoint.fromConfig(config);
     if (this.metrics) this.log = this.metrics.metrics.observe(this.log);
     const services = (config.services ?? []).filter((s) => s.type === 'inet' && s.command === 'smtpd');
+    this.warnUnsupported(config);
     if (services.length === 0) throw new ConfigError('SERVE_NO_SMTPD', `no smtpd service of type inet in ${config.masterCfPath}`, { file: config.masterCfPath });
 
     // Postfix checks the relay safety when smtpd starts: refuse before anything listens.
@@ -165,6 +167,17 @@ export class Server {
     }
   }
 
+  /** Name the Postfix features the configuration asks for that this server does not have. */
+  private warnUnsupported(config: PostfixConfig): void {
+    for (const w of unsupportedSettings(config, config.mainCfPath)) this.log.warning('master', w);
+    for (const s of config.services ?? []) {
+      if (s.command !== 'smtpd' || Object.keys(s.overrides).length === 0) continue;
+      const where = `${config.masterCfPath} service ${s.service} (-o)`;
+      const own = unsupportedSettings(config.withOverrides(s.overrides), where).filter((w) => Object.hasOwn(s.overrides, w.slice(0, w.indexOf(' '))));
+      for (const w of own) this.log.warning('master', w);
+    }
+  }
+
   /** Build what one smtpd service uses from its configuration. */
   private async components(config: PostfixConfig, queue: FileQueue, serviceName = 'smtp'): Promise<ListenerComponents> {
     const smtpdLog = programLog(this.log, 'smtpd');
@@ -194,6 +207,7 @@ export class Server {
       return;
     }
     this.config = config;
+    this.warnUnsupported(config);
     const queue = this.manager!.queue;
     // The queue manager and its agents take the new parameters and tables for new work.
     this.manager!.reload(config);
