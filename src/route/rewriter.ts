@@ -30,6 +30,7 @@ import { extensionSplit } from './addr-util.js';
 import { expandAliases, type AliasDelivery, type AliasParams } from './aliases.js';
 import { AddrClass, canonicalize, parseClasses, type CanonicalParams, type CanonicalTables } from './canonical.js';
 import { DIRECT, Lookup, allSync, withLookups } from './lookup.js';
+import { lookupBcc, type BccHit } from './bcc.js';
 import { EnvelopeFastPath } from './envelope-fast-path.js';
 import { masquerade, masqueradeDomains, type MasqueradeParams } from './masquerade.js';
 import { MatchList, openMatchList } from './match-list.js';
@@ -61,6 +62,8 @@ export const PIPELINE_TABLE_PARAMETERS = [
   'virtual_alias_maps',
   'transport_maps',
   'relocated_maps',
+  'sender_bcc_maps',
+  'recipient_bcc_maps',
 ] as const;
 /** One of {@link PIPELINE_TABLE_PARAMETERS}. */
 export type PipelineTableParameter = (typeof PIPELINE_TABLE_PARAMETERS)[number];
@@ -281,6 +284,8 @@ export class Rewriter {
        * names the sender (CallOptions.sender).
        */
       senderResolveParams?: ResolveParams | undefined;
+      /** `always_bcc`: the address cleanup adds to every new message (`''`: none). */
+      alwaysBcc?: string;
     },
   ) {
     this.myoriginLower = settings.myorigin.toLowerCase();
@@ -300,6 +305,31 @@ export class Rewriter {
     this.fast = this.isSync
       ? EnvelopeFastPath.create(canonicalParams, canonicalTables, masqueradeParams, virtualParams, tables.virtual_alias_maps, this.env, isLocalDomainStable(rp), (d) => resolveDomainTemplate(rp, d))
       : undefined;
+  }
+
+  /* ----------------------------------------------------------------------------------- */
+  /* Automatic BCC                                                                        */
+  /* ----------------------------------------------------------------------------------- */
+
+  /**
+   * `sender_bcc_maps` for a message's envelope sender as {@link rewriteSender} returns it
+   * (internal form; none for the null sender). Throws MapError on a table failure.
+   */
+  async senderBcc(sender: string): Promise<BccHit | undefined> {
+    return withLookups((lk) => lookupBcc(this.tables.sender_bcc_maps, this.env, sender, 'sender_bcc_maps', lk));
+  }
+
+  /**
+   * `recipient_bcc_maps` for an envelope recipient after canonical mapping and masquerading —
+   * the `canonical` of {@link rewriteRecipientCleanup}. Throws MapError on a table failure.
+   */
+  async recipientBcc(canonical: string): Promise<BccHit | undefined> {
+    return withLookups((lk) => lookupBcc(this.tables.recipient_bcc_maps, this.env, canonical, 'recipient_bcc_maps', lk));
+  }
+
+  /** `always_bcc` (as written; `''` when unset): cleanup adds it to every new message. */
+  get alwaysBcc(): string {
+    return this.settings.alwaysBcc ?? '';
   }
 
   /* ----------------------------------------------------------------------------------- */
@@ -1003,6 +1033,7 @@ export async function createRewriter(config0: Config, opts: RewriterOptions = {}
       readForward: opts.readForward,
       enableOriginalRecipient: config.bool('enable_original_recipient'),
       senderResolveParams: senderDependent ? senderResolveParams : undefined,
+      alwaysBcc: config.get('always_bcc').trim(),
     },
   );
 }

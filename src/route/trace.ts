@@ -18,6 +18,8 @@ export type Stage =
   | 'resolve'
   | 'transport_maps'
   | 'relocated_maps'
+  | 'sender_bcc_maps'
+  | 'recipient_bcc_maps'
   | 'alias_maps'
   | 'forward'
   | 'include'

@@ -8,6 +8,8 @@
  * and DSN attributes match too). Access-table actions apply here: REDIRECT delivers to one
  * address instead (as qmgr does: first recipient kept, original recipient kept), BCC adds a
  * recipient with NOTIFY=NEVER (as smtpd sends it), HOLD puts the message on hold, DISCARD drops it.
+ * Automatic BCC recipients (`always_bcc`, `sender_bcc_maps`, `recipient_bcc_maps`) are added
+ * as Postfix queues them (see src/route/bcc.ts).
  *
  * Headers: rewritten in context local for clients in `local_header_rewrite_clients`, in context
  * remote when `remote_header_rewrite_domain` is set, otherwise left alone. Missing
@@ -38,6 +40,22 @@ export interface CleanupRewriter {
   rewriteSender(sender: string): Promise<string>;
   /** One envelope recipient → the recipients it becomes (canonical + virtual alias expansion). */
   rewriteRecipient(recipient: string): Promise<string[]>;
+  /**
+   * The same, also giving the address after canonical mapping and masquerading (before virtual
+   * aliasing): the key of `recipient_bcc_maps`, and a BCC address's original recipient.
+   */
+  rewriteRecipientStages(recipient: string): Promise<{
+    /** After canonical mapping and masquerading, before virtual aliasing. */
+    canonical: string;
+    /** The recipients it becomes (virtual alias expansion, duplicates removed). */
+    addrs: string[];
+  }>;
+  /** `sender_bcc_maps` for the rewritten envelope sender; undefined: none. */
+  senderBcc(sender: string): Promise<string | undefined>;
+  /** `recipient_bcc_maps` for a recipient after canonical mapping; undefined: none. */
+  recipientBcc(canonical: string): Promise<string | undefined>;
+  /** `always_bcc` (`''`: none). */
+  readonly alwaysBcc: string;
   /**
    * Rewrite the address headers of a header block (fields separated by `\n`, folded lines
    * kept) in the given context; returns the block, unchanged text for unchanged headers.
@@ -153,6 +171,11 @@ export class Cleanup implements MessageReceiver {
 
     // Envelope sender: rewrite; MAILER-DAEMON@<canonical> becomes the null sender.
     const sender = s.sender ? await rw.rewriteSender(s.sender) : '';
+    // Automatic BCC (new mail only: smtpd and sendmail come here, forwarded and bounce mail
+    // does not), as Postfix 3.7.11 queues it (recorded with postcat): the sender's BCC right
+    // after the sender, each recipient's BCC right after that recipient's expansion,
+    // always_bcc last.
+    const senderBcc = await rw.senderBcc(sender);
 
     // Envelope recipients.
     const given = s.recipients;
@@ -176,8 +199,7 @@ export class Cleanup implements MessageReceiver {
     const seen = new Set<string>();
     const limit = cfg.int('duplicate_filter_limit');
     const withOriginal = cfg.bool('enable_original_recipient');
-    for (const r of input) {
-      const outs = await rw.rewriteRecipient(r.address === '' ? empty : r.address);
+    const queue = (r: In, outs: readonly string[]): void => {
       for (const a of outs) {
         const key = (withOriginal ? `${r.dsnOrcpt}\n${notifyMask(r.notify)}\n${r.original}\n${a}` : a).toLowerCase();
         if (seen.has(key)) continue;
@@ -187,7 +209,21 @@ export class Cleanup implements MessageReceiver {
         if (r.notify) q.notify = r.notify;
         recipients.push(q);
       }
+    };
+    // A BCC address goes through the recipient pipeline but gets no BCC of its own; it is
+    // queued with NOTIFY=NEVER, no ORCPT, and its canonical form as the original recipient.
+    const bcc = async (address: string): Promise<void> => {
+      const b = await rw.rewriteRecipientStages(address);
+      queue({ address, original: b.canonical, dsnOrcpt: '', notify: ['NEVER'] }, b.addrs);
+    };
+    if (senderBcc !== undefined) await bcc(senderBcc);
+    for (const r of input) {
+      const stages = await rw.rewriteRecipientStages(r.address === '' ? empty : r.address);
+      queue(r, stages.addrs);
+      const rb = await rw.recipientBcc(stages.canonical);
+      if (rb !== undefined) await bcc(rb);
     }
+    if (rw.alwaysBcc !== '') await bcc(rw.alwaysBcc);
 
     // REDIRECT (access table): as qmgr applies Postfix's redirect record, only the first
     // recipient is kept, its address replaced by the target (rewritten), its original kept.

@@ -1,7 +1,7 @@
 /**
  * cleanup's view of src/route's rewrite pipeline ({@link Rewriter}): the envelope sender,
- * each envelope recipient (canonical maps, masquerading, virtual alias expansion) and the
- * header block in the local or remote context. A deferral from the pipeline (table failure,
+ * each envelope recipient (canonical maps, masquerading, virtual alias expansion), the
+ * automatic BCC lookups and the header block in the local or remote context. A deferral from the pipeline (table failure,
  * alias expansion limit) becomes a MapError, which cleanup answers with `451 4.3.0`.
  */
 import type { Config } from '../config/types.js';
@@ -18,6 +18,12 @@ function deferError(d: Deferral): MapError {
 /** Adapt the route pipeline of an smtpd routing to cleanup's interface. */
 export async function createCleanupRewriter(_config: Config, routing: SmtpdRouting): Promise<CleanupRewriter> {
   const rw = routing.rewriter;
+  // cleanup's part only (no resolve): what Postfix writes to the queue file.
+  const stages = async (rcpt: string): Promise<{ canonical: string; addrs: string[] }> => {
+    const r = await rw.rewriteRecipientCleanup(rcpt);
+    if (r.defer) throw deferError(r.defer);
+    return { canonical: r.canonical, addrs: r.addrs };
+  };
   return {
     rewriteLocal: (address) => rewriteAddress(rw.rewriteParams, 'local', address),
     async rewriteSender(sender) {
@@ -25,12 +31,11 @@ export async function createCleanupRewriter(_config: Config, routing: SmtpdRouti
       if (r.defer) throw deferError(r.defer);
       return r.address;
     },
-    async rewriteRecipient(rcpt) {
-      // cleanup's part only (no resolve): what Postfix writes to the queue file.
-      const r = await rw.rewriteRecipientCleanup(rcpt);
-      if (r.defer) throw deferError(r.defer);
-      return r.addrs;
-    },
+    rewriteRecipient: async (rcpt) => (await stages(rcpt)).addrs,
+    rewriteRecipientStages: stages,
+    senderBcc: async (sender) => (await rw.senderBcc(sender))?.address,
+    recipientBcc: async (canonical) => (await rw.recipientBcc(canonical))?.address,
+    alwaysBcc: rw.alwaysBcc,
     async rewriteHeaders(block, context) {
       const r = await rw.rewriteHeaders(block, { context });
       if (r.defer) throw deferError(r.defer);

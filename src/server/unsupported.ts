@@ -1,7 +1,7 @@
 /**
  * Postfix parameters the reference server reads no further than main.cf: setting one changes
- * nothing here, where Postfix would change how mail is handled (BCC copies, content checks,
- * milters, SASL, the SMTP client's address rewriting). `readdress serve` names each one set
+ * nothing here, where Postfix would change how mail is handled (content checks, milters,
+ * SASL, the SMTP client's address rewriting). `readdress serve` names each one set
  * in main.cf or in a smtpd service's `-o` overrides with a warning at start and on reload, so a
  * configuration brought over from Postfix does not lose those features silently.
  *
@@ -21,9 +21,6 @@ export interface UnsupportedParameter {
 
 /** The parameters {@link unsupportedSettings} looks for. */
 export const UNSUPPORTED_PARAMETERS: readonly UnsupportedParameter[] = [
-  { name: 'always_bcc', effect: 'no BCC copy is added' },
-  { name: 'sender_bcc_maps', effect: 'no BCC copy is added' },
-  { name: 'recipient_bcc_maps', effect: 'no BCC copy is added' },
   { name: 'header_checks', effect: 'headers are not checked' },
   { name: 'mime_header_checks', effect: 'MIME headers are not checked' },
   { name: 'nested_header_checks', effect: 'attached message headers are not checked' },

@@ -219,3 +219,23 @@ describe('rewriteRecipient with the message sender (sender_dependent_* maps)', (
     expect([n.transport, n.nexthop]).toEqual(['bounces', '[null.relay]']);
   });
 });
+
+describe('automatic BCC lookups (sender_bcc_maps, recipient_bcc_maps, always_bcc)', () => {
+  it('looks up with the default key order; none for the null sender; always_bcc as written', async () => {
+    const config = loadConfig({ mainCfText: 'myhostname = mail.test.com\nmydomain = test.com\nmydestination = $mydomain\ninet_interfaces = 127.0.0.1\nrecipient_delimiter = +\nalways_bcc = archive\n' });
+    const rw = await createRewriter(config, {
+      tables: {
+        sender_bcc_maps: [inline('inline:{ @partner.example=p@test.com, <>=null@test.com }')],
+        recipient_bcc_maps: [inline('inline:{ sales@test.com=s@test.com, tom=t@test.com }')],
+      },
+      resolve: { interfaceAddresses: () => ['127.0.0.1'] },
+    });
+    expect(await rw.senderBcc('x@partner.example')).toMatchObject({ address: 'p@test.com', key: '@partner.example' });
+    expect(await rw.senderBcc('')).toBeUndefined();
+    expect((await rw.recipientBcc('sales+q@test.com'))?.address).toBe('s@test.com');
+    // A local-part key counts in a local domain only.
+    expect((await rw.recipientBcc('tom@test.com'))?.key).toBe('tom');
+    expect(await rw.recipientBcc('tom@elsewhere.example')).toBeUndefined();
+    expect(rw.alwaysBcc).toBe('archive');
+  });
+});

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config/index.js';
 import { memoryTable } from '../../src/maps/memory.js';
 import { openTable } from '../../src/maps/registry.js';
@@ -192,5 +193,32 @@ describe('cleanup', () => {
     expect(r).toEqual({ ok: false, status: 'write' });
     expect(queue.queued).toHaveLength(0);
     expect(queue.aborted).toBe(1);
+  });
+});
+
+describe('automatic BCC (always_bcc, sender_bcc_maps, recipient_bcc_maps) as Postfix 3.7.11 queues it', () => {
+  interface BccCase { always_bcc: string; sender: string; rcpts: string[]; rbcc_added?: Record<string, string>; queued: [string, string, string | null][] }
+  const rec = JSON.parse(readFileSync(new URL('../fixtures/cleanup/bcc-postfix.json', import.meta.url), 'utf8')) as {
+    main: string; tables: Record<string, Record<string, string>>; cases: BccCase[];
+  };
+  for (const c of rec.cases) {
+    it(`from <${c.sender}> to ${c.rcpts.join(', ')} (always_bcc ${c.always_bcc})`, async () => {
+      const tables = { ...rec.tables, rbcc: { ...rec.tables.rbcc, ...c.rbcc_added } };
+      const { cleanup, queue } = await setup(`${rec.main}\nalways_bcc = ${c.always_bcc}`, tables);
+      await run(cleanup, state({ sender: c.sender, rcpts: c.rcpts }), 'Subject: x\n\nb\n');
+      const m = queue.queued[0]!;
+      // Order, address, original recipient and NOTIFY=NEVER of every recipient record.
+      expect(m.recipients.map((r) => [r.address, r.original, r.notify?.join(',') ?? null])).toEqual(c.queued);
+      // BCC records carry no ORCPT.
+      for (const r of m.recipients) if (r.notify?.includes('NEVER')) expect(r.orcpt).toBeUndefined();
+    });
+  }
+
+  it('a BCC table failure refuses the message for now, as a canonical table failure does', async () => {
+    for (const param of ['sender_bcc_maps', 'recipient_bcc_maps']) {
+      const { cleanup, queue } = await setup(`${param} = fail:broken`);
+      expect(await run(cleanup, state({ sender: 'boss@test.com' }), 'Subject: x\n\nb\n'), param).toEqual({ ok: false, status: 'write' });
+      expect(queue.queued).toHaveLength(0);
+    }
   });
 });

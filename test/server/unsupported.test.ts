@@ -21,6 +21,7 @@ describe('unsupportedSettings', () => {
     const config = loadConfig({
       mainCfText: [
         'always_bcc = archive@example.com',
+        'smtp_generic_maps = inline:{ {a@b=c@d} }',
         'header_checks = regexp:/etc/postfix/header_checks',
         'smtpd_sasl_auth_enable = yes',
         'smtp_sasl_auth_enable = no',
@@ -29,9 +30,9 @@ describe('unsupportedSettings', () => {
       ].join('\n'),
     });
     expect(unsupportedSettings(config, 'main.cf')).toEqual([
-      'always_bcc is set in main.cf but not implemented by readdress serve: no BCC copy is added',
       'header_checks is set in main.cf but not implemented by readdress serve: headers are not checked',
       'smtpd_sasl_auth_enable is set in main.cf but not implemented by readdress serve: AUTH is not offered',
+      'smtp_generic_maps is set in main.cf but not implemented by readdress serve: the SMTP client does not rewrite addresses',
     ]);
     // mime_header_checks defaults to $header_checks: not set by the user, not named.
     expect(unsupportedSettings(loadConfig({ mainCfText: 'myhostname = a.example\n' }), 'main.cf')).toEqual([]);
@@ -45,14 +46,14 @@ describe('unsupportedSettings', () => {
     writeFileSync(join(conf, 'main.cf'), [
       `queue_directory = ${dir}/queue`, `data_directory = ${dir}/data`, `mail_spool_directory = ${dir}/spool`,
       `maillog_file = ${dir}/maillog`, 'inet_interfaces = 127.0.0.1', 'myhostname = mail.example.com', 'compatibility_level = 3.6',
-      'alias_maps =', 'sender_bcc_maps = inline:{ {a@example.com=b@example.com} }',
+      'alias_maps =', 'sender_bcc_maps = inline:{ {a@example.com=b@example.com} }', 'body_checks = regexp:/dev/null',
     ].join('\n') + '\n');
     writeFileSync(join(conf, 'master.cf'), '127.0.0.1:0 inet n - n - - smtpd\n  -o smtpd_milters=inet:127.0.0.1:9\n');
     const server = new Server({ configDir: conf, noPeerLookup: true, dns: staticDns({}) });
     await server.start();
     await server.stop();
     const log = readFileSync(join(dir, 'maillog'), 'utf8');
-    expect(log).toMatch(/master\[\d+\]: warning: sender_bcc_maps is set in \S+main\.cf but not implemented by readdress serve: no BCC copy is added/);
+    expect(log).toMatch(/master\[\d+\]: warning: body_checks is set in \S+main\.cf but not implemented by readdress serve: message bodies are not checked/);
     expect(log).toMatch(/master\[\d+\]: warning: smtpd_milters is set in \S+master\.cf service 127\.0\.0\.1:0 \(-o\) but not implemented by readdress serve: no milter is called/);
     expect(log.match(/not implemented/g)).toHaveLength(2);
   });
