@@ -31,7 +31,7 @@ export {
 export {
   createRewriter, Rewriter, splitHeaderBlock, PIPELINE_TABLE_PARAMETERS,
   type RewriterOptions, type CallOptions, type SenderResult, type RecipientResult, type FinalRecipient, type RecipientOutcome,
-  type HeadersResult, type HeaderContext, type PipelineTableParameter,
+  type HeadersResult, type HeaderContext, type HeaderOptions, type PipelineTableParameter,
 } from './rewriter.js';
 export { Find, FIND_DEFAULT, findAddress, findAddressSync, type FindContext, type FindOptions, type FindHit, type QueryForm, type AddrForm } from './addr-find.js';
 export { mapAddressSync, crunch, type MapEnv, type MapResult } from './addr-map.js';

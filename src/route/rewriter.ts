@@ -102,6 +102,12 @@ export interface CallOptions {
    * `aliases`, also the sender the copies carry.
    */
   sender?: string;
+  /**
+   * `false`: as with `receive_override_options = no_address_mappings` (mail coming back from a
+   * content filter): canonical maps, masquerading and virtual aliasing are not applied, only
+   * trivial-rewrite. Default true.
+   */
+  mappings?: boolean;
 }
 
 /** The options of a call that gives none (one object, not one per call). */
@@ -196,6 +202,16 @@ export interface RecipientResult {
 
 /** Header rewrite context: `none` = headers untouched (remote client, no remote domain). */
 export type HeaderContext = 'local' | 'remote' | 'none';
+
+/** Options of {@link Rewriter.rewriteHeaders}. */
+export interface HeaderOptions {
+  /** `local` (trusted client) or `remote` context, or `none` (no rewriting). */
+  context: HeaderContext;
+  /** Record every step (default false). */
+  trace?: boolean;
+  /** `false`: trivial-rewrite only, no canonical maps or masquerading (`no_address_mappings`). Default true. */
+  mappings?: boolean;
+}
 
 /** Result of {@link Rewriter.rewriteHeaders}. */
 export interface HeadersResult {
@@ -359,20 +375,22 @@ export class Rewriter {
       a = '';
     }
     const res: SenderResult = { address: a, external: '' };
-    const fast = trace === undefined && lk === DIRECT && this.fast !== undefined ? this.fast.sender(a) : undefined;
+    const fast = trace === undefined && lk === DIRECT && this.fast !== undefined && o.mappings !== false ? this.fast.sender(a) : undefined;
     if (fast !== undefined) {
       res.address = fast;
       res.external = quote822Local(fast, QUOTE_DEFAULT);
       return res;
     }
-    const c = canonicalize(this.canonicalParams, this.canonicalTables, this.env, a, AddrClass.ENVELOPE_SENDER, lk, trace);
-    a = c.addr;
-    if (c.warnings) res.warnings = c.warnings;
-    if (c.defer) res.defer = c.defer;
-    else if (this.masqueradeParams.classes & AddrClass.ENVELOPE_SENDER) {
-      const m = masquerade(this.masqueradeParams, a, lk, trace);
-      a = m.addr;
-      if (m.defer) res.defer = m.defer;
+    if (o.mappings !== false) {
+      const c = canonicalize(this.canonicalParams, this.canonicalTables, this.env, a, AddrClass.ENVELOPE_SENDER, lk, trace);
+      a = c.addr;
+      if (c.warnings) res.warnings = c.warnings;
+      if (c.defer) res.defer = c.defer;
+      else if (this.masqueradeParams.classes & AddrClass.ENVELOPE_SENDER) {
+        const m = masquerade(this.masqueradeParams, a, lk, trace);
+        a = m.addr;
+        if (m.defer) res.defer = m.defer;
+      }
     }
     res.address = a;
     res.external = a.length === 0 ? '' : quote822Local(a, QUOTE_DEFAULT);
@@ -624,6 +642,10 @@ export class Rewriter {
     const fast = trace === undefined && lk === DIRECT ? this.fast : undefined;
     let a = fast !== undefined && fast.unchangedByRewrite(input) ? input : rewriteAddress(this.rewriteParams, 'local', input);
     if (trace && a !== input0) trace.push({ stage: 'rewrite', input: input0, output: a, note: 'context local' });
+    if (o.mappings === false) {
+      if (trace) trace.push({ stage: 'result', input: a, note: 'no_address_mappings: no canonical, masquerade or virtual alias mapping' });
+      return { original: addr, canonical: a, addrs: [a] };
+    }
     if (fast !== undefined) {
       const list = fast.recipient(a);
       if (list !== undefined) {
@@ -746,15 +768,15 @@ export class Rewriter {
    * recipient-type headers recipient canonical maps; never virtual aliasing. A header whose
    * addresses do not change is kept byte for byte.
    */
-  async rewriteHeaders(block: string, o: { context: HeaderContext; trace?: boolean }): Promise<HeadersResult> {
+  async rewriteHeaders(block: string, o: HeaderOptions): Promise<HeadersResult> {
     if (this.isSync) return this.rewriteHeadersSync(block, o);
     const trace = o.trace ? [] : undefined;
-    return withLookups((lk) => this.headersCore(block, o.context, lk, trace), trace);
+    return withLookups((lk) => this.headersCore(block, o.context, lk, trace, o.mappings !== false), trace);
   }
 
   /** {@link rewriteHeaders}, synchronously (requires {@link isSync}). */
-  rewriteHeadersSync(block: string, o: { context: HeaderContext; trace?: boolean }): HeadersResult {
-    return this.headersCore(block, o.context, DIRECT, o.trace ? [] : undefined);
+  rewriteHeadersSync(block: string, o: HeaderOptions): HeadersResult {
+    return this.headersCore(block, o.context, DIRECT, o.trace ? [] : undefined, o.mappings !== false);
   }
 
   /** The effective context: `remote` without remote_header_rewrite_domain means no rewriting. */
@@ -762,7 +784,7 @@ export class Rewriter {
     return context === 'remote' && this.settings.remoteHeaderDomain === '' ? 'none' : context;
   }
 
-  private headersCore(block: string, context0: HeaderContext, lk: Lookup, trace: Trace | undefined): HeadersResult {
+  private headersCore(block: string, context0: HeaderContext, lk: Lookup, trace: Trace | undefined, mappings = true): HeadersResult {
     const context = this.headerContext(context0);
     const res: HeadersResult = { headers: block, changed: false, rewritten: [] };
     if (trace) res.trace = trace;
@@ -781,6 +803,7 @@ export class Rewriter {
         if (res.defer) return undefined;
         let a = internal.length === 0 ? internal : rewriteAddress(this.rewriteParams, rw, internal);
         if (trace && a !== internal) trace.push({ stage: 'rewrite', input: internal, output: a, note: `${info.name}: context ${rw}` });
+        if (!mappings) return a;
         const c = canonicalize(this.canonicalParams, this.canonicalTables, this.env, a, info.cls, lk, trace);
         a = c.addr;
         if (c.defer) {

@@ -15,29 +15,36 @@ function deferError(d: Deferral): MapError {
   return new MapError('CLEANUP_DEFER', d.reason, {}, { temporary: true });
 }
 
-/** Adapt the route pipeline of an smtpd routing to cleanup's interface. */
-export async function createCleanupRewriter(_config: Config, routing: SmtpdRouting): Promise<CleanupRewriter> {
+/**
+ * Adapt the route pipeline of an smtpd routing to cleanup's interface. `receiving`: for mail
+ * that smtpd or sendmail receives, where `receive_override_options = no_address_mappings`
+ * (typically `-o` of the smtpd a content filter gives mail back to) turns canonical maps,
+ * masquerading, virtual aliasing and automatic BCC off; not for mail local(8) forwards.
+ */
+export async function createCleanupRewriter(config: Config, routing: SmtpdRouting, o: { receiving?: boolean } = {}): Promise<CleanupRewriter> {
   const rw = routing.rewriter;
+  const mappings = !(o.receiving && config.list('receive_override_options').some((x) => x.toLowerCase() === 'no_address_mappings'));
+  const opts = { mappings };
   // cleanup's part only (no resolve): what Postfix writes to the queue file.
   const stages = async (rcpt: string): Promise<{ canonical: string; addrs: string[] }> => {
-    const r = await rw.rewriteRecipientCleanup(rcpt);
+    const r = await rw.rewriteRecipientCleanup(rcpt, opts);
     if (r.defer) throw deferError(r.defer);
     return { canonical: r.canonical, addrs: r.addrs };
   };
   return {
     rewriteLocal: (address) => rewriteAddress(rw.rewriteParams, 'local', address),
     async rewriteSender(sender) {
-      const r = await rw.rewriteSender(sender);
+      const r = await rw.rewriteSender(sender, opts);
       if (r.defer) throw deferError(r.defer);
       return r.address;
     },
     rewriteRecipient: async (rcpt) => (await stages(rcpt)).addrs,
     rewriteRecipientStages: stages,
-    senderBcc: async (sender) => (await rw.senderBcc(sender))?.address,
-    recipientBcc: async (canonical) => (await rw.recipientBcc(canonical))?.address,
-    alwaysBcc: rw.alwaysBcc,
+    senderBcc: async (sender) => (mappings ? (await rw.senderBcc(sender))?.address : undefined),
+    recipientBcc: async (canonical) => (mappings ? (await rw.recipientBcc(canonical))?.address : undefined),
+    alwaysBcc: mappings ? rw.alwaysBcc : '',
     async rewriteHeaders(block, context) {
-      const r = await rw.rewriteHeaders(block, { context });
+      const r = await rw.rewriteHeaders(block, { context, mappings });
       if (r.defer) throw deferError(r.defer);
       return r.headers;
     },

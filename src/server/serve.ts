@@ -187,7 +187,7 @@ export class Server {
       etrn: (s, d) => access.etrn(s, d),
       etrnFlush: (d) => access.etrnFlush(d, () => this.manager?.flush()),
     });
-    const rewriter: CleanupRewriter = await createCleanupRewriter(config, routing);
+    const rewriter: CleanupRewriter = await createCleanupRewriter(config, routing, { receiving: true });
     const receiver = new Cleanup({ config, queue, rewriter, log: programLog(this.log, 'cleanup') });
     const tls = loadTls(config);
     // A chrooted smtpd (master.cf chroot y) resolves names inside queue_directory, as Postfix.

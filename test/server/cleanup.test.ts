@@ -44,7 +44,7 @@ async function setup(mainCf = '', tables: Record<string, Record<string, string>>
     openTable: async (spec) => (spec.startsWith('test:') ? memoryTable(spec, tables[spec.slice(5)] ?? {}) : openTable(spec)),
   });
   const queue = new MemQueue();
-  const cleanup = new Cleanup({ config, queue, rewriter: await createCleanupRewriter(config, routing), log });
+  const cleanup = new Cleanup({ config, queue, rewriter: await createCleanupRewriter(config, routing, { receiving: true }), log });
   return { cleanup, queue, log };
 }
 
@@ -220,5 +220,34 @@ describe('automatic BCC (always_bcc, sender_bcc_maps, recipient_bcc_maps) as Pos
       expect(await run(cleanup, state({ sender: 'boss@test.com' }), 'Subject: x\n\nb\n'), param).toEqual({ ok: false, status: 'write' });
       expect(queue.queued).toHaveLength(0);
     }
+  });
+});
+
+describe('receive_override_options = no_address_mappings (an smtpd a content filter gives mail back to)', () => {
+  // Recorded from Postfix 3.7.11 (postcat): the same message through a plain smtpd and through one
+  // with `-o receive_override_options=no_address_mappings`, client 127.0.0.1 (local header context).
+  const rec = JSON.parse(readFileSync(new URL('../fixtures/cleanup/bcc-postfix.json', import.meta.url), 'utf8')) as {
+    main: string; tables: Record<string, Record<string, string>>;
+  };
+  const headers = 'From: sender-old@test.com\nTo: old@test.com, list@test.com\nCc: user@host.test.com\nSubject: t\n\nbody\n';
+  const rcpts = ['old@test.com', 'list@test.com', 'sales@test.com'];
+
+  it('plain smtpd: canonical, masquerading, virtual aliasing and BCC apply', async () => {
+    const { cleanup, queue } = await setup(`${rec.main}\nalways_bcc = old@test.com`, rec.tables);
+    await run(cleanup, state({ context: 'local', sender: 'sender-old@test.com', rcpts }), headers);
+    const m = queue.queued[0]!;
+    expect(m.sender).toBe('boss@test.com');
+    expect(m.recipients.map((r) => r.address)).toEqual(['boss-archive@test.com', 'canon-target@test.com', 'ct-archive@test.com', 'a@far.example', 'b@test.com', 'list-archive@test.com', 'sales@test.com', 'sales-archive@test.com', 'canon-target@test.com']);
+    const text = m.content.toString('latin1');
+    expect(text).toContain('From: boss@test.com\nTo: canon-target@test.com, list@test.com\nCc: user@test.com\n');
+  });
+
+  it('with no_address_mappings: none of them, only trivial-rewrite', async () => {
+    const { cleanup, queue } = await setup(`${rec.main}\nalways_bcc = old@test.com\nreceive_override_options = no_address_mappings`, rec.tables);
+    await run(cleanup, state({ context: 'local', sender: 'sender-old@test.com', rcpts }), headers);
+    const m = queue.queued[0]!;
+    expect(m.sender).toBe('sender-old@test.com');
+    expect(m.recipients.map((r) => [r.address, r.original])).toEqual(rcpts.map((r) => [r, r]));
+    expect(m.content.toString('latin1')).toContain('From: sender-old@test.com\nTo: old@test.com, list@test.com\nCc: user@host.test.com\n');
   });
 });

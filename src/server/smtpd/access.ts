@@ -10,7 +10,8 @@
  * `check_relay_domains`), `permit_mynetworks`, DNSBL (`reject_rbl_client`, `reject_rhsbl_*`,
  * `reject_maps_rbl` + `maps_rbl_domains`), `reject_unknown_*`, `reject_non_fqdn_*`,
  * `reject_invalid_helo_hostname`, and implicit recipient validation
- * (`smtpd_reject_unlisted_recipient`, `local_recipient_maps` ...). Reply codes come from the
+ * (`smtpd_reject_unlisted_recipient`, `local_recipient_maps` ...; off with
+ * `receive_override_options = no_unknown_recipient_checks`). Reply codes come from the
  * `*_reject_code` parameters; texts and enhanced codes are Postfix's.
  *
  * Everything outside smtpd (address resolution, tables, network lists, DNS) comes in through
@@ -1035,6 +1036,8 @@ export class AccessChecks {
 
   /** check_rcpt_maps: is this a known recipient (or sender, with reject_unlisted_sender)? */
   private async checkRcptMaps(ctx: Ctx, sender: string, recipient: string, replyClass: string): Promise<Status> {
+    // receive_override_options = no_unknown_recipient_checks (an smtpd behind a content filter).
+    if (this.cfg.list('receive_override_options').some((x) => x.toLowerCase() === 'no_unknown_recipient_checks')) return 'dunno';
     const r = await this.deps.resolve(sender, recipient);
     if (r.fail) this.dictRetry(ctx, recipient);
     const isSender = replyClass === CLASS.sender;

@@ -77,7 +77,7 @@ export async function submitLocal(config: Config, queue: FileQueue, sub: Submiss
   const maillog = createMailLog(config, { sink: () => {} });
   const cleanupLog = { info: (t: string) => maillog.info('cleanup', t), warn: (t: string) => maillog.warning('cleanup', t) };
   const routing = await createSmtpdRouting(config, { log: { info: () => {}, warn: () => {} } });
-  const rewriter = await createCleanupRewriter(config, routing);
+  const rewriter = await createCleanupRewriter(config, routing, { receiving: true });
   const cleanup = new Cleanup({ config, queue, rewriter, log: cleanupLog });
   const s = newSessionState({
     name: 'localhost', reverseName: 'localhost', nameStatus: 'ok', reverseNameStatus: 'ok',

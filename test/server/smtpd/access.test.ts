@@ -222,6 +222,18 @@ describe('restrictions', () => {
     expect(await access.rcpt(s, 'other@relay.example')).toBe('550 5.1.1 <other@relay.example>: Recipient address rejected: User unknown in relay recipient table');
   });
 
+  it('receive_override_options = no_unknown_recipient_checks: no recipient validation (recorded from Postfix 3.7.11)', async () => {
+    const { access } = await setup(
+      'receive_override_options = no_address_mappings, no_unknown_recipient_checks\nlocal_recipient_maps = test:users\nrelocated_maps = test:relocated',
+      { users: { tom: 'x' }, relocated: { 'old@test.com': 'new@elsewhere.example' } },
+    );
+    const s = session('127.0.0.2');
+    // Postfix's smtpd with this -o accepted both (250 2.1.5), where the plain one gave 550 5.1.1 and 550 5.1.6.
+    expect(await access.rcpt(s, 'nobody@test.com')).toBeUndefined();
+    expect(await access.rcpt(s, 'old@test.com')).toBeUndefined();
+    expect(await access.rcpt(s, 'tom@test.com')).toBeUndefined();
+  });
+
   it('DNSBL: reject_rbl_client, result filter, reject_maps_rbl, rhsbl sender', async () => {
     const dns = staticDns({
       '2.0.0.127.rbl.example/A': ['127.0.0.2'],
