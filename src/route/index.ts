@@ -1,5 +1,5 @@
 /**
- * The rewrite pipeline: trivial-rewrite, canonical, masquerade, virtual alias, relocated, automatic BCC, aliases, transport.
+ * The rewrite pipeline: trivial-rewrite, canonical, masquerade, virtual alias, relocated, automatic BCC, aliases, transport, generic (SMTP client).
  *
  * Start with {@link createRewriter}(config, { tables?, openTable?, aliasTables? }) → {@link Rewriter}:
  * `rewriteSender`, `rewriteRecipient` (cleanup + resolve, optionally local aliases),
@@ -42,6 +42,7 @@ export { expandVirtualAlias, DuplicateFilter, type VirtualAliasParams, type Virt
 export { lookupTransport, applyTransportValue, type TransportParams, type Route, type TransportHit } from './transport.js';
 export { lookupRelocated, RELOCATED_STATUS, type RelocatedHit } from './relocated.js';
 export { lookupBcc, type BccHit } from './bcc.js';
+export { mapGeneric, type GenericResult } from './generic.js';
 export type { Deferral } from './outcome.js';
 export type { Trace, TraceStep, Stage } from './trace.js';
 export { expandAliases, MAX_ALIAS_LEVEL, type AliasParams, type AliasEnv, type AliasDelivery, type AliasInput, type AllowClass } from './aliases.js';

@@ -32,6 +32,7 @@ import { AddrClass, canonicalize, parseClasses, type CanonicalParams, type Canon
 import { DIRECT, Lookup, allSync, withLookups } from './lookup.js';
 import { lookupBcc, type BccHit } from './bcc.js';
 import { EnvelopeFastPath } from './envelope-fast-path.js';
+import { mapGeneric, type GenericResult } from './generic.js';
 import { masquerade, masqueradeDomains, type MasqueradeParams } from './masquerade.js';
 import { MatchList, openMatchList } from './match-list.js';
 import { isTableError, type Deferral } from './outcome.js';
@@ -64,6 +65,7 @@ export const PIPELINE_TABLE_PARAMETERS = [
   'relocated_maps',
   'sender_bcc_maps',
   'recipient_bcc_maps',
+  'smtp_generic_maps',
 ] as const;
 /** One of {@link PIPELINE_TABLE_PARAMETERS}. */
 export type PipelineTableParameter = (typeof PIPELINE_TABLE_PARAMETERS)[number];
@@ -302,6 +304,8 @@ export class Rewriter {
       senderResolveParams?: ResolveParams | undefined;
       /** `always_bcc`: the address cleanup adds to every new message (`''`: none). */
       alwaysBcc?: string;
+      /** `generic` in `propagate_unmatched_extensions`: smtp_generic_maps carries an unmatched extension over. */
+      propagateGeneric?: boolean;
     },
   ) {
     this.myoriginLower = settings.myorigin.toLowerCase();
@@ -346,6 +350,33 @@ export class Rewriter {
   /** `always_bcc` (as written; `''` when unset): cleanup adds it to every new message. */
   get alwaysBcc(): string {
     return this.settings.alwaysBcc ?? '';
+  }
+
+  /* ----------------------------------------------------------------------------------- */
+  /* Generic mapping (SMTP client)                                                        */
+  /* ----------------------------------------------------------------------------------- */
+
+  /**
+   * `smtp_generic_maps` for one address of mail leaving by SMTP — the envelope sender or a
+   * recipient (internal form, as queued). Throws MapError on a table failure.
+   */
+  async rewriteGeneric(addr: string): Promise<GenericResult> {
+    return withLookups((lk) => mapGeneric(this.tables.smtp_generic_maps, addr, this.settings.propagateGeneric === true, this.env, lk));
+  }
+
+  /** True when `smtp_generic_maps` has tables: the SMTP client must map what it sends. */
+  get hasGeneric(): boolean {
+    return this.tables.smtp_generic_maps.length > 0;
+  }
+
+  /**
+   * `smtp_generic_maps` over the address headers (sender and recipient headers alike) of a
+   * header block, as the SMTP client sends it; a header whose addresses do not change is kept
+   * byte for byte. A table failure gives `defer`.
+   */
+  async rewriteGenericHeaders(block: string, o: { trace?: boolean } = {}): Promise<HeadersResult> {
+    const trace = o.trace ? [] : undefined;
+    return withLookups((lk) => this.headersCore(block, 'local', lk, trace, true, true), trace);
   }
 
   /* ----------------------------------------------------------------------------------- */
@@ -784,8 +815,8 @@ export class Rewriter {
     return context === 'remote' && this.settings.remoteHeaderDomain === '' ? 'none' : context;
   }
 
-  private headersCore(block: string, context0: HeaderContext, lk: Lookup, trace: Trace | undefined, mappings = true): HeadersResult {
-    const context = this.headerContext(context0);
+  private headersCore(block: string, context0: HeaderContext, lk: Lookup, trace: Trace | undefined, mappings = true, generic = false): HeadersResult {
+    const context = generic ? 'local' : this.headerContext(context0);
     const res: HeadersResult = { headers: block, changed: false, rewritten: [] };
     if (trace) res.trace = trace;
     if (context === 'none') {
@@ -801,6 +832,7 @@ export class Rewriter {
       if (info === undefined) continue;
       const mapper = (internal: string): string | undefined => {
         if (res.defer) return undefined;
+        if (generic) return this.genericHeaderAddress(internal, res, warnings, lk, trace);
         let a = internal.length === 0 ? internal : rewriteAddress(this.rewriteParams, rw, internal);
         if (trace && a !== internal) trace.push({ stage: 'rewrite', input: internal, output: a, note: `${info.name}: context ${rw}` });
         if (!mappings) return a;
@@ -841,6 +873,19 @@ export class Rewriter {
     res.changed = true;
     res.headers = parts.headers.map((h) => h.text).join('') + parts.rest;
     return res;
+  }
+
+  /** One header address through smtp_generic_maps; a table failure sets `res.defer`. */
+  private genericHeaderAddress(internal: string, res: HeadersResult, warnings: Warning[], lk: Lookup, trace: Trace | undefined): string | undefined {
+    try {
+      const g = mapGeneric(this.tables.smtp_generic_maps, internal, this.settings.propagateGeneric === true, this.env, lk, trace);
+      if (g.warning) warnings.push({ code: 'GENERIC_MULTI_VALUED', message: g.warning });
+      return g.address;
+    } catch (e) {
+      if (!isTableError(e)) throw e;
+      res.defer = { kind: 'defer', code: 451, status: '4.3.0', text: 'Error: queue file write error', reason: (e as Error).message };
+      return undefined;
+    }
   }
 
   /** Turn unexpected exceptions (bugs in glue, foreign tables) into a deferral. */
@@ -1057,6 +1102,7 @@ export async function createRewriter(config0: Config, opts: RewriterOptions = {}
       enableOriginalRecipient: config.bool('enable_original_recipient'),
       senderResolveParams: senderDependent ? senderResolveParams : undefined,
       alwaysBcc: config.get('always_bcc').trim(),
+      propagateGeneric: propagate.has('generic'),
     },
   );
 }

@@ -20,6 +20,7 @@ export type Stage =
   | 'relocated_maps'
   | 'sender_bcc_maps'
   | 'recipient_bcc_maps'
+  | 'smtp_generic_maps'
   | 'alias_maps'
   | 'forward'
   | 'include'

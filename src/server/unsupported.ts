@@ -1,7 +1,7 @@
 /**
  * Postfix parameters the reference server reads no further than main.cf: setting one changes
  * nothing here, where Postfix would change how mail is handled (content checks, milters,
- * SASL, the SMTP client's address rewriting). `readdress serve` names each one set
+ * SASL). `readdress serve` names each one set
  * in main.cf or in a smtpd service's `-o` overrides with a warning at start and on reload, so a
  * configuration brought over from Postfix does not lose those features silently.
  *
@@ -30,7 +30,6 @@ export const UNSUPPORTED_PARAMETERS: readonly UnsupportedParameter[] = [
   { name: 'smtpd_proxy_filter', effect: 'mail is not passed to the proxy filter' },
   { name: 'smtpd_sasl_auth_enable', boolean: true, effect: 'AUTH is not offered' },
   { name: 'smtp_sasl_auth_enable', boolean: true, effect: 'the SMTP client does not authenticate' },
-  { name: 'smtp_generic_maps', effect: 'the SMTP client does not rewrite addresses' },
   { name: 'smtp_header_checks', effect: 'the SMTP client does not check headers' },
   { name: 'smtp_mime_header_checks', effect: 'the SMTP client does not check MIME headers' },
   { name: 'smtp_nested_header_checks', effect: 'the SMTP client does not check attached message headers' },

@@ -21,7 +21,8 @@ describe('unsupportedSettings', () => {
     const config = loadConfig({
       mainCfText: [
         'always_bcc = archive@example.com',
-        'smtp_generic_maps = inline:{ {a@b=c@d} }',
+        'smtp_generic_maps = inline:{ {a@b=c@d} }', // implemented: not named
+        'smtpd_milters = inet:127.0.0.1:9',
         'header_checks = regexp:/etc/postfix/header_checks',
         'smtpd_sasl_auth_enable = yes',
         'smtp_sasl_auth_enable = no',
@@ -31,8 +32,8 @@ describe('unsupportedSettings', () => {
     });
     expect(unsupportedSettings(config, 'main.cf')).toEqual([
       'header_checks is set in main.cf but not implemented by readdress serve: headers are not checked',
+      'smtpd_milters is set in main.cf but not implemented by readdress serve: no milter is called',
       'smtpd_sasl_auth_enable is set in main.cf but not implemented by readdress serve: AUTH is not offered',
-      'smtp_generic_maps is set in main.cf but not implemented by readdress serve: the SMTP client does not rewrite addresses',
     ]);
     // mime_header_checks defaults to $header_checks: not set by the user, not named.
     expect(unsupportedSettings(loadConfig({ mainCfText: 'myhostname = a.example\n' }), 'main.cf')).toEqual([]);

@@ -75,7 +75,7 @@ export function builtinAgentFactory(config: Config, deps: BuiltinAgentDeps): (se
         return new LocalAgent(cfg, { forward: deps.forward, isLocal, pass, warn: (t) => deps.log?.warning(service, t), info: (t) => deps.log?.info(service, t), ...deps.local });
       }
       case 'smtp':
-        return new SmtpAgent(cfg, { ...(deps.smtpResolver ? { resolver: deps.smtpResolver } : {}), log: (t) => deps.log?.info(service, t) });
+        return new SmtpAgent(cfg, { ...(deps.smtpResolver ? { resolver: deps.smtpResolver } : {}), log: (t) => deps.log?.info(service, t), warn: (t) => deps.log?.warning(service, t) });
       case 'virtual':
         return new VirtualAgent(cfg, undefined, (t) => deps.log?.warning(service, t));
       case 'error':

@@ -9,13 +9,15 @@
  * disable_dns_lookups, smtp_host_lookup, smtp_dns_support_level (disabled → system resolver
  * only, no MX). The resolver is injectable (tests never touch real DNS). There is no TLS in
  * this client: where the TLS policy (tls-policy.ts) makes TLS mandatory, the delivery is
- * deferred, never sent in the clear.
+ * deferred, never sent in the clear. smtp_generic_maps (src/route/generic.ts) maps the
+ * sender, the recipients and the address headers on the way out.
  */
 import { connect, isIP, type Socket } from 'node:net';
 import { promises as dns } from 'node:dns';
 import type { Config } from '../../config/types.js';
 import { parseNexthop } from '../../route/nexthop.js';
 import { quote822Local } from '../../address/quote.js';
+import { createRewriter, type Rewriter } from '../../route/rewriter.js';
 import { TLS_UNAVAILABLE, TlsPolicy } from './tls-policy.js';
 import type { DeliveryAgent, DeliveryRecipient, DeliveryRequest, RecipientStatus } from './types.js';
 
@@ -176,11 +178,15 @@ export interface SmtpAgentOptions {
   defaultPort?: number;
   /** Log a line under this service's name (connection failures). */
   log?: (text: string) => void;
+  /** Log a warning under this service's name (a multi-valued smtp_generic_maps entry). */
+  warn?: (text: string) => void;
 }
 
 /** The SMTP client delivery agent (services `smtp` and `relay`). */
 export class SmtpAgent implements DeliveryAgent {
   private readonly tls: TlsPolicy;
+  /** The pipeline whose smtp_generic_maps this client applies (created on first use). */
+  private rewriter: Promise<Rewriter> | undefined;
 
   constructor(private readonly config: Config, private readonly opts: SmtpAgentOptions = {}) {
     this.tls = new TlsPolicy(config);
@@ -265,6 +271,9 @@ export class SmtpAgent implements DeliveryAgent {
       return req.recipients.map(() => ({ status: 'deferred', dsn: '4.3.0', text: `smtp_tls_policy_maps lookup error for ${req.nexthop}`, relay: 'none' }));
     }
     if (mustTls) return req.recipients.map(() => ({ status: 'deferred', dsn: TLS_UNAVAILABLE.dsn, text: TLS_UNAVAILABLE.text, relay: 'none' }));
+    const mapped = await this.generic(req);
+    if (Array.isArray(mapped)) return mapped;
+    req = mapped;
     const t = await this.targets(req.nexthop);
     // smtp_fallback_relay: tried after the destination's own servers, when they all fail.
     const fallback: Target[] = [];
@@ -282,6 +291,34 @@ export class SmtpAgent implements DeliveryAgent {
     }
     // No server of this destination could be used: tell the queue manager.
     return last!.map((s) => (s.status === 'deferred' ? { ...s, destinationDead: true } : s));
+  }
+
+  /**
+   * smtp_generic_maps over what goes on the wire: MAIL FROM, each RCPT TO and the address
+   * headers (the queue file, the DSN ORCPT and the log keep the addresses as queued). A
+   * request with the mapped addresses, or deferrals when a table fails.
+   */
+  private async generic(req: DeliveryRequest): Promise<DeliveryRequest | RecipientStatus[]> {
+    if (this.config.list('smtp_generic_maps').length === 0) return req;
+    try {
+      this.rewriter ??= createRewriter(this.config);
+      const rw = await this.rewriter;
+      const map = async (a: string): Promise<string> => {
+        const g = await rw.rewriteGeneric(a);
+        if (g.warning) this.opts.warn?.(g.warning);
+        return g.address;
+      };
+      const sender = await map(req.sender);
+      const recipients: DeliveryRecipient[] = [];
+      for (const r of req.recipients) recipients.push({ ...r, address: await map(r.address) });
+      const h = await rw.rewriteGenericHeaders(req.content.toString('latin1'));
+      if (h.defer) throw new Error(h.defer.reason);
+      for (const w of h.warnings ?? []) this.opts.warn?.(w.message);
+      return { ...req, sender, recipients, content: h.changed ? Buffer.from(h.headers, 'latin1') : req.content };
+    } catch (e) {
+      const text = `smtp_generic_maps lookup failure: ${(e as Error).message}`;
+      return req.recipients.map(() => ({ status: 'deferred', dsn: '4.3.0', text, relay: 'none' }));
+    }
   }
 
   private relay(t: Target): string {

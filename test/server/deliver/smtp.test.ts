@@ -3,6 +3,7 @@ import { SmtpAgent, dataStream, replyDsn, xtext, type SmtpResolver } from '../..
 import type { DeliveryRequest } from '../../../src/server/deliver/types.js';
 import { startSink, type Sink } from './sink.js';
 import { testConfig } from '../queue/config.js';
+import { loadConfig } from '../../../src/config/index.js';
 
 let sink: Sink | undefined;
 afterEach(async () => {
@@ -183,5 +184,64 @@ describe('SmtpAgent and mandatory TLS (no TLS engine: defer, never send in the c
     // A `may` entry lets this destination go without TLS although the global level is encrypt.
     expect((await viaMx.deliver(req('lax.example', ['a@lax.example'])))[0]!.status).toBe('sent');
     expect(sink.sessions).toHaveLength(1);
+  });
+});
+
+describe('SmtpAgent and smtp_generic_maps (as Postfix 3.7.11 sent it to smtp-sink)', () => {
+  // The table, the message and what Postfix's smtp client sent, recorded with smtp-sink.
+  const generic = [
+    'inline:{ {tom@test.com=tom.smith@isp.example}, {joe=joe@isp.example}, {@host.test.com=@isp.example},',
+    '{sales@test.com=sales-team@isp.example}, {multi@test.com=a@isp.example, b@isp.example},',
+    '{far@remote.example=far-new@isp.example}, {who+ever@remote.example=exact@isp.example},',
+    '{chain1@remote.example=chain2@remote.example}, {chain2@remote.example=chain3@isp.example}, {self@remote.example=SELF@remote.example} }',
+  ].join(' ');
+  const config = () => loadConfig({
+    mainCfText: `myhostname = mail.test.com\nmydomain = test.com\nmydestination = $myhostname, $mydomain, host.test.com\ninet_interfaces = 127.0.0.1\ncompatibility_level = 3.6\nalias_maps =\nrecipient_delimiter = +\nsmtp_generic_maps = ${generic.replaceAll('$', '$$')}\n`,
+  });
+
+  it('maps MAIL FROM, RCPT TO and the address headers once; ORCPT and unmatched extensions stay', async () => {
+    sink = await startSink();
+    const warnings: string[] = [];
+    const agent = new SmtpAgent(config(), { resolver: noDns, warn: (w) => warnings.push(w) });
+    const content = 'From: Tom <tom@test.com>\nTo: joe@test.com, far@remote.example\nCc: "Sales" <sales+x@test.com>, u@host.test.com\nReply-To: multi@test.com\nSubject: generic\n\nbody\n';
+    const st = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['x@far2.example', 'far+tag@remote.example', 'joe@remote.example', 'who+ever@remote.example', 'Far@Remote.Example', 'chain1@remote.example', 'self@remote.example'], content, 'tom@test.com'));
+    expect(st.map((s) => s.status)).toEqual(st.map(() => "sent"));
+    const s = sink.sessions[0]!;
+    expect(s.commands.filter((c) => /^(MAIL|RCPT)/.test(c)).map((c) => c.replace(/ SIZE=\d+/, ''))).toEqual([
+      'MAIL FROM:<tom.smith@isp.example>',
+      'RCPT TO:<x@far2.example> ORCPT=rfc822;x@far2.example',
+      'RCPT TO:<far-new@isp.example> ORCPT=rfc822;far+2Btag@remote.example',
+      'RCPT TO:<joe@remote.example> ORCPT=rfc822;joe@remote.example',
+      'RCPT TO:<exact@isp.example> ORCPT=rfc822;who+2Bever@remote.example',
+      'RCPT TO:<far-new@isp.example> ORCPT=rfc822;Far@Remote.Example',
+      'RCPT TO:<chain2@remote.example> ORCPT=rfc822;chain1@remote.example',
+      'RCPT TO:<SELF@remote.example> ORCPT=rfc822;self@remote.example',
+    ]);
+    // (far@remote.example was added to the table for the second recorded message, which mapped it in To: too.)
+    expect(s.data).toBe('From: Tom <tom.smith@isp.example>\r\nTo: joe@isp.example, far-new@isp.example\r\nCc: "Sales" <sales-team@isp.example>, u@isp.example\r\nReply-To: a@isp.example\r\nSubject: generic\r\n\r\nbody\r\n');
+    expect(warnings).toEqual(['multi-valued smtp_generic_maps result for multi@test.com']);
+  });
+
+  it('without smtp_generic_maps nothing is mapped', async () => {
+    sink = await startSink();
+    const agent = new SmtpAgent(testConfig({ myhostname: 'mail.test.com' }), { resolver: noDns });
+    await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['tom@test.com'], 'From: tom@test.com\n\nb\n', 'tom@test.com'));
+    expect(sink.sessions[0]!.commands[1]).toMatch(/^MAIL FROM:<tom@test.com>/);
+    expect(sink.sessions[0]!.data).toBe('From: tom@test.com\r\n\r\nb\r\n');
+  });
+});
+
+describe('smtp_generic_maps with generic in propagate_unmatched_extensions', () => {
+  it('carries the unmatched extension over (recorded from Postfix 3.7.11)', async () => {
+    sink = await startSink();
+    const config = loadConfig({
+      mainCfText: 'myhostname = mail.test.com\nmydomain = test.com\nmydestination = $myhostname, $mydomain\ninet_interfaces = 127.0.0.1\ncompatibility_level = 3.6\nalias_maps =\nrecipient_delimiter = +\npropagate_unmatched_extensions = canonical, virtual, generic\nsmtp_generic_maps = inline:{ {tom@test.com=tom.smith@isp.example}, {far@remote.example=far-new@isp.example} }\n',
+    });
+    const agent = new SmtpAgent(config, { resolver: noDns });
+    await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['far+tag@remote.example'], 'Subject: x\n\nb\n', 'tom+q@test.com'));
+    expect(sink.sessions[0]!.commands.filter((c) => /^(MAIL|RCPT)/.test(c)).map((c) => c.replace(/ SIZE=\d+/, ''))).toEqual([
+      'MAIL FROM:<tom.smith+q@isp.example>',
+      'RCPT TO:<far-new+tag@isp.example> ORCPT=rfc822;far+2Btag@remote.example',
+    ]);
   });
 });
