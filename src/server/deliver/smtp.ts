@@ -7,18 +7,20 @@
  * smtp_rcpt_timeout, smtp_data_init_timeout, smtp_data_xfer_timeout, smtp_data_done_timeout,
  * smtp_fallback_relay (tried when every server of the destination failed),
  * disable_dns_lookups, smtp_host_lookup, smtp_dns_support_level (disabled → system resolver
- * only, no MX). The resolver is injectable (tests never touch real DNS). There is no TLS in
- * this client: where the TLS policy (tls-policy.ts) makes TLS mandatory, the delivery is
- * deferred, never sent in the clear. smtp_generic_maps (src/route/generic.ts) maps the
+ * only, no MX), smtp_starttls_timeout. The resolver is injectable (tests never touch real DNS).
+ * TLS follows the policy of tls-policy.ts: STARTTLS at `may` (a failed handshake is retried in
+ * plaintext) and `encrypt` (never plaintext), no certificate checks, as Postfix at those levels;
+ * the levels that verify certificates defer. smtp_generic_maps (src/route/generic.ts) maps the
  * sender, the recipients and the address headers on the way out.
  */
 import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { promises as dns } from 'node:dns';
 import type { Config } from '../../config/types.js';
 import { parseNexthop } from '../../route/nexthop.js';
 import { quote822Local } from '../../address/quote.js';
 import { createRewriter, type Rewriter } from '../../route/rewriter.js';
-import { TLS_UNAVAILABLE, TlsPolicy } from './tls-policy.js';
+import { TLS_UNAVAILABLE, TLS_VERIFIED, TlsPolicy } from './tls-policy.js';
 import type { DeliveryAgent, DeliveryRecipient, DeliveryRequest, RecipientStatus } from './types.js';
 
 /** Name resolution used by the SMTP client. */
@@ -78,14 +80,24 @@ class ReplyReader {
   private waiting: ((r: SmtpReply | Error) => void) | undefined;
   private error: Error | undefined;
 
+  private readonly onData = (d: Buffer): void => {
+    this.buf += d.toString('latin1');
+    this.pump();
+  };
+  private readonly onError = (e: Error): void => this.fail(e);
+  private readonly onClose = (): void => this.fail(new Error('lost connection'));
+
   constructor(private readonly sock: Socket) {
-    sock.setEncoding('latin1');
-    sock.on('data', (d: string) => {
-      this.buf += d;
-      this.pump();
-    });
-    sock.on('error', (e) => this.fail(e));
-    sock.on('close', () => this.fail(new Error('lost connection')));
+    sock.on('data', this.onData);
+    sock.on('error', this.onError);
+    sock.on('close', this.onClose);
+  }
+
+  /** Stop reading this socket (STARTTLS: the TLS layer takes it over). */
+  detach(): void {
+    this.sock.removeListener('data', this.onData);
+    this.sock.removeListener('error', this.onError);
+    this.sock.removeListener('close', this.onClose);
   }
 
   private fail(e: Error): void {
@@ -264,13 +276,16 @@ export class SmtpAgent implements DeliveryAgent {
    */
   async deliver(req: DeliveryRequest): Promise<RecipientStatus[]> {
     // Mandatory TLS (smtp_tls_security_level = encrypt …): nothing goes out in the clear.
-    let mustTls: boolean;
+    let level: string;
     try {
-      mustTls = await this.tls.mandatory(req.nexthop);
+      level = await this.tls.level(req.nexthop);
     } catch {
       return req.recipients.map(() => ({ status: 'deferred', dsn: '4.3.0', text: `smtp_tls_policy_maps lookup error for ${req.nexthop}`, relay: 'none' }));
     }
-    if (mustTls) return req.recipients.map(() => ({ status: 'deferred', dsn: TLS_UNAVAILABLE.dsn, text: TLS_UNAVAILABLE.text, relay: 'none' }));
+    // Opportunistic (may, dane) and encrypt TLS are spoken; levels that verify the server's
+    // certificate are not: defer rather than send what Postfix would not.
+    if (TLS_VERIFIED.has(level)) return req.recipients.map(() => ({ status: 'deferred', dsn: TLS_UNAVAILABLE.dsn, text: TLS_UNAVAILABLE.text, relay: 'none' }));
+    const tlsLevel = level === 'encrypt' ? 'encrypt' : level === 'may' || level === 'dane' ? 'may' : 'none';
     const mapped = await this.generic(req);
     if (Array.isArray(mapped)) return mapped;
     req = mapped;
@@ -284,7 +299,9 @@ export class SmtpAgent implements DeliveryAgent {
     if (!Array.isArray(t) && (t.status !== 'deferred' || fallback.length === 0)) return req.recipients.map(() => ({ ...t }));
     let last: RecipientStatus[] | undefined = Array.isArray(t) ? undefined : req.recipients.map(() => ({ ...t }));
     for (const target of [...(Array.isArray(t) ? t : []), ...fallback]) {
-      const res = await this.session(target, req);
+      let res = await this.session(target, req, tlsLevel);
+      // Opportunistic TLS whose handshake failed: the same server again, in plaintext.
+      if (res.kind === 'plain') res = await this.session(target, req, 'none');
       // Try the next server only when this one could not be used at all.
       if (res.kind === 'done') return res.statuses;
       last = res.statuses;
@@ -321,11 +338,31 @@ export class SmtpAgent implements DeliveryAgent {
     }
   }
 
+  /** The TLS handshake on a connection that answered STARTTLS with 220. */
+  private starttls(sock: Socket, t: Target, timeoutMs: number): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      // At may and encrypt Postfix checks no certificate: any one will do.
+      const secure = tlsConnect({ socket: sock, rejectUnauthorized: false, ...(isIP(t.host) ? {} : { servername: t.host }) });
+      const timer = setTimeout(() => {
+        secure.destroy();
+        reject(new Error('TLS handshake timed out'));
+      }, timeoutMs);
+      secure.once('secureConnect', () => {
+        clearTimeout(timer);
+        resolve(secure);
+      });
+      secure.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+  }
+
   private relay(t: Target): string {
     return `${t.host}[${t.addr}]:${t.port}`;
   }
 
-  private async session(t: Target, req: DeliveryRequest): Promise<{ kind: 'done' | 'next'; statuses: RecipientStatus[] }> {
+  private async session(t: Target, req: DeliveryRequest, tlsLevel: 'none' | 'may' | 'encrypt'): Promise<{ kind: 'done' | 'next' | 'plain'; statuses: RecipientStatus[] }> {
     const relay = this.relay(t);
     const started = Date.now();
     const all = (st: Omit<RecipientStatus, 'relay'>) => req.recipients.map(() => ({ ...st, relay }));
@@ -353,7 +390,7 @@ export class SmtpAgent implements DeliveryAgent {
       this.opts.log?.(`connect to ${relay}: ${why}`);
       return { kind: 'next', statuses: req.recipients.map(() => ({ status: 'deferred', dsn: '4.4.1', text: `connect to ${relay}: ${why}`, relay: 'none' })) };
     }
-    const reader = new ReplyReader(sock);
+    let reader = new ReplyReader(sock);
     const connSetup = (Date.now() - started) / 1000;
     const host = `host ${t.host}[${t.addr}]`;
     let stage = 'while receiving the initial server greeting';
@@ -378,6 +415,44 @@ export class SmtpAgent implements DeliveryAgent {
       const ext = new Set<string>();
       if (r.code === 250) {
         for (const l of r.lines.slice(1)) ext.add(l.slice(4).split(' ')[0]!.toUpperCase());
+        if (tlsLevel !== 'none') {
+          // STARTTLS (smtp_tls_security_level may/encrypt): no certificate checks at these levels.
+          if (!ext.has('STARTTLS')) {
+            if (tlsLevel === 'encrypt') {
+              send('QUIT');
+              return { kind: 'next', statuses: all({ status: 'deferred', dsn: '4.7.4', text: `TLS is required, but was not offered by ${host}` }) };
+            }
+          } else {
+            stage = 'while performing the STARTTLS handshake';
+            send('STARTTLS');
+            r = await reader.read(this.timeout('smtp_starttls_timeout', 300));
+            if (r.code !== 220) {
+              if (tlsLevel === 'encrypt') {
+                send('QUIT');
+                return { kind: 'next', statuses: all(fromReply(r, 'STARTTLS')) };
+              }
+            } else {
+              reader.detach();
+              try {
+                sock = await this.starttls(sock, t, this.timeout('smtp_starttls_timeout', 300));
+              } catch {
+                sock.destroy();
+                if (tlsLevel === 'may') return { kind: 'plain', statuses: [] };
+                return { kind: 'next', statuses: all({ status: 'deferred', dsn: '4.7.5', text: 'Cannot start TLS: handshake failure' }) };
+              }
+              reader = new ReplyReader(sock);
+              stage = 'while performing the EHLO handshake';
+              send(`EHLO ${helo}`);
+              r = await reader.read(this.timeout('smtp_helo_timeout', 300));
+              if (r.code !== 250) {
+                send('QUIT');
+                return { kind: r.code >= 500 ? 'done' : 'next', statuses: all(fromReply(r, 'EHLO')) };
+              }
+              ext.clear();
+              for (const l of r.lines.slice(1)) ext.add(l.slice(4).split(' ')[0]!.toUpperCase());
+            }
+          }
+        }
       } else {
         send(`HELO ${helo}`);
         r = await reader.read(this.timeout('smtp_helo_timeout', 300));

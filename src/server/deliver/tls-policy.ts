@@ -1,8 +1,9 @@
 /**
  * The smtp client's TLS security level for a nexthop, as Postfix's smtp(8) decides it: a
  * `smtp_tls_policy_maps` entry for the destination, else `smtp_tls_security_level` (else the
- * obsolete `smtp_enforce_tls` / `smtp_use_tls`). The reference smtp client has no TLS engine:
- * it only needs to know when TLS is mandatory, so that it defers instead of sending in the clear.
+ * obsolete `smtp_enforce_tls` / `smtp_use_tls`). The reference smtp client speaks STARTTLS at
+ * `may` (and `dane`, without DNSSEC as opportunistic) and `encrypt`, checking no certificate as
+ * Postfix does there; at the levels that verify certificates it defers.
  *
  * Parameters: smtp_tls_security_level, smtp_enforce_tls, smtp_use_tls, smtp_tls_policy_maps.
  */
@@ -14,7 +15,10 @@ import { parseNexthop } from '../../route/nexthop.js';
 /** Levels under which Postfix's smtp client never sends a message without TLS. */
 const MANDATORY = new Set(['encrypt', 'dane-only', 'fingerprint', 'verify', 'secure']);
 
-/** The deferral of a delivery that must use TLS (the reference smtp client cannot). */
+/** Mandatory levels that verify the server's certificate, which the reference smtp client does not do. */
+export const TLS_VERIFIED: ReadonlySet<string> = new Set(['dane-only', 'fingerprint', 'verify', 'secure']);
+
+/** The deferral of a delivery that needs certificate verification (the reference smtp client cannot). */
 export const TLS_UNAVAILABLE = { dsn: '4.7.5', text: 'TLS is required, but our TLS engine is unavailable' } as const;
 
 /** Decides per nexthop; opens `smtp_tls_policy_maps` once. */

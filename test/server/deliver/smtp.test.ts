@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, it, expect, afterEach } from 'vitest';
 import { SmtpAgent, dataStream, replyDsn, xtext, type SmtpResolver } from '../../../src/server/deliver/smtp.js';
 import type { DeliveryRequest } from '../../../src/server/deliver/types.js';
@@ -149,26 +150,72 @@ describe('SmtpAgent', () => {
   });
 });
 
-describe('SmtpAgent and mandatory TLS (no TLS engine: defer, never send in the clear)', () => {
-  const deferred = ['deferred', '4.7.5', 'TLS is required, but our TLS engine is unavailable', 'none'];
+describe('SmtpAgent and TLS (STARTTLS at may/encrypt; levels that verify certificates defer)', () => {
+  const tlsFiles = {
+    cert: readFileSync(new URL('../../fixtures/smtpd/tls/cert.pem', import.meta.url), 'utf8'),
+    key: readFileSync(new URL('../../fixtures/smtpd/tls/key.pem', import.meta.url), 'utf8'),
+  };
+  const verbs = (s: { commands: string[] }): string[] => s.commands.map((c) => c.split(/[ :]/)[0]!);
+
   it.each([
-    [{ smtp_tls_security_level: 'encrypt' }, true],
-    [{ smtp_tls_security_level: 'secure' }, true],
-    [{ smtp_tls_security_level: 'dane-only' }, true],
-    [{ smtp_tls_security_level: 'may' }, false],
-    [{ smtp_tls_security_level: 'dane' }, false],
-    [{ smtp_enforce_tls: 'yes' }, true],
-    [{ smtp_use_tls: 'yes' }, false],
-  ])('%o → deferred: %s', async (params, mandatory) => {
+    [{ smtp_tls_security_level: 'secure' }],
+    [{ smtp_tls_security_level: 'verify' }],
+    [{ smtp_tls_security_level: 'dane-only' }],
+    [{ smtp_tls_security_level: 'fingerprint' }],
+  ])('%o: deferred without connecting', async (params) => {
+    sink = await startSink(undefined, undefined, tlsFiles);
+    const agent = new SmtpAgent(testConfig({ myhostname: 'mail.example.com', ...params }), { resolver: noDns });
+    const st = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['a@remote.example']));
+    expect(st.map((s) => [s.status, s.dsn, s.text, s.relay])).toEqual([['deferred', '4.7.5', 'TLS is required, but our TLS engine is unavailable', 'none']]);
+    expect(sink.sessions).toHaveLength(0);
+  });
+
+  it.each([
+    [{ smtp_tls_security_level: 'encrypt' }],
+    [{ smtp_enforce_tls: 'yes' }],
+  ])('%o: a server without STARTTLS gets nothing (4.7.4), one with it gets the message over TLS', async (params) => {
     sink = await startSink();
     const agent = new SmtpAgent(testConfig({ myhostname: 'mail.example.com', ...params }), { resolver: noDns });
     const st = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['a@remote.example']));
-    if (mandatory) {
-      expect(st.map((s) => [s.status, s.dsn, s.text, s.relay])).toEqual([deferred]);
-      expect(sink.sessions).toHaveLength(0); // not even connected
-    } else {
-      expect(st[0]!.status).toBe('sent');
-    }
+    expect(st.map((s) => [s.status, s.dsn, s.text])).toEqual([['deferred', '4.7.4', 'TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]']]);
+    expect(verbs(sink.sessions[0]!).filter((v) => v !== 'QUIT')).toEqual(['EHLO']); // QUIT may still be on its way
+    await sink.close();
+    sink = await startSink(undefined, undefined, tlsFiles);
+    const ok = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['a@remote.example']));
+    expect(ok[0]!.status).toBe('sent');
+    expect(sink.sessions[0]!.tls).toBe(true);
+    expect(verbs(sink.sessions[0]!)).toEqual(['EHLO', 'STARTTLS', 'EHLO', 'MAIL', 'RCPT', 'DATA', 'QUIT']);
+    expect(sink.sessions[0]!.data).toBe('Subject: x\r\n\r\nhello\r\n..dot line\r\n');
+  });
+
+  it.each([
+    [{ smtp_tls_security_level: 'may' }, true],
+    [{ smtp_tls_security_level: 'dane' }, true],
+    [{ smtp_use_tls: 'yes' }, true],
+    [{ smtp_tls_security_level: 'none' }, false],
+    [{}, false],
+  ])('%o: STARTTLS when offered: %s; plaintext otherwise', async (params, starttls) => {
+    sink = await startSink(undefined, undefined, tlsFiles);
+    const agent = new SmtpAgent(testConfig({ myhostname: 'mail.example.com', ...params }), { resolver: noDns });
+    expect((await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['a@remote.example'])))[0]!.status).toBe('sent');
+    expect(sink.sessions[0]!.tls === true).toBe(starttls);
+    await sink.close();
+    sink = await startSink();
+    expect((await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['a@remote.example'])))[0]!.status).toBe('sent');
+  });
+
+  it('may: a failed handshake is retried in plaintext on the same server', async () => {
+    // A server that offers STARTTLS, says 220 and then talks plaintext: the handshake fails.
+    sink = await startSink((cmd, s) => {
+      if (cmd === 'EHLO mail.example.com' && s.commands.length === 1 && !s.commands.includes('x')) return '250-sink\r\n250-STARTTLS\r\n250 8BITMIME';
+      if (cmd === 'STARTTLS') return '220 2.0.0 Ready to start TLS\r\n500 not really';
+      return undefined;
+    });
+    const agent = new SmtpAgent(testConfig({ myhostname: 'mail.example.com', smtp_tls_security_level: 'may', smtp_starttls_timeout: '2s' }), { resolver: noDns });
+    const st = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['a@remote.example']));
+    expect(st[0]!.status).toBe('sent');
+    expect(sink.sessions).toHaveLength(2);
+    expect(verbs(sink.sessions[1]!)).toEqual(['EHLO', 'MAIL', 'RCPT', 'DATA', 'QUIT']);
   });
 
   it('smtp_tls_policy_maps: the nexthop, then .parent domains, override the global level', async () => {
@@ -176,14 +223,13 @@ describe('SmtpAgent and mandatory TLS (no TLS engine: defer, never send in the c
     const nexthop = `[127.0.0.1]:${sink.port}`;
     const policy = `inline:{ {${nexthop}=encrypt}, {.secure.example=secure match=nexthop}, {lax.example=may} }`;
     const agent = new SmtpAgent(testConfig({ myhostname: 'mail.example.com', smtp_tls_policy_maps: policy }), { resolver: noDns });
-    expect((await agent.deliver(req(nexthop, ['a@remote.example'])))[0]!.dsn).toBe('4.7.5');
-    expect(sink.sessions).toHaveLength(0);
+    expect((await agent.deliver(req(nexthop, ['a@remote.example'])))[0]!.dsn).toBe('4.7.4');
     const staticMx: SmtpResolver = { mx: async () => [{ exchange: 'localhost', priority: 10 }], addresses: async () => ['127.0.0.1'] };
     const viaMx = new SmtpAgent(testConfig({ myhostname: 'mail.example.com', smtp_tls_policy_maps: policy, smtp_tls_security_level: 'encrypt' }), { resolver: staticMx, defaultPort: sink.port });
     expect((await viaMx.deliver(req('mx.secure.example', ['a@x.secure.example'])))[0]!.dsn).toBe('4.7.5');
     // A `may` entry lets this destination go without TLS although the global level is encrypt.
     expect((await viaMx.deliver(req('lax.example', ['a@lax.example'])))[0]!.status).toBe('sent');
-    expect(sink.sessions).toHaveLength(1);
+    expect(sink.sessions).toHaveLength(2);
   });
 });
 
