@@ -73,6 +73,24 @@ export function replyDsn(reply: SmtpReply): string {
   return `${String(reply.code)[0]}.0.0`;
 }
 
+/** `sock` once it emits `event`; rejects on its error, or after `ms` (destroying it). */
+function ready<T extends Socket>(sock: T, event: 'connect' | 'secureConnect', ms: number, timeoutError: () => Error): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(timeoutError());
+    }, ms);
+    sock.once(event, () => {
+      clearTimeout(timer);
+      resolve(sock);
+    });
+    sock.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
 /** Line-oriented reader of SMTP replies on a socket. */
 class ReplyReader {
   private buf = '';
@@ -340,22 +358,9 @@ export class SmtpAgent implements DeliveryAgent {
 
   /** The TLS handshake on a connection that answered STARTTLS with 220. */
   private starttls(sock: Socket, t: Target, timeoutMs: number): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      // At may and encrypt Postfix checks no certificate: any one will do.
-      const secure = tlsConnect({ socket: sock, rejectUnauthorized: false, ...(isIP(t.host) ? {} : { servername: t.host }) });
-      const timer = setTimeout(() => {
-        secure.destroy();
-        reject(new Error('TLS handshake timed out'));
-      }, timeoutMs);
-      secure.once('secureConnect', () => {
-        clearTimeout(timer);
-        resolve(secure);
-      });
-      secure.once('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-    });
+    // At may and encrypt Postfix checks no certificate: any one will do.
+    const secure = tlsConnect({ socket: sock, rejectUnauthorized: false, ...(isIP(t.host) ? {} : { servername: t.host }) });
+    return ready(secure, 'secureConnect', timeoutMs, () => new Error('TLS handshake timed out'));
   }
 
   private relay(t: Target): string {
@@ -368,21 +373,9 @@ export class SmtpAgent implements DeliveryAgent {
     const all = (st: Omit<RecipientStatus, 'relay'>) => req.recipients.map(() => ({ ...st, relay }));
     let sock: Socket;
     try {
-      sock = await new Promise<Socket>((resolve, reject) => {
-        const s = connect({ host: t.addr, port: t.port });
-        const timer = setTimeout(() => {
-          s.destroy();
-          reject(Object.assign(new Error('Connection timed out'), { code: 'ETIMEDOUT' }));
-        }, this.timeout('smtp_connect_timeout', 30));
-        s.once('connect', () => {
-          clearTimeout(timer);
-          resolve(s);
-        });
-        s.once('error', (e) => {
-          clearTimeout(timer);
-          reject(e);
-        });
-      });
+      sock = await ready(connect({ host: t.addr, port: t.port }), 'connect', this.timeout('smtp_connect_timeout', 30), () =>
+        Object.assign(new Error('Connection timed out'), { code: 'ETIMEDOUT' }),
+      );
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ECONNREFUSED' ? 'Connection refused' : code === 'ETIMEDOUT' ? 'Connection timed out' : code === 'EHOSTUNREACH' ? 'No route to host' : (e as Error).message;
