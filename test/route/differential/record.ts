@@ -15,32 +15,13 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { recordingMasterCf } from '../../helpers/postfix-master.js';
 import { SETUPS, extraSettings, type DiffCase, type DiffSetup } from './setups.js';
 
 const ROOT = '/tmp/route-diff';
 const BASE_PORT = 13025;
 const OUT = fileURLToPath(new URL('../../fixtures/pipeline/differential.json', import.meta.url));
 
-const MASTER = `{listen} inet n - n - - smtpd
-pickup unix n - n 60 1 pickup
-cleanup unix n - n - 0 cleanup
-qmgr unix n - n 300 1 qmgr
-rewrite unix - - n - - trivial-rewrite
-bounce unix - - n - 0 bounce
-defer unix - - n - 0 bounce
-trace unix - - n - 0 bounce
-verify unix - - n - 1 verify
-flush unix n - n 1000? 0 flush
-proxymap unix - - n - - proxymap
-showq unix n - n - - showq
-error unix - - n - - error
-retry unix - - n - - error
-discard unix - - n - - discard
-local unix - n n - - local
-anvil unix - - n - 1 anvil
-scache unix - - n - 1 scache
-postlog unix-dgram n - n - 1 postlogd
-`;
 
 const CAPTURED = ['smtp', 'relay', 'virtual', 'lmailbox'];
 
@@ -102,7 +83,7 @@ function prepare(setup: DiffSetup, index: number): { dir: string; conf: string; 
   for (const s of CAPTURED) extra[`${s}_destination_recipient_limit`] = '1';
   const tail = Object.entries(extra).map(([k, v]) => `${k} = ${v}\n`).join('');
   writeFileSync(`${conf}/main.cf`, main + tail);
-  writeFileSync(`${conf}/master.cf`, MASTER.replace('{listen}', `127.0.0.1:${port}`) + CAPTURED.map((s) => pipeService(s, dir)).join(''));
+  writeFileSync(`${conf}/master.cf`, recordingMasterCf(`127.0.0.1:${port}`) + CAPTURED.map((s) => pipeService(s, dir)).join(''));
   return { dir, conf, port };
 }
 
