@@ -20,7 +20,7 @@ import type { Config } from '../../config/types.js';
 import { parseNexthop } from '../../route/nexthop.js';
 import { quote822Local } from '../../address/quote.js';
 import { createRewriter, type Rewriter } from '../../route/rewriter.js';
-import { TLS_UNAVAILABLE, TLS_VERIFIED, TlsPolicy } from './tls-policy.js';
+import { TLS_UNAVAILABLE, TlsPolicy, type TlsMode } from './tls-policy.js';
 import type { DeliveryAgent, DeliveryRecipient, DeliveryRequest, RecipientStatus } from './types.js';
 
 /** Name resolution used by the SMTP client. */
@@ -294,16 +294,15 @@ export class SmtpAgent implements DeliveryAgent {
    */
   async deliver(req: DeliveryRequest): Promise<RecipientStatus[]> {
     // Mandatory TLS (smtp_tls_security_level = encrypt …): nothing goes out in the clear.
-    let level: string;
+    let tlsLevel: TlsMode;
     try {
-      level = await this.tls.level(req.nexthop);
+      tlsLevel = await this.tls.mode(req.nexthop);
     } catch {
       return req.recipients.map(() => ({ status: 'deferred', dsn: '4.3.0', text: `smtp_tls_policy_maps lookup error for ${req.nexthop}`, relay: 'none' }));
     }
-    // Opportunistic (may, dane) and encrypt TLS are spoken; levels that verify the server's
-    // certificate are not: defer rather than send what Postfix would not.
-    if (TLS_VERIFIED.has(level)) return req.recipients.map(() => ({ status: 'deferred', dsn: TLS_UNAVAILABLE.dsn, text: TLS_UNAVAILABLE.text, relay: 'none' }));
-    const tlsLevel = level === 'encrypt' ? 'encrypt' : level === 'may' || level === 'dane' ? 'may' : 'none';
+    // Levels that verify the server's certificate are not spoken: defer rather than send what
+    // Postfix would not.
+    if (tlsLevel === 'verify') return req.recipients.map(() => ({ status: 'deferred', dsn: TLS_UNAVAILABLE.dsn, text: TLS_UNAVAILABLE.text, relay: 'none' }));
     const mapped = await this.generic(req);
     if (Array.isArray(mapped)) return mapped;
     req = mapped;
@@ -367,7 +366,7 @@ export class SmtpAgent implements DeliveryAgent {
     return `${t.host}[${t.addr}]:${t.port}`;
   }
 
-  private async session(t: Target, req: DeliveryRequest, tlsLevel: 'none' | 'may' | 'encrypt'): Promise<{ kind: 'done' | 'next' | 'plain'; statuses: RecipientStatus[] }> {
+  private async session(t: Target, req: DeliveryRequest, tlsLevel: Exclude<TlsMode, 'verify'>): Promise<{ kind: 'done' | 'next' | 'plain'; statuses: RecipientStatus[] }> {
     const relay = this.relay(t);
     const started = Date.now();
     const all = (st: Omit<RecipientStatus, 'relay'>) => req.recipients.map(() => ({ ...st, relay }));

@@ -12,11 +12,15 @@ import { openTable } from '../../maps/index.js';
 import type { Table } from '../../maps/types.js';
 import { parseNexthop } from '../../route/nexthop.js';
 
-/** Levels under which Postfix's smtp client never sends a message without TLS. */
-const MANDATORY = new Set(['encrypt', 'dane-only', 'fingerprint', 'verify', 'secure']);
-
 /** Mandatory levels that verify the server's certificate, which the reference smtp client does not do. */
-export const TLS_VERIFIED: ReadonlySet<string> = new Set(['dane-only', 'fingerprint', 'verify', 'secure']);
+const VERIFYING = new Set(['dane-only', 'fingerprint', 'verify', 'secure']);
+
+/**
+ * What the client does for a nexthop: send in plaintext, STARTTLS when offered (`may`, and
+ * `dane` without DNSSEC), STARTTLS or nothing (`encrypt`), or defer (a level that verifies
+ * certificates).
+ */
+export type TlsMode = 'none' | 'may' | 'encrypt' | 'verify';
 
 /** The deferral of a delivery that needs certificate verification (the reference smtp client cannot). */
 export const TLS_UNAVAILABLE = { dsn: '4.7.5', text: 'TLS is required, but our TLS engine is unavailable' } as const;
@@ -62,8 +66,11 @@ export class TlsPolicy {
     return this.globalLevel();
   }
 
-  /** TLS is mandatory for `nexthop`: the message must not go out in the clear. */
-  async mandatory(nexthop: string): Promise<boolean> {
-    return MANDATORY.has(await this.level(nexthop));
+  /** The {@link TlsMode} for `nexthop`. Throws MapError when a policy table fails. */
+  async mode(nexthop: string): Promise<TlsMode> {
+    const level = await this.level(nexthop);
+    if (VERIFYING.has(level)) return 'verify';
+    if (level === 'encrypt') return 'encrypt';
+    return level === 'may' || level === 'dane' ? 'may' : 'none';
   }
 }
