@@ -364,11 +364,6 @@ export class Rewriter {
     return withLookups((lk) => mapGeneric(this.tables.smtp_generic_maps, addr, this.settings.propagateGeneric === true, this.env, lk));
   }
 
-  /** True when `smtp_generic_maps` has tables: the SMTP client must map what it sends. */
-  get hasGeneric(): boolean {
-    return this.tables.smtp_generic_maps.length > 0;
-  }
-
   /**
    * `smtp_generic_maps` over the address headers (sender and recipient headers alike) of a
    * header block, as the SMTP client sends it; a header whose addresses do not change is kept
