@@ -135,6 +135,8 @@ export function relaySafetyError(config: Config): string | undefined {
 export class AccessChecks {
   private sessions = new WeakMap<SessionState, PerSession>();
   private readonly cfg: Config;
+  /** `receive_override_options = no_unknown_recipient_checks` (an smtpd behind a content filter). */
+  private readonly noRecipientValidation: boolean;
   private readonly lists: Record<string, string[]>;
   private readonly classes = new Map<string, string[]>();
   private warnedMapsRbl = false;
@@ -143,6 +145,7 @@ export class AccessChecks {
   constructor(private readonly deps: AccessDeps) {
     this.cfg = deps.config;
     const c = this.cfg;
+    this.noRecipientValidation = c.list('receive_override_options').some((x) => x.toLowerCase() === 'no_unknown_recipient_checks');
     this.lists = {
       client: c.list('smtpd_client_restrictions'),
       helo: c.list('smtpd_helo_restrictions'),
@@ -1036,8 +1039,7 @@ export class AccessChecks {
 
   /** check_rcpt_maps: is this a known recipient (or sender, with reject_unlisted_sender)? */
   private async checkRcptMaps(ctx: Ctx, sender: string, recipient: string, replyClass: string): Promise<Status> {
-    // receive_override_options = no_unknown_recipient_checks (an smtpd behind a content filter).
-    if (this.cfg.list('receive_override_options').some((x) => x.toLowerCase() === 'no_unknown_recipient_checks')) return 'dunno';
+    if (this.noRecipientValidation) return 'dunno';
     const r = await this.deps.resolve(sender, recipient);
     if (r.fail) this.dictRetry(ctx, recipient);
     const isSender = replyClass === CLASS.sender;
