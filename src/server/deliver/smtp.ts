@@ -19,7 +19,7 @@ import { promises as dns } from 'node:dns';
 import type { Config } from '../../config/types.js';
 import { parseNexthop } from '../../route/nexthop.js';
 import { quote822Local } from '../../address/quote.js';
-import { createRewriter, type Rewriter } from '../../route/rewriter.js';
+import { createRewriter, PIPELINE_TABLE_PARAMETERS, type Rewriter } from '../../route/rewriter.js';
 import { TLS_UNAVAILABLE, TlsPolicy, type TlsMode } from './tls-policy.js';
 import type { DeliveryAgent, DeliveryRecipient, DeliveryRequest, RecipientStatus } from './types.js';
 
@@ -72,6 +72,9 @@ export function replyDsn(reply: SmtpReply): string {
   if (m && m[1]![0] === String(reply.code)[0]) return m[1]!;
   return `${String(reply.code)[0]}.0.0`;
 }
+
+/** The pipeline tables other than smtp_generic_maps, given as empty. */
+const GENERIC_ONLY = Object.fromEntries(PIPELINE_TABLE_PARAMETERS.filter((p) => p !== 'smtp_generic_maps').map((p) => [p, []]));
 
 /** `sock` once it emits `event`; rejects on its error, or after `ms` (destroying it). */
 function ready<T extends Socket>(sock: T, event: 'connect' | 'secureConnect', ms: number, timeoutError: () => Error): Promise<T> {
@@ -335,7 +338,9 @@ export class SmtpAgent implements DeliveryAgent {
   private async generic(req: DeliveryRequest): Promise<DeliveryRequest | RecipientStatus[]> {
     if (this.config.list('smtp_generic_maps').length === 0) return req;
     try {
-      this.rewriter ??= createRewriter(this.config);
+      // Only smtp_generic_maps is used here: the pipeline's other tables are not opened (one
+      // that cannot be opened must not hold up relaying).
+      this.rewriter ??= createRewriter(this.config, { tables: GENERIC_ONLY, aliasTables: [] });
       const rw = await this.rewriter;
       const map = async (a: string): Promise<string> => {
         const g = await rw.rewriteGeneric(a);

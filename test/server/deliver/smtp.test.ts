@@ -291,3 +291,16 @@ describe('smtp_generic_maps with generic in propagate_unmatched_extensions', () 
     ]);
   });
 });
+
+describe('smtp_generic_maps does not depend on the other pipeline tables', () => {
+  it('a canonical table that cannot be opened does not hold up relaying', async () => {
+    sink = await startSink();
+    const config = loadConfig({
+      mainCfText: 'myhostname = mail.test.com\nmydomain = test.com\nmydestination = $myhostname, $mydomain\ninet_interfaces = 127.0.0.1\ncompatibility_level = 3.6\nalias_maps =\ncanonical_maps = mysql:/nonexistent/canonical.cf\nsmtp_generic_maps = inline:{ {tom@test.com=tom.smith@isp.example} }\n',
+    });
+    const agent = new SmtpAgent(config, { resolver: noDns });
+    const st = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['far@remote.example'], 'Subject: x\n\nb\n', 'tom@test.com'));
+    expect(st[0]!.status).toBe('sent');
+    expect(sink.sessions[0]!.commands[1]).toMatch(/^MAIL FROM:<tom\.smith@isp\.example>/);
+  });
+});
