@@ -20,6 +20,13 @@ function req(nexthop: string, rcpts: string[], content = 'Subject: x\n\nhello\n.
   };
 }
 
+/** A full main.cf (the config loader's defaults) for mail.test.com, with `extra` lines after (a later line wins). */
+function relayConfig(extra: string): ReturnType<typeof loadConfig> {
+  return loadConfig({
+    mainCfText: `myhostname = mail.test.com\nmydomain = test.com\nmydestination = $myhostname, $mydomain\ninet_interfaces = 127.0.0.1\ncompatibility_level = 3.6\nalias_maps =\n${extra}\n`,
+  });
+}
+
 const noDns: SmtpResolver = {
   mx: async () => { throw new Error('DNS must not be used'); },
   addresses: async () => { throw new Error('DNS must not be used'); },
@@ -241,9 +248,7 @@ describe('SmtpAgent and smtp_generic_maps (as Postfix 3.7.11 sent it to smtp-sin
     '{far@remote.example=far-new@isp.example}, {who+ever@remote.example=exact@isp.example},',
     '{chain1@remote.example=chain2@remote.example}, {chain2@remote.example=chain3@isp.example}, {self@remote.example=SELF@remote.example} }',
   ].join(' ');
-  const config = () => loadConfig({
-    mainCfText: `myhostname = mail.test.com\nmydomain = test.com\nmydestination = $myhostname, $mydomain, host.test.com\ninet_interfaces = 127.0.0.1\ncompatibility_level = 3.6\nalias_maps =\nrecipient_delimiter = +\nsmtp_generic_maps = ${generic.replaceAll('$', '$$')}\n`,
-  });
+  const config = () => relayConfig(`mydestination = $myhostname, $mydomain, host.test.com\nrecipient_delimiter = +\nsmtp_generic_maps = ${generic.replaceAll('$', '$$')}`);
 
   it('maps MAIL FROM, RCPT TO and the address headers once; ORCPT and unmatched extensions stay', async () => {
     sink = await startSink();
@@ -280,9 +285,7 @@ describe('SmtpAgent and smtp_generic_maps (as Postfix 3.7.11 sent it to smtp-sin
 describe('smtp_generic_maps with generic in propagate_unmatched_extensions', () => {
   it('carries the unmatched extension over (recorded from Postfix 3.7.11)', async () => {
     sink = await startSink();
-    const config = loadConfig({
-      mainCfText: 'myhostname = mail.test.com\nmydomain = test.com\nmydestination = $myhostname, $mydomain\ninet_interfaces = 127.0.0.1\ncompatibility_level = 3.6\nalias_maps =\nrecipient_delimiter = +\npropagate_unmatched_extensions = canonical, virtual, generic\nsmtp_generic_maps = inline:{ {tom@test.com=tom.smith@isp.example}, {far@remote.example=far-new@isp.example} }\n',
-    });
+    const config = relayConfig('recipient_delimiter = +\npropagate_unmatched_extensions = canonical, virtual, generic\nsmtp_generic_maps = inline:{ {tom@test.com=tom.smith@isp.example}, {far@remote.example=far-new@isp.example} }');
     const agent = new SmtpAgent(config, { resolver: noDns });
     await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['far+tag@remote.example'], 'Subject: x\n\nb\n', 'tom+q@test.com'));
     expect(sink.sessions[0]!.commands.filter((c) => /^(MAIL|RCPT)/.test(c)).map((c) => c.replace(/ SIZE=\d+/, ''))).toEqual([
@@ -295,9 +298,7 @@ describe('smtp_generic_maps with generic in propagate_unmatched_extensions', () 
 describe('smtp_generic_maps does not depend on the other pipeline tables', () => {
   it('a canonical table that cannot be opened does not hold up relaying', async () => {
     sink = await startSink();
-    const config = loadConfig({
-      mainCfText: 'myhostname = mail.test.com\nmydomain = test.com\nmydestination = $myhostname, $mydomain\ninet_interfaces = 127.0.0.1\ncompatibility_level = 3.6\nalias_maps =\ncanonical_maps = mysql:/nonexistent/canonical.cf\nsmtp_generic_maps = inline:{ {tom@test.com=tom.smith@isp.example} }\n',
-    });
+    const config = relayConfig('canonical_maps = mysql:/nonexistent/canonical.cf\nsmtp_generic_maps = inline:{ {tom@test.com=tom.smith@isp.example} }');
     const agent = new SmtpAgent(config, { resolver: noDns });
     const st = await agent.deliver(req(`[127.0.0.1]:${sink.port}`, ['far@remote.example'], 'Subject: x\n\nb\n', 'tom@test.com'));
     expect(st[0]!.status).toBe('sent');
